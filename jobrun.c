@@ -1,0 +1,3899 @@
+/*
+ * jobrun - run container jobs on one machine, the way at(1) runs shell jobs.
+ *
+ * A job is a Tork job file: a list of tasks, each run in its own container by
+ * the docker CLI.  Everything lives under one home directory (JOBRUN_HOME):
+ *
+ *   spool/tmp, spool/new   maildir-style drop box.  `submit` validates a job,
+ *                          writes it to tmp/, fsyncs and renames it into new/;
+ *                          `cancel` drops a small request file the same way.
+ *                          A file in new/ is complete or absent, never half.
+ *   jobrun.db              SQLite (WAL).  Only the daemon writes it; ls, show,
+ *                          logs, wait open it read-only.
+ *   logs/JOB/N.log         what task N's containers printed.
+ *   work/JOB/N.A.S/        mounted at /tork in step S of attempt A of task N;
+ *                          the task writes its result to /tork/stdout.
+ *   run/lock, run/daemon.pid, run/home-id
+ *                          the daemon holds an exclusive flock on run/lock.
+ *
+ * The life of a job: submit spools it (PENDING).  The daemon ingests the file
+ * into the database in one transaction and only then unlinks it, so a crash
+ * between the two re-ingests a job it already has, which the primary key
+ * ignores.  The first task becomes PENDING; the scheduler starts PENDING tasks
+ * by queue cap, priority and submission order.  A task attempt runs its pre
+ * containers, its main container and its post containers one after another;
+ * each is one `docker run` child whose stdout and stderr go straight to the
+ * log file.  When a task completes the next becomes PENDING in the same
+ * transaction; a failed attempt is retried up to retry.limit times, then fails
+ * the job.
+ *
+ * What survives a crash: everything.  Containers carry the home id, job,
+ * task, attempt and step in their name and labels, and the database records
+ * which step of which attempt each task is in.  A restarted daemon inspects
+ * each such container: if it still runs, the daemon follows its log until it
+ * exits; if it exited, the exit status is collected as if the daemon had seen
+ * it; if it never got created, the step runs again.  The docker CLI children
+ * die with the daemon (PR_SET_PDEATHSIG), their containers do not.
+ *
+ * Sections, in data-flow order: util, job spec, spool, store, runtime,
+ * daemon, commands, main.  Start reading main().
+ */
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <yaml.h>
+
+#include "jobrun.h"
+#include "units.h"
+
+/* ---------------------------------------------------------------- util -- */
+
+static char errmsg[1024];	/* the message of the last error returned upward */
+
+static int
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		err(EX_ERR, "calloc");
+	return p;
+}
+
+static void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		errx(EX_ERR, "reallocarray: overflow");
+	if ((p = realloc(p, n && size ? n * size : 1)) == NULL)
+		err(EX_ERR, "realloc");
+	return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	if ((p = strdup(s)) == NULL)
+		err(EX_ERR, "strdup");
+	return p;
+}
+
+static char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		err(EX_ERR, "asprintf");
+	va_end(ap);
+	return s;
+}
+
+/* A growing string; s is always NUL-terminated once anything was added. */
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+buf_addn(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = xreallocarray(b->s, b->cap, 1);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+buf_add(struct buf *b, const char *s)
+{
+	buf_addn(b, s, strlen(s));
+}
+
+static void
+buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		err(EX_ERR, "asprintf");
+	va_end(ap);
+	buf_add(b, s);
+	free(s);
+}
+
+/* Returns the string, which the caller frees; b is empty again. */
+static char *
+buf_take(struct buf *b)
+{
+	char *s = b->s ? b->s : xstrdup("");
+
+	memset(b, 0, sizeof(*b));
+	return s;
+}
+
+/* A JSON string literal; also valid YAML, which is how the spool reads it back. */
+static void
+json_str(struct buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	if (s == NULL) {
+		buf_add(b, "null");
+		return;
+	}
+	buf_add(b, "\"");
+	for (p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':  buf_add(b, "\\\""); break;
+		case '\\': buf_add(b, "\\\\"); break;
+		case '\n': buf_add(b, "\\n"); break;
+		case '\t': buf_add(b, "\\t"); break;
+		case '\r': buf_add(b, "\\r"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				buf_addf(b, "\\u%04x", *p);
+			else
+				buf_addn(b, (const char *)p, 1);
+		}
+	}
+	buf_add(b, "\"");
+}
+
+/* `"key":value,` helpers for the --json writers; they leave a trailing comma
+ * that json_end() takes back. */
+static void
+json_kstr(struct buf *b, const char *k, const char *v)
+{
+	if (v == NULL)
+		return;
+	buf_addf(b, "\"%s\":", k);
+	json_str(b, v);
+	buf_add(b, ",");
+}
+
+static void
+json_kint(struct buf *b, const char *k, long long v)
+{
+	buf_addf(b, "\"%s\":%lld,", k, v);
+}
+
+static void
+json_end(struct buf *b, char close)
+{
+	if (b->len && b->s[b->len - 1] == ',')
+		b->s[--b->len] = '\0';
+	buf_addn(b, &close, 1);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* RFC 3339 in UTC with milliseconds, as Tork prints times. */
+static char *
+fmt_rfc3339(long long ms, char *out, size_t n)
+{
+	time_t t = ms / 1000;
+	struct tm tm;
+	char s[32];
+
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, n, "%s.%03lldZ", s, ms % 1000);
+	return out;
+}
+
+static char *
+fmt_local(long long ms, char *out, size_t n)
+{
+	time_t t = ms / 1000;
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
+	return out;
+}
+
+static void
+random_hex(char *out, size_t nhex)
+{
+	unsigned char r[32];
+	size_t i;
+
+	if (getrandom(r, (nhex + 1) / 2, 0) < 0)
+		err(EX_ERR, "getrandom");
+	for (i = 0; i < nhex; i++)
+		out[i] = "0123456789abcdef"[(r[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	out[nhex] = '\0';
+}
+
+static int
+is_hex(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isxdigit((unsigned char)*s) || isupper((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* Reads a whole file (or stdin for "-") into a NUL-terminated buffer. */
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	struct buf b = { 0 };
+	char chunk[65536];
+	ssize_t n;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		fail("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fail("%s: %s", path, strerror(errno));
+			free(b.s);
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return NULL;
+		}
+		buf_addn(&b, chunk, n);
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (lenp)
+		*lenp = b.len;
+	return buf_take(&b);
+}
+
+/* Writes path atomically: a temporary file beside it, fsync, rename. */
+static int
+write_file_atomic(const char *dir, const char *tmpdir, const char *name,
+    const char *data, size_t len)
+{
+	char *tmp = xasprintf("%s/%s", tmpdir, name);
+	char *dst = xasprintf("%s/%s", dir, name);
+	int fd, rc = -1;
+	ssize_t n;
+	size_t off = 0;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		fail("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		if ((n = write(fd, data + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += n;
+	}
+	if (off < len || fsync(fd) < 0 || close(fd) < 0) {
+		fail("%s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, dst) < 0) {
+		fail("%s: %s", dst, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	rc = 0;
+out:
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+static int
+mkdir_p(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int rc = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+				rc = fail("%s: %s", p, strerror(errno));
+				break;
+			}
+			if ((*s = c) == '\0')
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+/* Removes a directory tree; used for a finished job's work directory. */
+static void
+rm_rf(const char *path)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if ((d = opendir(path)) == NULL) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *p;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", path, e->d_name);
+		if (e->d_type == DT_DIR)
+			rm_rf(p);
+		else
+			unlink(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static void
+strlist_add(struct strlist *l, char *s)
+{
+	l->v = xreallocarray(l->v, l->n + 2, sizeof(*l->v));
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+}
+
+static void
+strlist_free(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static void
+kv_set(struct kvlist *l, const char *k, const char *v)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].key, k) == 0) {
+			free(l->v[i].val);
+			l->v[i].val = xstrdup(v);
+			return;
+		}
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n].key = xstrdup(k);
+	l->v[l->n++].val = xstrdup(v);
+}
+
+static const char *
+kv_get(const struct kvlist *l, const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].key, k) == 0)
+			return l->v[i].val;
+	return NULL;
+}
+
+static void
+kv_free(struct kvlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].val);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* The daemon's own log: one logfmt line per event on stderr. */
+static void
+logf_(const char *level, const char *event, const char *fmt, ...)
+{
+	char t[40];
+	va_list ap;
+
+	fprintf(stderr, "time=%s level=%s event=%s", fmt_rfc3339(now_ms(), t,
+	    sizeof(t)), level, event);
+	if (fmt && *fmt) {
+		fputc(' ', stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+	}
+	fputc('\n', stderr);
+}
+
+static int
+jstate_final(const char *s)
+{
+	return strcmp(s, "COMPLETED") == 0 || strcmp(s, "FAILED") == 0 ||
+	    strcmp(s, "CANCELLED") == 0;
+}
+
+static int
+exit_for_state(const char *s)
+{
+	if (strcmp(s, "FAILED") == 0)
+		return EX_FAILED;
+	if (strcmp(s, "CANCELLED") == 0)
+		return EX_CANCELLED;
+	return EX_OK;
+}
+
+/* ------------------------------------------------------------ job spec -- */
+
+/*
+ * A job file is parsed with libyaml's document API, so that every node keeps
+ * its line and column, and checked against tables of the fields each object
+ * may have.  All problems are collected, one line each, in the form
+ * FILE:LINE:COL: PATH: MESSAGE, before anything is spooled.
+ */
+
+struct pctx {
+	const char *file;
+	yaml_document_t *doc;
+	struct buf errs;
+	int nerr;
+};
+
+static void
+perr(struct pctx *c, yaml_node_t *n, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		err(EX_ERR, "vasprintf");
+	va_end(ap);
+	buf_addf(&c->errs, "%s:%zu:%zu: %s%s%s\n", c->file,
+	    n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1,
+	    path, *path ? ": " : "", m);
+	c->nerr++;
+	free(m);
+}
+
+struct field;
+typedef void (*pfn)(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
+struct field {
+	const char *key;
+	pfn parse;
+	size_t off;
+	const struct field *sub;	/* fields of a nested mapping */
+	long long min, max;		/* range of an integer */
+};
+
+static yaml_node_t *
+ynode(struct pctx *c, int i)
+{
+	return yaml_document_get_node(c->doc, i);
+}
+
+static const char *yscalar(yaml_node_t *);
+
+/* The value of key in mapping n, or NULL. */
+static yaml_node_t *
+ymap_get(struct pctx *c, yaml_node_t *n, const char *key)
+{
+	yaml_node_pair_t *p;
+	const char *k;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+		if ((k = yscalar(ynode(c, p->key))) != NULL && strcmp(k, key) == 0)
+			return ynode(c, p->value);
+	return NULL;
+}
+
+static const char *
+yscalar(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static void
+p_str(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	char **p = (char **)((char *)dst + f->off);
+
+	if (n->type != YAML_SCALAR_NODE) {
+		perr(c, n, path, "must be a string");
+		return;
+	}
+	free(*p);
+	*p = xstrdup(yscalar(n));
+}
+
+static void
+p_int(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	const char *s = yscalar(n);
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = s ? strtoll(s, &end, 10) : 0;
+	if (s == NULL || *s == '\0' || *end != '\0' || errno) {
+		perr(c, n, path, "must be an integer");
+		return;
+	}
+	if (v < f->min || v > f->max) {
+		perr(c, n, path, "must be between %lld and %lld, not %lld",
+		    f->min, f->max, v);
+		return;
+	}
+	*(int *)((char *)dst + f->off) = (int)v;
+}
+
+static void
+p_duration(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	const char *s = yscalar(n), *why;
+
+	if (s == NULL || units_duration(s, (long long *)((char *)dst + f->off),
+	    &why) < 0)
+		perr(c, n, path, "invalid duration '%s' (%s); use e.g. 300ms, 45m, 1h30m",
+		    s ? s : "", s ? why : "not a string");
+}
+
+static void
+p_size(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	const char *s = yscalar(n), *why;
+
+	if (s == NULL || units_size(s, (long long *)((char *)dst + f->off),
+	    &why) < 0)
+		perr(c, n, path, "invalid size '%s' (%s); use e.g. 512k, 500m, 1g",
+		    s ? s : "", s ? why : "not a string");
+}
+
+static void
+p_cpus(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	const char *s = yscalar(n);
+	char *end;
+	double v = s ? strtod(s, &end) : 0;
+
+	if (s == NULL || *s == '\0' || *end != '\0' || !(v > 0) || v > 4096) {
+		perr(c, n, path, "invalid cpus '%s'; use a positive number such as 0.5 or 2",
+		    s ? s : "");
+		return;
+	}
+	p_str(c, n, path, f, dst);
+}
+
+static void
+p_strlist(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	struct strlist *l = (struct strlist *)((char *)dst + f->off);
+	yaml_node_item_t *it;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		perr(c, n, path, "must be a list of strings");
+		return;
+	}
+	strlist_free(l);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = ynode(c, *it);
+
+		if (e->type != YAML_SCALAR_NODE) {
+			perr(c, e, path, "must be a list of strings");
+			continue;
+		}
+		strlist_add(l, xstrdup(yscalar(e)));
+	}
+}
+
+static void
+p_kv(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	struct kvlist *l = (struct kvlist *)((char *)dst + f->off);
+	yaml_node_pair_t *p;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		perr(c, n, path, "must be a mapping of names to strings");
+		return;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = ynode(c, p->key), *v = ynode(c, p->value);
+
+		if (k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE) {
+			perr(c, v, path, "must be a mapping of names to strings");
+			continue;
+		}
+		kv_set(l, yscalar(k), yscalar(v));
+		l->v[l->n - 1].line = v->start_mark.line + 1;
+		l->v[l->n - 1].col = v->start_mark.column + 1;
+	}
+}
+
+static void parse_map(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
+static void
+p_sub(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	parse_map(c, n, path, f->sub, (char *)dst + f->off);
+}
+
+/* Checks a step once its fields are in: what no single field can check. */
+static void
+step_check(struct pctx *c, yaml_node_t *n, const char *path, struct step *s)
+{
+	s->line = n->start_mark.line + 1;
+	s->col = n->start_mark.column + 1;
+	if (s->image == NULL || *s->image == '\0')
+		perr(c, n, path, "missing required field 'image'");
+}
+
+static void
+p_steps(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	struct steplist *l = (struct steplist *)((char *)dst + f->off);
+	yaml_node_item_t *it;
+	char sub[512];
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		perr(c, n, path, "must be a list of tasks");
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = ynode(c, *it);
+		struct step *s;
+
+		l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+		s = &l->v[l->n];
+		memset(s, 0, sizeof(*s));
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, l->n++);
+		parse_map(c, e, sub, f->sub, s);
+		step_check(c, e, sub, s);
+	}
+}
+
+static const struct field step_fields[] = {
+	{ "name", p_str, offsetof(struct step, name), NULL, 0, 0 },
+	{ "description", NULL, 0, NULL, 0, 0 },
+	{ "image", p_str, offsetof(struct step, image), NULL, 0, 0 },
+	{ "run", p_str, offsetof(struct step, run), NULL, 0, 0 },
+	{ "cmd", p_strlist, offsetof(struct step, cmd), NULL, 0, 0 },
+	{ "entrypoint", p_strlist, offsetof(struct step, entrypoint), NULL, 0, 0 },
+	{ "env", p_kv, offsetof(struct step, env), NULL, 0, 0 },
+	{ "workdir", p_str, offsetof(struct step, workdir), NULL, 0, 0 },
+	{ NULL, NULL, 0, NULL, 0, 0 }
+};
+
+static const struct field retry_fields[] = {
+	{ "limit", p_int, 0, NULL, 0, 10 },
+	{ NULL, NULL, 0, NULL, 0, 0 }
+};
+
+static const struct field limits_fields[] = {
+	{ "cpus", p_cpus, offsetof(struct task, limits.cpus) -
+	    offsetof(struct task, limits), NULL, 0, 0 },
+	{ "memory", p_size, offsetof(struct task, limits.memory) -
+	    offsetof(struct task, limits), NULL, 0, 0 },
+	{ NULL, NULL, 0, NULL, 0, 0 }
+};
+
+#define TF(k, fn, m) { k, fn, offsetof(struct task, m), NULL, 0, 0 }
+static const struct field task_fields[] = {
+	TF("name", p_str, c.name),
+	TF("description", p_str, description),
+	TF("image", p_str, c.image),
+	TF("run", p_str, c.run),
+	TF("cmd", p_strlist, c.cmd),
+	TF("entrypoint", p_strlist, c.entrypoint),
+	TF("env", p_kv, c.env),
+	TF("workdir", p_str, c.workdir),
+	TF("var", p_str, var),
+	TF("queue", p_str, queue),
+	{ "priority", p_int, offsetof(struct task, priority), NULL, 0, 9 },
+	{ "retry", p_sub, offsetof(struct task, retry), retry_fields, 0, 0 },
+	TF("timeout", p_duration, timeout_ms),
+	{ "limits", p_sub, offsetof(struct task, limits), limits_fields, 0, 0 },
+	TF("volumes", p_strlist, volumes),
+	{ "pre", p_steps, offsetof(struct task, pre), step_fields, 0, 0 },
+	{ "post", p_steps, offsetof(struct task, post), step_fields, 0, 0 },
+	{ NULL, NULL, 0, NULL, 0, 0 }
+};
+#undef TF
+
+static void p_tasks(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
+static const struct field job_fields[] = {
+	{ "name", p_str, offsetof(struct job, name), NULL, 0, 0 },
+	{ "description", p_str, offsetof(struct job, description), NULL, 0, 0 },
+	{ "inputs", p_kv, offsetof(struct job, inputs), NULL, 0, 0 },
+	{ "tasks", p_tasks, 0, NULL, 0, 0 },
+	{ NULL, NULL, 0, NULL, 0, 0 }
+};
+
+/* Parses a mapping node field by field; a key with no table entry is an error. */
+static void
+parse_map(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *fields, void *dst)
+{
+	yaml_node_pair_t *p, *q;
+	const struct field *f;
+	char sub[512];
+
+	if (n->type != YAML_MAPPING_NODE) {
+		perr(c, n, path, "must be a mapping");
+		return;
+	}
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = ynode(c, p->key), *v = ynode(c, p->value);
+		const char *key = yscalar(k);
+
+		if (key == NULL) {
+			perr(c, k, path, "a key must be a string");
+			continue;
+		}
+		for (q = n->data.mapping.pairs.start; q < p; q++)
+			if (yscalar(ynode(c, q->key)) &&
+			    strcmp(yscalar(ynode(c, q->key)), key) == 0)
+				break;
+		if (q < p) {
+			perr(c, k, path, "duplicate field '%s'", key);
+			continue;
+		}
+		for (f = fields; f->key && strcmp(f->key, key) != 0; f++)
+			;
+		if (f->key == NULL) {
+			perr(c, k, path, "unknown field '%s'", key);
+			continue;
+		}
+		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+		if (f->parse)
+			f->parse(c, v, sub, f, dst);
+	}
+}
+
+static void
+p_tasks(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	struct job *j = dst;
+	yaml_node_item_t *it;
+	char sub[64];
+
+	(void)f;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		perr(c, n, path, "must be a list of tasks");
+		return;
+	}
+	if (n->data.sequence.items.start == n->data.sequence.items.top) {
+		perr(c, n, path, "must not be empty");
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = ynode(c, *it);
+		struct task *t;
+
+		j->tasks = xreallocarray(j->tasks, j->ntasks + 1, sizeof(*j->tasks));
+		t = &j->tasks[j->ntasks];
+		memset(t, 0, sizeof(*t));
+		snprintf(sub, sizeof(sub), "tasks[%zu]", j->ntasks++);
+		parse_map(c, e, sub, task_fields, t);
+		step_check(c, e, sub, &t->c);
+		if (t->queue == NULL || *t->queue == '\0') {
+			free(t->queue);
+			t->queue = xstrdup("default");
+		}
+		if (t->var) {
+			yaml_node_t *v = ymap_get(c, e, "var");
+
+			t->var_line = v->start_mark.line + 1;
+			t->var_col = v->start_mark.column + 1;
+		}
+	}
+}
+
+/*
+ * {{ expressions }}.  This first version knows plain references only:
+ * inputs.NAME, tasks.VAR, job.id and job.name.  spec_subst() both checks a
+ * string at submit time (get returns "" for anything that exists) and
+ * expands it at run time.
+ */
+typedef const char *(*subst_get)(void *arg, const char *ns, const char *name);
+
+static char *
+spec_subst(const char *s, subst_get get, void *arg)
+{
+	struct buf b = { 0 };
+	const char *p, *e;
+
+	while ((p = strstr(s, "{{")) != NULL) {
+		char ref[256], *r, *dot, *end;
+		const char *v;
+
+		buf_addn(&b, s, p - s);
+		if ((e = strstr(p + 2, "}}")) == NULL) {
+			free(b.s);
+			fail("unterminated '{{' (expected '}}')");
+			return NULL;
+		}
+		snprintf(ref, sizeof(ref), "%.*s", (int)(e - p - 2), p + 2);
+		for (r = ref; isspace((unsigned char)*r); r++)
+			;
+		for (end = r + strlen(r); end > r && isspace((unsigned char)end[-1]); )
+			*--end = '\0';
+		dot = strchr(r, '.');
+		if (dot == NULL || dot[1] == '\0' || strspn(dot + 1,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+		    != strlen(dot + 1) || (strncmp(r, "inputs.", 7) != 0 &&
+		    strncmp(r, "tasks.", 6) != 0 && strcmp(r, "job.id") != 0 &&
+		    strcmp(r, "job.name") != 0)) {
+			free(b.s);
+			fail("unsupported expression '%s': only inputs.NAME, "
+			    "tasks.VAR, job.id and job.name are evaluated", r);
+			return NULL;
+		}
+		*dot = '\0';
+		if ((v = get(arg, r, dot + 1)) == NULL) {
+			free(b.s);
+			fail("%s.%s is not %s", r, dot + 1, strcmp(r, "tasks") == 0 ?
+			    "set by any earlier task's 'var'" : "defined");
+			return NULL;
+		}
+		buf_add(&b, v);
+		s = e + 2;
+	}
+	buf_add(&b, s);
+	return buf_take(&b);
+}
+
+/* What exists at submit time, seen from task `upto`. */
+struct check_arg {
+	struct job *j;
+	size_t upto;
+};
+
+static const char *
+check_get(void *arg, const char *ns, const char *name)
+{
+	struct check_arg *a = arg;
+	size_t i;
+
+	if (strcmp(ns, "inputs") == 0)
+		return kv_get(&a->j->inputs, name) ? "" : NULL;
+	if (strcmp(ns, "tasks") == 0) {
+		for (i = 0; i < a->upto; i++)
+			if (a->j->tasks[i].var && strcmp(a->j->tasks[i].var, name) == 0)
+				return "";
+		return NULL;
+	}
+	return "";
+}
+
+static void
+check_env(struct pctx *c, struct check_arg *a, const struct kvlist *env,
+    const char *path)
+{
+	size_t i;
+	char *s;
+
+	for (i = 0; i < env->n; i++) {
+		if ((s = spec_subst(env->v[i].val, check_get, a)) == NULL) {
+			buf_addf(&c->errs, "%s:%d:%d: %s.env.%s: %s\n", c->file,
+			    env->v[i].line, env->v[i].col, path, env->v[i].key, errmsg);
+			c->nerr++;
+		}
+		free(s);
+	}
+}
+
+/* The checks that need the whole job: vars and references between tasks. */
+static void
+spec_check(struct pctx *c, struct job *j)
+{
+	struct check_arg a = { j, 0 };
+	char path[64];
+	size_t i, k;
+
+	for (i = 0; i < j->ntasks; i++) {
+		struct task *t = &j->tasks[i];
+
+		a.upto = i;
+		snprintf(path, sizeof(path), "tasks[%zu]", i);
+		check_env(c, &a, &t->c.env, path);
+		for (k = 0; k < t->pre.n; k++) {
+			snprintf(path, sizeof(path), "tasks[%zu].pre[%zu]", i, k);
+			check_env(c, &a, &t->pre.v[k].env, path);
+		}
+		for (k = 0; k < t->post.n; k++) {
+			snprintf(path, sizeof(path), "tasks[%zu].post[%zu]", i, k);
+			check_env(c, &a, &t->post.v[k].env, path);
+		}
+		if (t->var == NULL)
+			continue;
+		for (k = 0; k < i; k++)
+			if (j->tasks[k].var && strcmp(j->tasks[k].var, t->var) == 0) {
+				buf_addf(&c->errs, "%s:%d:%d: tasks[%zu].var: duplicate "
+				    "var '%s' (also set at %d:%d)\n", c->file,
+				    t->var_line, t->var_col, i, t->var,
+				    j->tasks[k].var_line, j->tasks[k].var_col);
+				c->nerr++;
+				break;
+			}
+	}
+}
+
+static void
+step_free(struct step *s)
+{
+	free(s->name);
+	free(s->image);
+	free(s->run);
+	free(s->workdir);
+	strlist_free(&s->cmd);
+	strlist_free(&s->entrypoint);
+	kv_free(&s->env);
+}
+
+static void
+spec_free(struct job *j)
+{
+	size_t i, k;
+
+	if (j == NULL)
+		return;
+	for (i = 0; i < j->ntasks; i++) {
+		struct task *t = &j->tasks[i];
+
+		step_free(&t->c);
+		free(t->description);
+		free(t->var);
+		free(t->queue);
+		free(t->limits.cpus);
+		strlist_free(&t->volumes);
+		for (k = 0; k < t->pre.n; k++)
+			step_free(&t->pre.v[k]);
+		for (k = 0; k < t->post.n; k++)
+			step_free(&t->post.v[k]);
+		free(t->pre.v);
+		free(t->post.v);
+	}
+	free(j->tasks);
+	free(j->file);
+	free(j->name);
+	free(j->description);
+	kv_free(&j->inputs);
+	free(j);
+}
+
+/*
+ * Parses and validates a job file.  On success returns the job (free with
+ * spec_free).  On failure returns NULL with every problem, one per line, in
+ * *errs (the caller frees it).
+ */
+static struct job *
+spec_parse(const char *file, const char *text, size_t len,
+    const struct kvlist *overrides, char **errs)
+{
+	struct pctx c = { file, NULL, { 0 }, 0 };
+	yaml_parser_t p;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	struct job *j = xcalloc(1, sizeof(*j));
+	size_t i;
+
+	j->file = xstrdup(file);
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&p, &doc)) {
+		buf_addf(&c.errs, "%s:%zu:%zu: %s%s%s\n", file,
+		    p.problem_mark.line + 1, p.problem_mark.column + 1,
+		    p.problem ? p.problem : "invalid YAML",
+		    p.context ? " " : "", p.context ? p.context : "");
+		yaml_parser_delete(&p);
+		*errs = buf_take(&c.errs);
+		spec_free(j);
+		return NULL;
+	}
+	c.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL || root->type != YAML_MAPPING_NODE)
+		perr(&c, root, "", "a job must be a mapping with a 'tasks' list");
+	else {
+		parse_map(&c, root, "", job_fields, j);
+		if (j->tasks == NULL && c.nerr == 0)
+			perr(&c, root, "", "missing required field 'tasks'");
+	}
+	for (i = 0; overrides && i < overrides->n; i++)
+		kv_set(&j->inputs, overrides->v[i].key, overrides->v[i].val);
+	if (c.nerr == 0)
+		spec_check(&c, j);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	if (c.nerr) {
+		*errs = buf_take(&c.errs);
+		spec_free(j);
+		return NULL;
+	}
+	*errs = NULL;
+	return j;
+}
+
+/* A task's display name: its name, else its position. */
+static const char *
+task_label(const struct task *t, size_t pos, char *buf, size_t n)
+{
+	if (t->c.name && *t->c.name)
+		return t->c.name;
+	snprintf(buf, n, "task %zu", pos);
+	return buf;
+}
+
+/* --------------------------------------------------------------- spool -- */
+
+/*
+ * A spooled file is one JSON object (which libyaml reads back): a job
+ * envelope {"jobrun":1,"id","created","file","inputs","source"} whose source
+ * is the job file as submitted, or a request {"jobrun":1,"op","job"}.  Names
+ * sort in submission order: MILLISECONDS-ID.job and MILLISECONDS-RANDOM.req.
+ */
+
+struct env {			/* a spooled file, read back */
+	char *op;		/* "submit" for a job, else the request */
+	char *id, *file, *source;
+	long long created;
+	struct kvlist inputs;
+};
+
+static char *home;		/* the jobrun home, absolute */
+
+static char *
+home_path(const char *fmt, ...)
+{
+	va_list ap;
+	char *rel, *p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&rel, fmt, ap) < 0)
+		err(EX_ERR, "vasprintf");
+	va_end(ap);
+	p = xasprintf("%s/%s", home, rel);
+	free(rel);
+	return p;
+}
+
+static int
+spool_init(void)
+{
+	static const char *dirs[] = { "spool/tmp", "spool/new", "logs", "work",
+		"run" };
+	size_t i;
+	char *p;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && rc == 0; i++) {
+		p = home_path("%s", dirs[i]);
+		rc = mkdir_p(p);
+		free(p);
+	}
+	return rc;
+}
+
+static int
+spool_put(const char *name, const char *text)
+{
+	char *dir, *tmp;
+	int rc;
+
+	if (spool_init() < 0)
+		return -1;
+	dir = home_path("spool/new");
+	tmp = home_path("spool/tmp");
+	rc = write_file_atomic(dir, tmp, name, text, strlen(text));
+	free(dir);
+	free(tmp);
+	return rc;
+}
+
+/* Spools a validated job; source is the file as read. */
+static int
+spool_job(const struct job *j, const char *source, const struct kvlist *ov)
+{
+	struct buf b = { 0 };
+	char name[64];
+	size_t i;
+	int rc;
+
+	buf_add(&b, "{\"jobrun\":1,\"op\":\"submit\",");
+	json_kstr(&b, "id", j->id);
+	json_kint(&b, "created", j->created);
+	json_kstr(&b, "file", j->file);
+	buf_add(&b, "\"inputs\":{");
+	for (i = 0; i < ov->n; i++)
+		json_kstr(&b, ov->v[i].key, ov->v[i].val);
+	json_end(&b, '}');
+	buf_add(&b, ",");
+	json_kstr(&b, "source", source);
+	json_end(&b, '}');
+	buf_add(&b, "\n");
+	snprintf(name, sizeof(name), "%013lld-%s.job", j->created, j->id);
+	rc = spool_put(name, b.s);
+	free(b.s);
+	return rc;
+}
+
+static int
+spool_request(const char *op, const char *id)
+{
+	struct buf b = { 0 };
+	char name[64], rnd[9];
+	int rc;
+
+	buf_add(&b, "{\"jobrun\":1,");
+	json_kstr(&b, "op", op);
+	json_kstr(&b, "job", id);
+	json_end(&b, '}');
+	buf_add(&b, "\n");
+	random_hex(rnd, 8);
+	snprintf(name, sizeof(name), "%013lld-%s.req", now_ms(), rnd);
+	rc = spool_put(name, b.s);
+	free(b.s);
+	return rc;
+}
+
+static void
+env_free(struct env *e)
+{
+	free(e->op);
+	free(e->id);
+	free(e->file);
+	free(e->source);
+	kv_free(&e->inputs);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Reads an envelope or request from text.  Returns 0, or -1 and errmsg. */
+static int
+spool_parse(const char *text, struct env *e)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	yaml_node_pair_t *pr;
+	int rc = 0;
+
+	memset(e, 0, sizeof(*e));
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&p, &doc)) {
+		yaml_parser_delete(&p);
+		return fail("unreadable spool file: %s", p.problem ? p.problem : "?");
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL || root->type != YAML_MAPPING_NODE)
+		rc = fail("unreadable spool file: not a mapping");
+	for (pr = rc ? NULL : root->data.mapping.pairs.start;
+	    pr && pr < root->data.mapping.pairs.top; pr++) {
+		const char *k = yscalar(yaml_document_get_node(&doc, pr->key));
+		yaml_node_t *vn = yaml_document_get_node(&doc, pr->value);
+		const char *v = yscalar(vn);
+
+		if (k == NULL)
+			continue;
+		if (strcmp(k, "op") == 0 && v)
+			e->op = xstrdup(v);
+		else if ((strcmp(k, "id") == 0 || strcmp(k, "job") == 0) && v)
+			e->id = xstrdup(v);
+		else if (strcmp(k, "file") == 0 && v)
+			e->file = xstrdup(v);
+		else if (strcmp(k, "source") == 0 && v)
+			e->source = xstrdup(v);
+		else if (strcmp(k, "created") == 0 && v)
+			e->created = strtoll(v, NULL, 10);
+		else if (strcmp(k, "inputs") == 0 && vn->type == YAML_MAPPING_NODE) {
+			yaml_node_pair_t *q;
+
+			for (q = vn->data.mapping.pairs.start;
+			    q < vn->data.mapping.pairs.top; q++) {
+				const char *ik = yscalar(yaml_document_get_node(&doc, q->key));
+				const char *iv = yscalar(yaml_document_get_node(&doc, q->value));
+
+				if (ik && iv)
+					kv_set(&e->inputs, ik, iv);
+			}
+		}
+	}
+	if (rc == 0 && (e->op == NULL || e->id == NULL ||
+	    (strcmp(e->op, "submit") == 0 && e->source == NULL)))
+		rc = fail("unreadable spool file: missing fields");
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	if (rc)
+		env_free(e);
+	return rc;
+}
+
+/* The job an envelope carries, parsed again; NULL with errmsg if it no longer parses. */
+static struct job *
+spool_job_of(const struct env *e)
+{
+	struct job *j;
+	char *errs;
+
+	j = spec_parse(e->file ? e->file : "job", e->source, strlen(e->source),
+	    &e->inputs, &errs);
+	if (j == NULL) {
+		fail("%s", errs);
+		free(errs);
+		return NULL;
+	}
+	snprintf(j->id, sizeof(j->id), "%s", e->id);
+	j->created = e->created;
+	return j;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in spool/new, sorted, so in submission order. */
+static void
+spool_list(struct strlist *out)
+{
+	char *dir = home_path("spool/new");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	memset(out, 0, sizeof(*out));
+	free(dir);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			strlist_add(out, xstrdup(e->d_name));
+	closedir(d);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmpstr);
+}
+
+/* Reads spool/new/NAME into e, and its text into *textp if wanted. */
+static int
+spool_read(const char *name, struct env *e, char **textp)
+{
+	char *path = home_path("spool/new/%s", name), *text;
+	int rc;
+
+	text = read_file(path, NULL);
+	free(path);
+	if (text == NULL)
+		return -1;
+	rc = spool_parse(text, e);
+	if (textp && rc == 0)
+		*textp = text;
+	else
+		free(text);
+	return rc;
+}
+
+/* --------------------------------------------------------------- store -- */
+
+/*
+ * jobrun.db.  jobs holds one row per job with its envelope (so the daemon can
+ * parse the job again after a restart) and tasks one row per task with its
+ * state and, for the attempt in progress, which step it is in.  Times are
+ * milliseconds since the epoch.
+ */
+
+static sqlite3 *db;
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS jobs("
+	" seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, name TEXT,"
+	" description TEXT, state TEXT NOT NULL, envelope TEXT NOT NULL,"
+	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
+	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS tasks("
+	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
+	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
+	" attempt INTEGER DEFAULT 0, step INTEGER DEFAULT 0, astart INTEGER,"
+	" var TEXT, exit_code INTEGER, result TEXT, error TEXT,"
+	" created INTEGER, started INTEGER, completed INTEGER,"
+	" PRIMARY KEY(job, pos));"
+	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);";
+
+/*
+ * Binds arguments by a format: s string (NULL binds NULL), i int,
+ * I long long.  Returns the statement, or NULL with errmsg.
+ */
+static sqlite3_stmt *
+db_vprep(const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	int i;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail("database: %s", sqlite3_errmsg(db));
+		return NULL;
+	}
+	for (i = 0; fmt && fmt[i]; i++) {
+		const char *s;
+
+		switch (fmt[i]) {
+		case 's':
+			s = va_arg(ap, const char *);
+			if (s)
+				sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(st, i + 1);
+			break;
+		case 'i':
+			sqlite3_bind_int(st, i + 1, va_arg(ap, int));
+			break;
+		case 'I':
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, long long));
+			break;
+		}
+	}
+	return st;
+}
+
+static sqlite3_stmt *
+db_prep(const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = db_vprep(sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* Runs one statement to completion.  Returns the number of rows changed, or -1. */
+static int
+db_exec(const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = db_vprep(sql, fmt, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail("database: %s", sqlite3_errmsg(db));
+	return sqlite3_changes(db);
+}
+
+static char *
+col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s ? xstrdup((const char *)s) : NULL;
+}
+
+/* One text value from a query, or NULL. */
+static char *
+db_str(const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	st = db_vprep(sql, fmt, ap);
+	va_end(ap);
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		s = col_str(st, 0);
+	sqlite3_finalize(st);
+	return s;
+}
+
+/*
+ * Opens the store.  The daemon opens it read-write and creates it; everyone
+ * else read-only, and a home with no database yet is an empty one
+ * (returns 1, db stays NULL).
+ */
+static int
+db_open(int rw)
+{
+	char *path = home_path("jobrun.db");
+	int flags = rw ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE :
+	    SQLITE_OPEN_READONLY;
+	char *emsg = NULL;
+
+	if (!rw && access(path, F_OK) < 0) {
+		free(path);
+		return 1;
+	}
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		fail("%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+		free(path);
+		sqlite3_close(db);
+		db = NULL;
+		return -1;
+	}
+	free(path);
+	sqlite3_busy_timeout(db, 10000);
+	if (rw && sqlite3_exec(db, schema, NULL, NULL, &emsg) != SQLITE_OK) {
+		fail("database: %s", emsg);
+		sqlite3_free(emsg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+db_close(void)
+{
+	sqlite3_close(db);
+	db = NULL;
+}
+
+static int
+db_begin(void)
+{
+	return db_exec("BEGIN IMMEDIATE", NULL) < 0 ? -1 : 0;
+}
+
+static int
+db_commit(void)
+{
+	return db_exec("COMMIT", NULL) < 0 ? -1 : 0;
+}
+
+/* A job as the commands show it. */
+struct jobrow {
+	char *id, *name, *description, *state, *error, *envelope;
+	long long created, started, completed;
+	int ntasks, ndone;
+};
+
+struct taskrow {
+	int pos, priority, attempt, has_exit, exit_code;
+	char *name, *queue, *state, *result, *error, *var;
+	long long created, started, completed;
+};
+
+#define JOB_COLS "id, name, description, state, error, envelope, created," \
+	" started, completed, ntasks," \
+	" (SELECT count(*) FROM tasks t WHERE t.job = jobs.id AND" \
+	"  t.state IN ('COMPLETED','SKIPPED'))"
+
+static void
+jobrow_read(sqlite3_stmt *st, struct jobrow *r)
+{
+	r->id = col_str(st, 0);
+	r->name = col_str(st, 1);
+	r->description = col_str(st, 2);
+	r->state = col_str(st, 3);
+	r->error = col_str(st, 4);
+	r->envelope = col_str(st, 5);
+	r->created = sqlite3_column_int64(st, 6);
+	r->started = sqlite3_column_int64(st, 7);
+	r->completed = sqlite3_column_int64(st, 8);
+	r->ntasks = sqlite3_column_int(st, 9);
+	r->ndone = sqlite3_column_int(st, 10);
+}
+
+static void
+jobrow_free(struct jobrow *r)
+{
+	free(r->id);
+	free(r->name);
+	free(r->description);
+	free(r->state);
+	free(r->error);
+	free(r->envelope);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+taskrow_free(struct taskrow *t)
+{
+	free(t->name);
+	free(t->queue);
+	free(t->state);
+	free(t->result);
+	free(t->error);
+	free(t->var);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Reads job id into r; returns 1 if found, 0 if not. */
+static int
+db_job(const char *id, struct jobrow *r)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (db == NULL)
+		return 0;
+	st = db_prep("SELECT " JOB_COLS " FROM jobs WHERE id = ?", "s", id);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		jobrow_read(st, r);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* The tasks of a job in order; returns how many, *out to be freed by the caller. */
+static size_t
+db_tasks(const char *id, struct taskrow **out)
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	*out = NULL;
+	st = db_prep("SELECT pos, priority, attempt, exit_code IS NOT NULL,"
+	    " exit_code, name, queue, state, result, error, var, created,"
+	    " started, completed FROM tasks WHERE job = ? ORDER BY pos", "s", id);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		struct taskrow *t;
+
+		*out = xreallocarray(*out, n + 1, sizeof(**out));
+		t = &(*out)[n++];
+		t->pos = sqlite3_column_int(st, 0);
+		t->priority = sqlite3_column_int(st, 1);
+		t->attempt = sqlite3_column_int(st, 2);
+		t->has_exit = sqlite3_column_int(st, 3);
+		t->exit_code = sqlite3_column_int(st, 4);
+		t->name = col_str(st, 5);
+		t->queue = col_str(st, 6);
+		t->state = col_str(st, 7);
+		t->result = col_str(st, 8);
+		t->error = col_str(st, 9);
+		t->var = col_str(st, 10);
+		t->created = sqlite3_column_int64(st, 11);
+		t->started = sqlite3_column_int64(st, 12);
+		t->completed = sqlite3_column_int64(st, 13);
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* ------------------------------------------------------------- runtime -- */
+
+/*
+ * Containers are run by the docker CLI (JOBRUN_DOCKER names another, such as
+ * podman).  Each step of each attempt is a container named
+ * jobrun-HOME-JOB-POS-ATTEMPT-STEP, so that a restarted daemon can find it
+ * from the database alone, and labelled with the same, so that `docker ps`
+ * tells jobrun's containers apart from other homes' and other tools'.
+ */
+
+static const char *docker_bin = "docker";
+static const char *network;		/* --network for every container, or NULL */
+static char homeid[HOMEID_LEN + 1];
+
+static char *
+rt_name(const char *job, int pos, int attempt, int step)
+{
+	return xasprintf("jobrun-%s-%s-%d-%d-%d", homeid, job, pos, attempt, step);
+}
+
+static char *
+rt_volume(const char *job, int pos, size_t v)
+{
+	return xasprintf("jobrun-%s-%s-%d-v%zu", homeid, job, pos, v);
+}
+
+/*
+ * Starts argv with stdout and stderr on outfd (or /dev/null when -1).  The
+ * child gets its own process group, so that ^C at the daemon's terminal does
+ * not reach the docker CLI, and dies with the daemon: a restarted daemon
+ * reattaches to the container, not to the CLI.
+ */
+static pid_t
+rt_spawn(char *const argv[], int outfd)
+{
+	pid_t parent = getpid(), pid;
+	sigset_t none;
+	int nul;
+
+	if ((pid = fork()) < 0) {
+		fail("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0)
+		return pid;
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if ((nul = open("/dev/null", O_RDWR)) >= 0)
+		dup2(nul, STDIN_FILENO);
+	if (outfd < 0)
+		outfd = nul;
+	dup2(outfd, STDOUT_FILENO);
+	dup2(outfd, STDERR_FILENO);
+	execvp(argv[0], argv);
+	dprintf(STDERR_FILENO, "jobrun: %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Runs argv to completion, capturing its stdout into *out (caller frees).
+ * Returns its exit status, or -1.  Only for short commands: the daemon
+ * blocks while it runs.
+ */
+static int
+rt_capture(char *const argv[], char **out)
+{
+	struct buf b = { 0 };
+	char chunk[4096];
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	*out = NULL;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return fail("pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return fail("fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, STDIN_FILENO);
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(nul, STDERR_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		buf_addn(&b, chunk, n);
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*out = buf_take(&b);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Whether the engine answers; errmsg says why not. */
+static int
+rt_ping(void)
+{
+	char *argv[] = { (char *)docker_bin, "version", "--format",
+		"{{.Server.Version}}", NULL };
+	char *out;
+	int rc = rt_capture(argv, &out);
+
+	free(out);
+	if (rc != 0)
+		return fail("cannot reach the container engine with '%s version' "
+		    "(exit %d); is dockerd running, and may this user use it?",
+		    docker_bin, rc);
+	return 0;
+}
+
+/* A container's state: "running", "exited", ... or NULL when there is none. */
+static char *
+rt_inspect(const char *name, int *exit_code)
+{
+	char *argv[] = { (char *)docker_bin, "inspect", "--type", "container",
+		"--format", "{{.State.Status}} {{.State.ExitCode}}",
+		(char *)name, NULL };
+	char *out, state[32];
+
+	if (rt_capture(argv, &out) != 0 || sscanf(out, "%31s %d", state,
+	    exit_code) != 2) {
+		free(out);
+		return NULL;
+	}
+	free(out);
+	return xstrdup(state);
+}
+
+/* The names of every container of this home. */
+static void
+rt_list(struct strlist *out)
+{
+	char *label = xasprintf("label=jobrun.home=%s", homeid);
+	char *argv[] = { (char *)docker_bin, "ps", "-a", "--filter", label,
+		"--format", "{{.Names}}", NULL };
+	char *text, *line, *save;
+
+	memset(out, 0, sizeof(*out));
+	if (rt_capture(argv, &text) == 0)
+		for (line = strtok_r(text, "\n", &save); line;
+		    line = strtok_r(NULL, "\n", &save))
+			strlist_add(out, xstrdup(line));
+	free(text);
+	free(label);
+}
+
+/* What one step needs to be turned into a `docker run` command line. */
+struct rtstep {
+	const struct task *t;
+	const struct step *s;
+	int main;			/* the task's own container, not pre/post */
+	const char *job, *name, *workdir;
+	int pos, attempt;
+	struct kvlist env;		/* expanded */
+};
+
+static void
+arg(struct strlist *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		err(EX_ERR, "vasprintf");
+	va_end(ap);
+	strlist_add(a, s);
+}
+
+static void
+rt_run_argv(const struct rtstep *r, struct strlist *a)
+{
+	const struct step *s = r->s;
+	const struct strlist *ep = &s->entrypoint;
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	arg(a, "%s", docker_bin);
+	arg(a, "run");
+	arg(a, "--name=%s", r->name);
+	arg(a, "--label=jobrun.home=%s", homeid);
+	arg(a, "--label=jobrun.job=%s", r->job);
+	arg(a, "--label=jobrun.task=%d", r->pos);
+	arg(a, "--label=jobrun.attempt=%d", r->attempt);
+	arg(a, "--sig-proxy=false");
+	if (network)
+		arg(a, "--network=%s", network);
+	if (r->main && r->t->limits.cpus)
+		arg(a, "--cpus=%s", r->t->limits.cpus);
+	if (r->main && r->t->limits.memory)
+		arg(a, "--memory=%lld", r->t->limits.memory);
+	arg(a, "--volume=%s:/tork", r->workdir);
+	arg(a, "--env=TORK_OUTPUT=/tork/stdout");
+	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
+	for (i = 0; i < r->env.n; i++)
+		arg(a, "--env=%s=%s", r->env.v[i].key, r->env.v[i].val);
+	for (i = 0; i < r->t->volumes.n; i++) {
+		char *v = rt_volume(r->job, r->pos, i);
+
+		arg(a, "--volume=%s:%s", v, r->t->volumes.v[i]);
+		free(v);
+	}
+	if (s->workdir)
+		arg(a, "--workdir=%s", s->workdir);
+	else if (s->run)
+		arg(a, "--workdir=/tork");
+	if (s->run) {
+		arg(a, "--entrypoint=%s", ep->n ? ep->v[0] : "sh");
+		arg(a, "%s", s->image);
+		if (ep->n == 0)
+			arg(a, "-c");
+		for (i = 1; i < ep->n; i++)
+			arg(a, "%s", ep->v[i]);
+		arg(a, "/tork/entrypoint");
+		return;
+	}
+	if (ep->n)
+		arg(a, "--entrypoint=%s", ep->v[0]);
+	arg(a, "%s", s->image);
+	for (i = 1; i < ep->n; i++)
+		arg(a, "%s", ep->v[i]);
+	for (i = 0; i < s->cmd.n; i++)
+		arg(a, "%s", s->cmd.v[i]);
+}
+
+/* Fire and forget: `docker SUB... NAMES...`, output discarded. */
+static pid_t
+rt_bg(const char *sub1, const char *sub2, const struct strlist *names)
+{
+	struct strlist a = { 0 };
+	size_t i;
+	pid_t pid;
+
+	arg(&a, "%s", docker_bin);
+	arg(&a, "%s", sub1);
+	arg(&a, "%s", sub2);
+	for (i = 0; i < names->n; i++)
+		arg(&a, "%s", names->v[i]);
+	pid = rt_spawn(a.v, -1);
+	strlist_free(&a);
+	return pid;
+}
+
+/* -------------------------------------------------------------- daemon -- */
+
+/*
+ * One process, one poll loop: a self-pipe for signals, inotify on
+ * spool/new (and a rescan every second in case it missed something), and
+ * the nearest deadline.  Every child is a docker CLI process: a step's
+ * `docker run`, a `docker logs -f` reattached after a restart, or a
+ * fire-and-forget `docker rm`/`kill`.  State changes go to the database as
+ * they happen; memory holds only the children and a cache of parsed jobs.
+ */
+
+enum { R_STEP, R_REATTACH, R_AUX };
+
+struct run {
+	pid_t pid;
+	int kind;
+	char job[ID_LEN + 1];
+	int pos, attempt, step;
+	char *queue;			/* counts against this queue's cap */
+	long long deadline;		/* monotonic ms: the attempt times out */
+	long long kill_at;		/* monotonic ms: SIGKILL the CLI */
+	int timed_out, cancelled;
+	struct strlist then;		/* R_AUX: run this next */
+};
+
+struct qcap {
+	char *name;
+	int cap;
+};
+
+static struct run *runs;
+static size_t nruns;
+static struct qcap *qcaps;
+static size_t nqcaps;
+static int defcap;
+static int sigpipe_[2] = { -1, -1 };
+static volatile sig_atomic_t got_term;
+
+struct jcache {
+	char id[ID_LEN + 1];
+	struct job *j;
+};
+static struct jcache *jcache;
+static size_t njcache;
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	if (write(sigpipe_[1], &c, 1) < 0) {
+		/* the pipe is full: a wakeup is pending anyway */
+	}
+	errno = saved;
+}
+
+static struct run *
+run_add(pid_t pid, int kind, const char *job, int pos, int attempt, int step)
+{
+	struct run *r;
+
+	runs = xreallocarray(runs, nruns + 1, sizeof(*runs));
+	r = &runs[nruns++];
+	memset(r, 0, sizeof(*r));
+	r->pid = pid;
+	r->kind = kind;
+	snprintf(r->job, sizeof(r->job), "%s", job ? job : "");
+	r->pos = pos;
+	r->attempt = attempt;
+	r->step = step;
+	return r;
+}
+
+static int
+queue_cap(const char *q)
+{
+	size_t i;
+
+	for (i = 0; i < nqcaps; i++)
+		if (strcmp(qcaps[i].name, q) == 0)
+			return qcaps[i].cap;
+	return defcap;
+}
+
+static int
+queue_busy(const char *q)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < nruns; i++)
+		if (runs[i].queue && strcmp(runs[i].queue, q) == 0)
+			n++;
+	return n;
+}
+
+/* The parsed job, from the cache or from its envelope in the database. */
+static struct job *
+sched_job(const char *id)
+{
+	struct env e;
+	struct job *j;
+	char *text;
+	size_t i;
+
+	for (i = 0; i < njcache; i++)
+		if (strcmp(jcache[i].id, id) == 0)
+			return jcache[i].j;
+	if ((text = db_str("SELECT envelope FROM jobs WHERE id = ?", "s", id)) == NULL) {
+		fail("job %s is not in the database", id);
+		return NULL;
+	}
+	if (spool_parse(text, &e) < 0) {
+		free(text);
+		return NULL;
+	}
+	free(text);
+	j = spool_job_of(&e);
+	env_free(&e);
+	if (j == NULL)
+		return NULL;
+	jcache = xreallocarray(jcache, njcache + 1, sizeof(*jcache));
+	snprintf(jcache[njcache].id, sizeof(jcache[njcache].id), "%s", id);
+	jcache[njcache++].j = j;
+	return j;
+}
+
+static void
+sched_forget(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < njcache; i++)
+		if (strcmp(jcache[i].id, id) == 0) {
+			spec_free(jcache[i].j);
+			jcache[i] = jcache[--njcache];
+			return;
+		}
+}
+
+static void
+log_job(const char *id, const char *state, const char *error)
+{
+	logf_(error ? "warn" : "info", "job.state", "job=%s state=%s%s%s%s", id,
+	    state, error ? " error=\"" : "", error ? error : "", error ? "\"" : "");
+}
+
+/* A job reached a final state: its work files go, its parsed spec too. */
+static void
+sched_job_done(const char *id, const char *state, const char *error)
+{
+	char *work = home_path("work/%s", id);
+
+	rm_rf(work);
+	free(work);
+	sched_forget(id);
+	log_job(id, state, error);
+}
+
+static long long
+mono_deadline(long long astart, long long timeout_ms)
+{
+	if (timeout_ms <= 0)
+		return 0;
+	return mono_ms() + (astart + timeout_ms - now_ms());
+}
+
+/* What a step's {{ }} references resolve to while it runs. */
+struct run_arg {
+	struct job *j;
+	struct strlist keep;		/* values read from the database */
+};
+
+static const char *
+run_get(void *arg, const char *ns, const char *name)
+{
+	struct run_arg *a = arg;
+	char *v;
+
+	if (strcmp(ns, "inputs") == 0)
+		return kv_get(&a->j->inputs, name);
+	if (strcmp(ns, "job") == 0)
+		return strcmp(name, "id") == 0 ? a->j->id : a->j->name ?
+		    a->j->name : "";
+	v = db_str("SELECT coalesce(result, '') FROM tasks WHERE job = ? AND"
+	    " var = ? AND state = 'COMPLETED'", "ss", a->j->id, name);
+	if (v)
+		strlist_add(&a->keep, v);
+	return v;
+}
+
+static const struct step *
+task_step(const struct task *t, int step, int *is_main)
+{
+	*is_main = (size_t)step == t->pre.n;
+	if ((size_t)step < t->pre.n)
+		return &t->pre.v[step];
+	if ((size_t)step == t->pre.n)
+		return &t->c;
+	if ((size_t)step <= t->pre.n + t->post.n)
+		return &t->post.v[step - t->pre.n - 1];
+	return NULL;
+}
+
+static int
+open_log(const char *job, int pos)
+{
+	char *dir = home_path("logs/%s", job);
+	char *path = home_path("logs/%s/%d.log", job, pos);
+	int fd;
+
+	mkdir_p(dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+		fail("%s: %s", path, strerror(errno));
+	free(dir);
+	free(path);
+	return fd;
+}
+
+/* The directory mounted at /tork, with the run script in it. */
+static char *
+step_workdir(const char *job, int pos, int attempt, int step,
+    const struct step *s)
+{
+	char *dir = home_path("work/%s/%d.%d.%d", job, pos, attempt, step);
+	char *p;
+	int fd;
+
+	if (mkdir_p(dir) < 0) {
+		free(dir);
+		return NULL;
+	}
+	/* The container's user need not be ours: let it write its result. */
+	chmod(dir, 0777);
+	if (s->run) {
+		p = xasprintf("%s/entrypoint", dir);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+		if (fd < 0 || write(fd, s->run, strlen(s->run)) < 0) {
+			fail("%s: %s", p, strerror(errno));
+			free(dir);
+			dir = NULL;
+		}
+		if (fd >= 0)
+			close(fd);
+		free(p);
+	}
+	return dir;
+}
+
+static void attempt_end(struct run *, int, int, const char *);
+
+/*
+ * Starts step `step` of an attempt: the pre containers, then the task's
+ * own, then the post ones.  Past the last step the attempt has succeeded.
+ */
+static void
+sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
+{
+	const struct task *t = &j->tasks[pos - 1];
+	struct run_arg ra = { j, { 0 } };
+	struct rtstep rs = { 0 };
+	struct strlist argv;
+	const struct step *s;
+	struct run *r, tmp;
+	char *dir = NULL;
+	size_t i;
+	int fd = -1, is_main;
+	pid_t pid = -1;
+
+	memset(&tmp, 0, sizeof(tmp));
+	snprintf(tmp.job, sizeof(tmp.job), "%s", j->id);
+	tmp.pos = pos;
+	tmp.attempt = attempt;
+	tmp.step = step;
+	tmp.kind = R_STEP;
+	if ((s = task_step(t, step, &is_main)) == NULL) {
+		attempt_end(&tmp, 1, 0, NULL);
+		return;
+	}
+	rs.t = t;
+	rs.s = s;
+	rs.main = is_main;
+	rs.job = j->id;
+	rs.pos = pos;
+	rs.attempt = attempt;
+	for (i = 0; i < s->env.n; i++) {
+		char *v = spec_subst(s->env.v[i].val, run_get, &ra);
+
+		if (v == NULL)
+			goto failed;
+		kv_set(&rs.env, s->env.v[i].key, v);
+		free(v);
+	}
+	if ((dir = step_workdir(j->id, pos, attempt, step, s)) == NULL ||
+	    (fd = open_log(j->id, pos)) < 0)
+		goto failed;
+	rs.workdir = dir;
+	rs.name = rt_name(j->id, pos, attempt, step);
+	rt_run_argv(&rs, &argv);
+	pid = rt_spawn(argv.v, fd);
+	strlist_free(&argv);
+	free((char *)rs.name);
+	if (pid < 0)
+		goto failed;
+	r = run_add(pid, R_STEP, j->id, pos, attempt, step);
+	r->queue = xstrdup(t->queue);
+	r->deadline = deadline;
+	db_exec("UPDATE tasks SET step = ?, state = ? WHERE job = ? AND pos = ?",
+	    "issi", step, is_main ? "RUNNING" : "SCHEDULED", j->id, pos);
+	logf_("info", "task.step", "job=%s task=%d attempt=%d step=%d pid=%d",
+	    j->id, pos, attempt, step, (int)pid);
+	goto out;
+failed:
+	attempt_end(&tmp, 0, -1, errmsg);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	kv_free(&rs.env);
+	strlist_free(&ra.keep);
+}
+
+/* The last line of a task's log that the docker CLI wrote about itself. */
+static char *
+docker_complaint(const char *job, int pos)
+{
+	char *path = home_path("logs/%s/%d.log", job, pos), *text, *line, *save;
+	char *found = NULL;
+
+	text = read_file(path, NULL);
+	free(path);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "docker: ", 8) == 0 || strncmp(line, "Error", 5) == 0 ||
+		    strncmp(line, "jobrun: ", 8) == 0) {
+			free(found);
+			found = xstrdup(line);
+		}
+	free(text);
+	return found;
+}
+
+/* Reads what the main container wrote to /tork/stdout. */
+static char *
+step_result(const char *job, int pos, int attempt, int step)
+{
+	char *path = home_path("work/%s/%d.%d.%d/stdout", job, pos, attempt, step);
+	char *s = read_file(path, NULL);
+
+	free(path);
+	return s;
+}
+
+/*
+ * An attempt ended: remove its containers (then its volumes), and record
+ * the outcome.  A failed attempt is retried while retries are left; a
+ * completed task makes the next one PENDING, in the same transaction, so
+ * that no crash can leave a job with nothing to do and not finished.
+ */
+static void
+attempt_end(struct run *r, int ok, int code, const char *error)
+{
+	struct job *j = sched_job(r->job);
+	const struct task *t = j ? &j->tasks[r->pos - 1] : NULL;
+	struct strlist names = { 0 }, vols = { 0 };
+	char *state;
+	int s;
+	size_t v;
+	pid_t pid;
+
+	for (s = 0; s <= r->step; s++)
+		strlist_add(&names, rt_name(r->job, r->pos, r->attempt, s));
+	for (v = 0; t && v < t->volumes.n; v++)
+		strlist_add(&vols, rt_volume(r->job, r->pos, v));
+	if ((pid = rt_bg("rm", "--force", &names)) > 0 && vols.n) {
+		struct run *a = run_add(pid, R_AUX, NULL, 0, 0, 0);
+
+		arg(&a->then, "%s", docker_bin);
+		arg(&a->then, "volume");
+		arg(&a->then, "rm");
+		for (v = 0; v < vols.n; v++)
+			arg(&a->then, "%s", vols.v[v]);
+	} else if (pid > 0)
+		run_add(pid, R_AUX, NULL, 0, 0, 0);
+	strlist_free(&names);
+	strlist_free(&vols);
+
+	/* A cancelled job's tasks are already final; nothing more to record. */
+	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?", "si",
+	    r->job, r->pos);
+	if (state == NULL || (strcmp(state, "RUNNING") != 0 &&
+	    strcmp(state, "SCHEDULED") != 0)) {
+		free(state);
+		return;
+	}
+	free(state);
+	if (ok) {
+		logf_("info", "task.state", "job=%s task=%d state=COMPLETED",
+		    r->job, r->pos);
+		db_begin();
+		db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ?,"
+		    " error = NULL WHERE job = ? AND pos = ?", "Isi", now_ms(),
+		    r->job, r->pos);
+		if (j && (size_t)r->pos < j->ntasks) {
+			db_exec("UPDATE tasks SET state = 'PENDING' WHERE job = ? AND"
+			    " pos = ?", "si", r->job, r->pos + 1);
+			db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is",
+			    r->pos + 1, r->job);
+			db_commit();
+			return;
+		}
+		db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ? WHERE"
+		    " id = ?", "Is", now_ms(), r->job);
+		db_commit();
+		sched_job_done(r->job, "COMPLETED", NULL);
+		return;
+	}
+	logf_("warn", "task.attempt", "job=%s task=%d attempt=%d error=\"%s\"",
+	    r->job, r->pos, r->attempt, error);
+	if (t && r->attempt <= t->retry.limit) {
+		db_exec("UPDATE tasks SET state = 'PENDING', error = ? WHERE job = ?"
+		    " AND pos = ?", "ssi", error, r->job, r->pos);
+		return;
+	}
+	{
+		char lbl[32];
+		char *jerr = xasprintf("task %d (%s): %s", r->pos, t ?
+		    task_label(t, r->pos, lbl, sizeof(lbl)) : "?", error);
+
+		db_begin();
+		db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
+		    " WHERE job = ? AND pos = ?", "Issi", now_ms(), error, r->job,
+		    r->pos);
+		if (code >= 0)
+			db_exec("UPDATE tasks SET exit_code = ? WHERE job = ? AND"
+			    " pos = ?", "isi", code, r->job, r->pos);
+		db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
+		    " WHERE id = ?", "Iss", now_ms(), jerr, r->job);
+		db_commit();
+		sched_job_done(r->job, "FAILED", jerr);
+		free(jerr);
+	}
+}
+
+/* A step's container exited with `code` (its CLI's exit status). */
+static void
+step_exited(struct run *r, int code)
+{
+	struct job *j = NULL;
+	const struct step *s;
+	char *err_ = NULL, *res;
+	int is_main;
+
+	if (r->cancelled || (j = sched_job(r->job)) == NULL) {
+		attempt_end(r, 0, -1, j ? "cancelled" : errmsg);
+		return;
+	}
+	s = task_step(&j->tasks[r->pos - 1], r->step, &is_main);
+	if (r->timed_out)
+		err_ = xasprintf("timed out after %s", units_fmt_duration(
+		    j->tasks[r->pos - 1].timeout_ms, (char[32]){ 0 }, 32));
+	else if (code == 125 || code == 127) {
+		char *c = docker_complaint(r->job, r->pos);
+
+		err_ = c ? c : xasprintf("the container could not be started "
+		    "(exit %d)", code);
+	} else if (code != 0)
+		err_ = xasprintf("exit code %d", code);
+	if (err_ && !is_main) {
+		char *e = xasprintf("%s %s: %s", (size_t)r->step <
+		    j->tasks[r->pos - 1].pre.n ? "pre" : "post", s && s->name ?
+		    s->name : "task", err_);
+
+		free(err_);
+		err_ = e;
+	}
+	if (err_) {
+		attempt_end(r, 0, code, err_);
+		free(err_);
+		return;
+	}
+	if (is_main) {
+		res = step_result(r->job, r->pos, r->attempt, r->step);
+		db_exec("UPDATE tasks SET result = ?, exit_code = 0 WHERE job = ?"
+		    " AND pos = ?", "ssi", res, r->job, r->pos);
+		free(res);
+	}
+	sched_step(j, r->pos, r->attempt, r->step + 1, r->deadline);
+	/* the finished step's container goes when the attempt ends */
+}
+
+/* Starts a PENDING task's next attempt. */
+static void
+sched_start(const char *id, int pos)
+{
+	struct job *j = sched_job(id);
+	long long now = now_ms();
+	char *a;
+	int attempt;
+
+	if (j == NULL || pos < 1 || (size_t)pos > j->ntasks) {
+		struct run tmp = { 0 };
+
+		snprintf(tmp.job, sizeof(tmp.job), "%s", id);
+		tmp.pos = pos;
+		tmp.attempt = INT_MAX;	/* no retry can mend this */
+		attempt_end(&tmp, 0, -1, j ? "no such task" : errmsg);
+		return;
+	}
+	a = db_str("SELECT attempt FROM tasks WHERE job = ? AND pos = ?", "si", id, pos);
+	attempt = (a ? atoi(a) : 0) + 1;
+	free(a);
+	db_begin();
+	db_exec("UPDATE tasks SET state = 'SCHEDULED', attempt = ?, step = 0,"
+	    " astart = ?, started = coalesce(started, ?) WHERE job = ? AND pos = ?",
+	    "iIIsi", attempt, now, now, id, pos);
+	if (db_exec("UPDATE jobs SET state = 'RUNNING', started = ? WHERE id = ?"
+	    " AND state = 'PENDING'", "Is", now, id) > 0)
+		log_job(id, "RUNNING", NULL);
+	db_commit();
+	sched_step(j, pos, attempt, 0, mono_deadline(now,
+	    j->tasks[pos - 1].timeout_ms));
+}
+
+/* Starts what the queue caps allow: by priority, then submission order. */
+static void
+sched_tick(void)
+{
+	sqlite3_stmt *st;
+	struct { char *job, *queue; int pos; } *go = NULL;
+	size_t ngo = 0, i;
+
+	st = db_prep("SELECT job, pos, queue FROM tasks WHERE state = 'PENDING'"
+	    " ORDER BY priority DESC, jseq, pos", NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *q = (const char *)sqlite3_column_text(st, 2);
+		int pending = 0;
+
+		for (i = 0; i < ngo; i++)
+			if (strcmp(go[i].queue, q) == 0)
+				pending++;
+		if (queue_busy(q) + pending >= queue_cap(q))
+			continue;
+		go = xreallocarray(go, ngo + 1, sizeof(*go));
+		go[ngo].job = col_str(st, 0);
+		go[ngo].pos = sqlite3_column_int(st, 1);
+		go[ngo++].queue = col_str(st, 2);
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < ngo; i++) {
+		sched_start(go[i].job, go[i].pos);
+		free(go[i].job);
+		free(go[i].queue);
+	}
+	free(go);
+}
+
+static void
+kill_container(struct run *r)
+{
+	struct strlist n = { 0 };
+	pid_t pid;
+
+	strlist_add(&n, rt_name(r->job, r->pos, r->attempt, r->step));
+	if ((pid = rt_bg("kill", "--signal=KILL", &n)) > 0)
+		run_add(pid, R_AUX, NULL, 0, 0, 0);
+	strlist_free(&n);
+	/* If the CLI hangs (say, pulling an image), it goes too. */
+	r->kill_at = mono_ms() + 10000;
+}
+
+static void
+sched_cancel(const char *id)
+{
+	long long now = now_ms();
+	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
+	size_t i;
+
+	if (state == NULL || jstate_final(state)) {
+		logf_("info", "job.cancel", "job=%s ignored=%s", id,
+		    state ? state : "unknown");
+		free(state);
+		return;
+	}
+	free(state);
+	db_begin();
+	db_exec("UPDATE tasks SET state = 'CANCELLED', completed = ? WHERE job = ?"
+	    " AND state NOT IN ('COMPLETED','FAILED','CANCELLED','SKIPPED')",
+	    "Is", now, id);
+	db_exec("UPDATE jobs SET state = 'CANCELLED', completed = ? WHERE id = ?",
+	    "Is", now, id);
+	db_commit();
+	for (i = 0; i < nruns; i++)
+		if (runs[i].kind != R_AUX && strcmp(runs[i].job, id) == 0) {
+			runs[i].cancelled = 1;
+			kill_container(&runs[i]);
+		}
+	sched_job_done(id, "CANCELLED", NULL);
+}
+
+static void
+sched_timeouts(void)
+{
+	long long now = mono_ms();
+	size_t i;
+
+	for (i = 0; i < nruns; i++) {
+		struct run *r = &runs[i];
+
+		if (r->kind != R_AUX && r->deadline && now >= r->deadline &&
+		    !r->timed_out && !r->cancelled) {
+			r->timed_out = 1;
+			logf_("warn", "task.timeout", "job=%s task=%d attempt=%d",
+			    r->job, r->pos, r->attempt);
+			kill_container(r);
+		}
+		if (r->kill_at && now >= r->kill_at) {
+			kill(-r->pid, SIGKILL);
+			r->kill_at = 0;
+		}
+	}
+}
+
+/* The next time sched_timeouts() has something to do, as a poll timeout. */
+static int
+sched_wait_ms(void)
+{
+	long long now = mono_ms(), next = now + 1000;
+	size_t i;
+
+	for (i = 0; i < nruns; i++) {
+		if (runs[i].deadline && !runs[i].timed_out && runs[i].deadline < next)
+			next = runs[i].deadline;
+		if (runs[i].kill_at && runs[i].kill_at < next)
+			next = runs[i].kill_at;
+	}
+	return next > now ? (int)(next - now) : 0;
+}
+
+static void reattach(struct job *, int, int, int, long long);
+
+/* A child exited; works on a copy, since handling it may add runs. */
+static void
+sched_reap(pid_t pid, int status)
+{
+	struct run r;
+	size_t i;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+	for (i = 0; i < nruns && runs[i].pid != pid; i++)
+		;
+	if (i == nruns)
+		return;
+	r = runs[i];
+	runs[i] = runs[--nruns];
+	if (r.kind == R_AUX) {
+		if (r.then.n && rt_spawn(r.then.v, -1) > 0) {
+			/* reaped as an unknown pid: nothing follows it */
+		}
+	} else if (r.kind == R_REATTACH) {
+		/* `docker logs -f` ended: the container did, or the engine hung up. */
+		char *name = rt_name(r.job, r.pos, r.attempt, r.step);
+		char *st = rt_inspect(name, &code);
+		struct job *j = sched_job(r.job);
+
+		if (st && j && !r.cancelled && !r.timed_out &&
+		    (strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 ||
+		    strcmp(st, "restarting") == 0))
+			reattach(j, r.pos, r.attempt, r.step, r.deadline);
+		else
+			step_exited(&r, st ? code : 125);
+		free(st);
+		free(name);
+	} else
+		step_exited(&r, code);
+	free(r.queue);
+	strlist_free(&r.then);
+}
+
+/* Follows a container this daemon did not start (or lost), until it exits. */
+static void
+reattach(struct job *j, int pos, int attempt, int step, long long deadline)
+{
+	char *name = rt_name(j->id, pos, attempt, step);
+	char *logp = home_path("logs/%s/%d.log", j->id, pos);
+	char since[32] = "0";
+	struct stat sb;
+	struct run *r;
+	pid_t pid;
+	int fd;
+
+	/* What was logged before the crash is in the file already. */
+	if (stat(logp, &sb) == 0)
+		snprintf(since, sizeof(since), "%lld", (long long)sb.st_mtime);
+	free(logp);
+	if ((fd = open_log(j->id, pos)) >= 0) {
+		char *since_arg = xasprintf("--since=%s", since);
+		char *argv[] = { (char *)docker_bin, "logs", "--follow", since_arg,
+			name, NULL };
+
+		pid = rt_spawn(argv, fd);
+		close(fd);
+		free(since_arg);
+		if (pid > 0) {
+			r = run_add(pid, R_REATTACH, j->id, pos, attempt, step);
+			r->queue = xstrdup(j->tasks[pos - 1].queue);
+			r->deadline = deadline;
+			logf_("info", "task.reattach", "job=%s task=%d attempt=%d "
+			    "step=%d container=%s", j->id, pos, attempt, step, name);
+		}
+	}
+	free(name);
+}
+
+/* After a restart: find every container the last daemon left running. */
+static void
+sched_recover(void)
+{
+	sqlite3_stmt *st;
+	struct strlist all, keep = { 0 };
+	size_t i, k;
+
+	st = db_prep("SELECT job, pos, attempt, step, astart FROM tasks WHERE"
+	    " state IN ('SCHEDULED','RUNNING')", NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		int pos = sqlite3_column_int(st, 1);
+		int attempt = sqlite3_column_int(st, 2);
+		int step = sqlite3_column_int(st, 3);
+		long long astart = sqlite3_column_int64(st, 4);
+		struct job *j = sched_job(id);
+		char *name, *state;
+		int code;
+
+		if (j == NULL || pos < 1 || (size_t)pos > j->ntasks)
+			continue;	/* sched_start fails it on the next tick */
+		strlist_add(&keep, xasprintf("jobrun-%s-%s-%d-%d-", homeid, id,
+		    pos, attempt));
+		name = rt_name(id, pos, attempt, step);
+		state = rt_inspect(name, &code);
+		if (state && strcmp(state, "created") != 0)
+			reattach(j, pos, attempt, step, mono_deadline(astart,
+			    j->tasks[pos - 1].timeout_ms));
+		else {
+			/* Never started: start this step again. */
+			if (state) {
+				char *argv[] = { (char *)docker_bin, "rm", "--force",
+					name, NULL };
+				char *out;
+
+				rt_capture(argv, &out);
+				free(out);
+			}
+			logf_("info", "task.restart", "job=%s task=%d attempt=%d "
+			    "step=%d", id, pos, attempt, step);
+			sched_step(j, pos, attempt, step, mono_deadline(astart,
+			    j->tasks[pos - 1].timeout_ms));
+		}
+		free(state);
+		free(name);
+	}
+	sqlite3_finalize(st);
+
+	/* Containers of this home that no attempt in progress owns. */
+	rt_list(&all);
+	for (i = 0; i < all.n; ) {
+		for (k = 0; k < keep.n; k++)
+			if (strncmp(all.v[i], keep.v[k], strlen(keep.v[k])) == 0)
+				break;
+		if (k < keep.n) {
+			free(all.v[i]);
+			all.v[i] = all.v[--all.n];
+		} else
+			i++;
+	}
+	if (all.n) {
+		pid_t pid = rt_bg("rm", "--force", &all);
+
+		if (pid > 0)
+			run_add(pid, R_AUX, NULL, 0, 0, 0);
+		logf_("info", "daemon.cleanup", "containers=%zu", all.n);
+	}
+	strlist_free(&all);
+	strlist_free(&keep);
+}
+
+/* Moves a spool file the daemon cannot read aside, so that it is kept. */
+static void
+spool_reject(const char *name)
+{
+	char *bad = home_path("spool/bad"), *from, *to;
+
+	mkdir_p(bad);
+	from = home_path("spool/new/%s", name);
+	to = home_path("spool/bad/%s", name);
+	rename(from, to);
+	logf_("error", "spool.reject", "file=%s error=\"%s\"", to, errmsg);
+	free(bad);
+	free(from);
+	free(to);
+}
+
+static int
+ingest_job(const struct env *e, const char *text)
+{
+	struct job *j = spool_job_of(e);
+	struct buf in = { 0 };
+	long long now = now_ms(), seq;
+	size_t i;
+	int n;
+
+	if (j == NULL)
+		return -1;
+	buf_add(&in, "{");
+	for (i = 0; i < j->inputs.n; i++)
+		json_kstr(&in, j->inputs.v[i].key, j->inputs.v[i].val);
+	json_end(&in, '}');
+	if (db_begin() < 0)
+		goto fail;
+	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
+	    " envelope, inputs, created, ntasks) VALUES(?,?,?,'PENDING',?,?,?,?)",
+	    "sssssIi", j->id, j->name, j->description, text, in.s, e->created,
+	    (int)j->ntasks);
+	seq = sqlite3_last_insert_rowid(db);
+	for (i = 0; n == 1 && i < j->ntasks; i++) {
+		struct task *t = &j->tasks[i];
+
+		db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
+		    " state, var, created) VALUES(?,?,?,?,?,?,?,?,?)", "siIssissI",
+		    j->id, (int)i + 1, seq, t->c.name, t->queue, t->priority,
+		    i == 0 ? "PENDING" : "CREATED", t->var, now);
+	}
+	if (n >= 0 && db_commit() == 0) {
+		if (n == 1)
+			log_job(j->id, "PENDING", NULL);
+		free(in.s);
+		spec_free(j);
+		return 0;
+	}
+	db_exec("ROLLBACK", NULL);
+fail:
+	free(in.s);
+	spec_free(j);
+	return -1;
+}
+
+/* Moves everything in spool/new into the database, oldest first. */
+static void
+spool_ingest(void)
+{
+	struct strlist names;
+	struct env e;
+	char *text, *path;
+	size_t i;
+	int rc;
+
+	spool_list(&names);
+	for (i = 0; i < names.n; i++) {
+		text = NULL;
+		if (spool_read(names.v[i], &e, &text) < 0) {
+			spool_reject(names.v[i]);
+			continue;
+		}
+		if (strcmp(e.op, "submit") == 0)
+			rc = ingest_job(&e, text);
+		else if (strcmp(e.op, "cancel") == 0) {
+			sched_cancel(e.id);
+			rc = 0;
+		} else
+			rc = fail("unknown request '%s'", e.op);
+		if (rc == 0) {
+			path = home_path("spool/new/%s", names.v[i]);
+			unlink(path);
+			free(path);
+		} else
+			spool_reject(names.v[i]);
+		env_free(&e);
+		free(text);
+	}
+	strlist_free(&names);
+}
+
+/*
+ * Whether a daemon holds this home's lock; its pid in *pid if so.  Readers
+ * only ever try the lock, so a stale pid file cannot fool them.
+ */
+static int
+daemon_alive(pid_t *pid)
+{
+	char *path = home_path("run/lock"), *pidp, *s;
+	int fd, alive = 0;
+
+	*pid = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+			alive = 1;
+		close(fd);
+	}
+	free(path);
+	if (alive) {
+		pidp = home_path("run/daemon.pid");
+		if ((s = read_file(pidp, NULL)) != NULL)
+			*pid = atoi(s);
+		free(s);
+		free(pidp);
+	}
+	return alive;
+}
+
+/* Takes the home's lock for good (it is released when the process ends). */
+static int
+daemon_lock(void)
+{
+	char *path = home_path("run/lock"), *pidp, pidtext[32];
+	pid_t other;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		fail("%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		daemon_alive(&other);
+		return fail("a daemon is already running for %s (pid %d)", home,
+		    (int)other);
+	}
+	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)getpid());
+	pidp = home_path("run");
+	write_file_atomic(pidp, pidp, "daemon.pid", pidtext, strlen(pidtext));
+	free(pidp);
+	return 0;
+}
+
+/* The home's identity, made once and kept in the database. */
+static int
+daemon_homeid(void)
+{
+	char *id = db_str("SELECT value FROM meta WHERE key = 'home_id'", NULL);
+	char *dir;
+
+	if (id == NULL) {
+		random_hex(homeid, HOMEID_LEN);
+		if (db_exec("INSERT INTO meta VALUES('home_id', ?)", "s", homeid) < 0)
+			return -1;
+	} else
+		snprintf(homeid, sizeof(homeid), "%s", id);
+	free(id);
+	dir = home_path("run");
+	write_file_atomic(dir, dir, "home-id", homeid, strlen(homeid));
+	free(dir);
+	return 0;
+}
+
+static int
+daemon_setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sigpipe_, O_CLOEXEC | O_NONBLOCK) < 0)
+		return fail("pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* The loop: ingest, start, wait, reap, time out; until SIGTERM or SIGINT. */
+static void
+daemon_loop(int ino)
+{
+	struct pollfd pfd[2];
+	long long last_scan = 0;
+	int dirty = 1, status;
+	char drain[4096];
+	pid_t pid;
+
+	pfd[0].fd = sigpipe_[0];
+	pfd[0].events = POLLIN;
+	pfd[1].fd = ino;
+	pfd[1].events = POLLIN;
+	while (!got_term) {
+		if (dirty || mono_ms() - last_scan >= 1000) {
+			spool_ingest();
+			last_scan = mono_ms();
+			dirty = 0;
+		}
+		sched_tick();
+		if (poll(pfd, ino >= 0 ? 2 : 1, sched_wait_ms()) < 0 && errno != EINTR)
+			err(EX_ERR, "poll");
+		if (pfd[0].revents & POLLIN)
+			while (read(sigpipe_[0], drain, sizeof(drain)) > 0)
+				;
+		if (ino >= 0 && (pfd[1].revents & POLLIN)) {
+			while (read(ino, drain, sizeof(drain)) > 0)
+				;
+			dirty = 1;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			sched_reap(pid, status);
+		sched_timeouts();
+	}
+}
+
+/* ------------------------------------------------------------ commands -- */
+
+static int
+usage_error(const char *verb, const char *fmt, ...);
+
+/* Opens the store read-only for a command; exits on failure. */
+static void
+open_store(void)
+{
+	if (db_open(0) < 0)
+		errx(EX_ERR, "%s", errmsg);
+}
+
+/* A job still in the spool, as a row: PENDING, its tasks CREATED. */
+static int
+spool_jobrow(const char *name, struct jobrow *r, struct job **jp)
+{
+	struct env e;
+	struct job *j;
+	char *text = NULL;
+
+	memset(r, 0, sizeof(*r));
+	*jp = NULL;
+	if (strstr(name, ".job") == NULL || spool_read(name, &e, &text) < 0)
+		return 0;
+	j = spool_job_of(&e);
+	r->id = xstrdup(e.id);
+	r->name = j && j->name ? xstrdup(j->name) : NULL;
+	r->description = j && j->description ? xstrdup(j->description) : NULL;
+	r->state = xstrdup("PENDING");
+	r->created = e.created;
+	r->ntasks = j ? (int)j->ntasks : 0;
+	r->envelope = text;
+	env_free(&e);
+	*jp = j;
+	return 1;
+}
+
+/*
+ * Resolves an id or unique prefix, in the store and the spool.  Returns 0
+ * with the full id in out, or prints why not and returns EX_NOJOB.
+ */
+static int
+resolve_id(const char *prefix, char out[ID_LEN + 1])
+{
+	struct strlist found = { 0 }, names;
+	sqlite3_stmt *st;
+	size_t i, plen = strlen(prefix);
+	int rc = EX_NOJOB;
+	char hi[ID_LEN + 2];
+
+	if (!is_hex(prefix) || plen > ID_LEN) {
+		warnx("'%s' is not a job id (ids are %d lowercase hex digits; "
+		    "any unique prefix will do)", prefix, ID_LEN);
+		return EX_NOJOB;
+	}
+	/* every id with this prefix sorts in [prefix, prefix + "g") */
+	snprintf(hi, sizeof(hi), "%sg", prefix);
+	if (db && (st = db_prep("SELECT id FROM jobs WHERE id >= ? AND id < ?"
+	    " ORDER BY id LIMIT 5", "ss", prefix, hi)) != NULL) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			strlist_add(&found, col_str(st, 0));
+		sqlite3_finalize(st);
+	}
+	spool_list(&names);
+	for (i = 0; i < names.n; i++) {
+		char *id = strchr(names.v[i], '-');
+
+		if (id && strstr(names.v[i], ".job") && strncmp(id + 1, prefix,
+		    plen) == 0 && found.n < 5) {
+			char *full = xasprintf("%.*s", ID_LEN, id + 1);
+			size_t k;
+
+			for (k = 0; k < found.n && strcmp(found.v[k], full); k++)
+				;
+			if (k == found.n)
+				strlist_add(&found, full);
+			else
+				free(full);
+		}
+	}
+	strlist_free(&names);
+	if (found.n == 1) {
+		snprintf(out, ID_LEN + 1, "%s", found.v[0]);
+		rc = 0;
+	} else if (found.n == 0)
+		warnx("no job matches '%s'", prefix);
+	else {
+		struct buf b = { 0 };
+
+		for (i = 0; i < found.n; i++)
+			buf_addf(&b, "%s%s", i ? ", " : "", found.v[i]);
+		warnx("'%s' matches more than one job: %s%s", prefix, b.s,
+		    found.n >= 5 ? ", ..." : "");
+		free(b.s);
+	}
+	strlist_free(&found);
+	return rc;
+}
+
+/* The job's row from the store, or from the spool if not ingested yet. */
+static int
+load_job(const char *id, struct jobrow *r)
+{
+	struct strlist names;
+	struct job *j = NULL;
+	size_t i;
+	int found;
+
+	if (db_job(id, r))
+		return 1;
+	spool_list(&names);
+	for (i = 0, found = 0; i < names.n && !found; i++)
+		if (strstr(names.v[i], id))
+			found = spool_jobrow(names.v[i], r, &j);
+	spec_free(j);
+	strlist_free(&names);
+	return found;
+}
+
+/* The state of a job now: from the store, PENDING while spooled, NULL if gone. */
+static char *
+job_state_now(const char *id)
+{
+	struct jobrow r;
+	char *s;
+
+	if (db == NULL && db_open(0) < 0)
+		errx(EX_ERR, "%s", errmsg);
+	if (!load_job(id, &r))
+		return NULL;
+	s = r.state;
+	r.state = NULL;
+	jobrow_free(&r);
+	return s;
+}
+
+/* Blocks until every job is final; returns the exit status of the worst. */
+static int
+wait_jobs(char ids[][ID_LEN + 1], size_t n)
+{
+	int worst = EX_OK, code;
+	size_t i = 0;
+	char *s;
+
+	while (i < n) {
+		if ((s = job_state_now(ids[i])) == NULL)
+			errx(EX_NOJOB, "job %s has disappeared", ids[i]);
+		if (!jstate_final(s)) {
+			free(s);
+			usleep(100 * 1000);
+			continue;
+		}
+		code = exit_for_state(s);
+		if (code == EX_FAILED || (code == EX_CANCELLED && worst == EX_OK))
+			worst = code;
+		free(s);
+		i++;
+	}
+	return worst;
+}
+
+static void
+warn_no_daemon(const char *what)
+{
+	pid_t pid;
+
+	if (!daemon_alive(&pid))
+		warnx("no daemon is running for %s; %s until 'jobrun daemon' starts",
+		    home, what);
+}
+
+static void
+json_time(struct buf *b, const char *k, long long ms)
+{
+	char t[40];
+
+	if (ms > 0)
+		json_kstr(b, k, fmt_rfc3339(ms, t, sizeof(t)));
+}
+
+/* A job in Tork's JSON shape; with its tasks when tasks is not NULL. */
+static void
+json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
+    size_t nt)
+{
+	struct env e;
+	size_t i;
+
+	buf_add(b, "{");
+	json_kstr(b, "id", r->id);
+	json_kstr(b, "name", r->name);
+	json_kstr(b, "description", r->description);
+	json_kstr(b, "state", r->state);
+	json_time(b, "createdAt", r->created);
+	json_time(b, "startedAt", r->started);
+	json_time(b, "completedAt", r->completed);
+	json_kstr(b, "error", r->error);
+	json_kint(b, "taskCount", r->ntasks);
+	json_kint(b, "completedTasks", r->ndone);
+	if (r->envelope && spool_parse(r->envelope, &e) == 0) {
+		struct job *j = spool_job_of(&e);
+
+		buf_add(b, "\"inputs\":{");
+		for (i = 0; j && i < j->inputs.n; i++)
+			json_kstr(b, j->inputs.v[i].key, j->inputs.v[i].val);
+		json_end(b, '}');
+		buf_add(b, ",");
+		spec_free(j);
+		env_free(&e);
+	}
+	if (tasks) {
+		buf_add(b, "\"tasks\":[");
+		for (i = 0; i < nt; i++) {
+			const struct taskrow *t = &tasks[i];
+
+			buf_add(b, "{");
+			json_kint(b, "position", t->pos);
+			json_kstr(b, "name", t->name);
+			json_kstr(b, "state", t->state);
+			json_kstr(b, "queue", t->queue);
+			json_kint(b, "priority", t->priority);
+			json_kint(b, "attempt", t->attempt);
+			json_time(b, "createdAt", t->created);
+			json_time(b, "startedAt", t->started);
+			json_time(b, "completedAt", t->completed);
+			if (t->has_exit)
+				json_kint(b, "exitCode", t->exit_code);
+			json_kstr(b, "var", t->var);
+			json_kstr(b, "result", t->result);
+			json_kstr(b, "error", t->error);
+			json_end(b, '}');
+			buf_add(b, ",");
+		}
+		json_end(b, ']');
+		buf_add(b, ",");
+	}
+	json_end(b, '}');
+}
+
+/* show --json of one job, to stdout. */
+static void
+print_job_json(const char *id)
+{
+	struct jobrow r;
+	struct taskrow *t = NULL;
+	struct buf b = { 0 };
+	size_t n = 0, i;
+
+	if (!load_job(id, &r))
+		errx(EX_NOJOB, "no job matches '%s'", id);
+	n = db_tasks(id, &t);
+	json_job(&b, &r, t, n);
+	puts(b.s);
+	for (i = 0; i < n; i++)
+		taskrow_free(&t[i]);
+	free(t);
+	free(b.s);
+	jobrow_free(&r);
+}
+
+/* Parses NAME=VALUE into l; returns -1 for a malformed one. */
+static int
+parse_input(struct kvlist *l, const char *s)
+{
+	const char *eq = strchr(s, '=');
+	char *k;
+
+	if (eq == NULL || eq == s)
+		return -1;
+	k = xasprintf("%.*s", (int)(eq - s), s);
+	kv_set(l, k, eq + 1);
+	free(k);
+	return 0;
+}
+
+static int
+cmd_submit(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "input", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct kvlist ov = { 0 };
+	struct job *j;
+	char *text, *errs, ids[1][ID_LEN + 1];
+	const char *file;
+	size_t len;
+	int c, wait = 0, json = 0, rc = EX_OK;
+
+	while ((c = getopt_long(argc, argv, "i:", lo, NULL)) != -1)
+		switch (c) {
+		case 'w': wait = 1; break;
+		case 'j': json = 1; break;
+		case 'i':
+			if (parse_input(&ov, optarg) < 0)
+				return usage_error("submit", "-i takes NAME=VALUE, "
+				    "not '%s'", optarg);
+			break;
+		default:
+			return usage_error("submit", NULL);
+		}
+	if (argc - optind != 1)
+		return usage_error("submit", "expected one job file (or - for "
+		    "standard input)");
+	file = argv[optind];
+	if ((text = read_file(file, &len)) == NULL) {
+		warnx("%s", errmsg);
+		kv_free(&ov);
+		return EX_INVALID;
+	}
+	j = spec_parse(strcmp(file, "-") == 0 ? "<stdin>" : file, text, len, &ov,
+	    &errs);
+	if (j == NULL) {
+		fputs(errs, stderr);
+		free(errs);
+		free(text);
+		kv_free(&ov);
+		return EX_INVALID;
+	}
+	random_hex(j->id, ID_LEN);
+	j->created = now_ms();
+	if (spool_job(j, text, &ov) < 0)
+		errx(EX_ERR, "cannot spool the job: %s", errmsg);
+	if (!json || !wait) {
+		if (json)
+			printf("{\"id\":\"%s\"}\n", j->id);
+		else
+			printf("%s\n", j->id);
+		fflush(stdout);
+	}
+	warn_no_daemon("the job waits in the spool");
+	if (wait) {
+		memcpy(ids[0], j->id, sizeof(ids[0]));
+		rc = wait_jobs(ids, 1);
+		if (json)
+			print_job_json(j->id);
+	}
+	spec_free(j);
+	free(text);
+	kv_free(&ov);
+	return rc;
+}
+
+static void
+print_ls_row(const struct jobrow *r)
+{
+	char t[32], tasks[32];
+
+	snprintf(tasks, sizeof(tasks), "%d/%d", r->ndone, r->ntasks);
+	printf("%-12s  %-24.24s  %-9s  %-5s  %s\n", r->id, r->name ? r->name : "-",
+	    r->state, tasks, fmt_local(r->created, t, sizeof(t)));
+}
+
+static void
+ls_emit(struct buf *b, int json, const struct jobrow *r)
+{
+	if (json) {
+		json_job(b, r, NULL, 0);
+		buf_add(b, ",");
+	} else
+		print_ls_row(r);
+}
+
+static int
+cmd_ls(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct strlist names;
+	struct jobrow r;
+	struct buf b = { 0 };
+	sqlite3_stmt *st;
+	long limit = -1, shown = 0;
+	size_t i;
+	int c, json = 0;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "n:", lo, NULL)) != -1)
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'n':
+			limit = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || limit < 0)
+				return usage_error("ls", "-n takes a count, not '%s'",
+				    optarg);
+			break;
+		default:
+			return usage_error("ls", NULL);
+		}
+	if (optind != argc)
+		return usage_error("ls", "unexpected argument '%s'", argv[optind]);
+	open_store();
+	if (json)
+		buf_add(&b, "[");
+	else
+		printf("%-12s  %-24s  %-9s  %-5s  %s\n", "ID", "NAME", "STATE",
+		    "TASKS", "CREATED");
+	/* Spooled jobs are the newest of all. */
+	spool_list(&names);
+	for (i = names.n; i-- > 0 && (limit < 0 || shown < limit); ) {
+		struct job *j;
+
+		if (!spool_jobrow(names.v[i], &r, &j))
+			continue;
+		if (db && db_str("SELECT id FROM jobs WHERE id = ?", "s", r.id)) {
+			jobrow_free(&r);	/* ingested meanwhile */
+			spec_free(j);
+			continue;
+		}
+		ls_emit(&b, json, &r);
+		shown++;
+		jobrow_free(&r);
+		spec_free(j);
+	}
+	strlist_free(&names);
+	st = db ? db_prep("SELECT " JOB_COLS " FROM jobs ORDER BY seq DESC LIMIT ?",
+	    "I", limit < 0 ? -1 : limit - shown) : NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		jobrow_read(st, &r);
+		ls_emit(&b, json, &r);
+		jobrow_free(&r);
+	}
+	sqlite3_finalize(st);
+	if (json) {
+		json_end(&b, ']');
+		puts(b.s);
+		free(b.s);
+	}
+	return EX_OK;
+}
+
+static void
+print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
+{
+	char a[32], d[32];
+	size_t i;
+
+	printf("id:         %s\n", r->id);
+	printf("name:       %s\n", r->name ? r->name : "-");
+	if (r->description)
+		printf("description: %s\n", r->description);
+	printf("state:      %s\n", r->state);
+	printf("created:    %s\n", fmt_local(r->created, a, sizeof(a)));
+	if (r->started)
+		printf("started:    %s\n", fmt_local(r->started, a, sizeof(a)));
+	if (r->completed)
+		printf("completed:  %s (%s)\n", fmt_local(r->completed, a, sizeof(a)),
+		    units_fmt_duration(r->completed - (r->started ? r->started :
+		    r->created), d, sizeof(d)));
+	if (r->error)
+		printf("error:      %s\n", r->error);
+	printf("tasks:      %d/%d completed\n\n", r->ndone, r->ntasks);
+	if (n == 0)
+		return;
+	printf("%3s  %-20s  %-9s  %-10s  %7s  %4s  %7s  %s\n", "#", "NAME", "STATE",
+	    "QUEUE", "ATTEMPT", "EXIT", "TIME", "RESULT");
+	for (i = 0; i < n; i++) {
+		char ex[16] = "-", tm[32] = "-", res[48] = "";
+		size_t k;
+
+		if (t[i].has_exit)
+			snprintf(ex, sizeof(ex), "%d", t[i].exit_code);
+		if (t[i].started)
+			units_fmt_duration((t[i].completed ? t[i].completed :
+			    now_ms()) - t[i].started, tm, sizeof(tm));
+		snprintf(res, sizeof(res), "%s", t[i].result ? t[i].result : "");
+		for (k = 0; res[k]; k++)
+			if (res[k] == '\n' || res[k] == '\t')
+				res[k] = ' ';
+		printf("%3d  %-20.20s  %-9s  %-10.10s  %7d  %4s  %7s  %s\n", t[i].pos,
+		    t[i].name ? t[i].name : "-", t[i].state, t[i].queue ?
+		    t[i].queue : "", t[i].attempt, ex, tm, res);
+	}
+	for (i = 0; i < n; i++)
+		if (t[i].error)
+			printf("\ntask %d error: %s", t[i].pos, t[i].error);
+	for (i = 0; i < n; i++)
+		if (t[i].error) {
+			putchar('\n');
+			break;
+		}
+}
+
+static int
+cmd_show(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct jobrow r;
+	struct taskrow *t;
+	char id[ID_LEN + 1];
+	size_t n, i;
+	int c, json = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		switch (c) {
+		case 'j': json = 1; break;
+		default: return usage_error("show", NULL);
+		}
+	if (argc - optind != 1)
+		return usage_error("show", "expected one job id");
+	open_store();
+	if ((rc = resolve_id(argv[optind], id)) != 0)
+		return rc;
+	if (json) {
+		print_job_json(id);
+		return EX_OK;
+	}
+	if (!load_job(id, &r))
+		errx(EX_NOJOB, "no job matches '%s'", id);
+	n = db_tasks(id, &t);
+	print_show(&r, t, n);
+	for (i = 0; i < n; i++)
+		taskrow_free(&t[i]);
+	free(t);
+	jobrow_free(&r);
+	return EX_OK;
+}
+
+/*
+ * Copies a task's log from *off to stdout; returns whether anything was
+ * copied.  A log that does not exist yet is empty.
+ */
+static int log_wrote, log_nl = 1;	/* anything printed; ending in '\n' */
+
+static int
+log_copy(const char *id, int pos, off_t *off)
+{
+	char *path = home_path("logs/%s/%d.log", id, pos), chunk[65536];
+	ssize_t n;
+	int fd, any = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		while ((n = pread(fd, chunk, sizeof(chunk), *off)) > 0) {
+			fwrite(chunk, 1, n, stdout);
+			*off += n;
+			log_wrote = 1;
+			log_nl = chunk[n - 1] == '\n';
+			any = 1;
+		}
+		close(fd);
+	}
+	free(path);
+	fflush(stdout);
+	return any;
+}
+
+static int
+task_final(const char *state)
+{
+	return jstate_final(state) || strcmp(state, "SKIPPED") == 0;
+}
+
+/* Whether the job is over, so that a task not yet started never will be. */
+static int
+job_over(const char *id)
+{
+	char *s = job_state_now(id);
+	int over = s == NULL || jstate_final(s);
+
+	free(s);
+	return over;
+}
+
+/* Shows one task's log; with follow, until the task is done with it. */
+static void
+log_task(const char *id, const struct taskrow *t, int header, int follow)
+{
+	off_t off = 0;
+	char *state;
+	int done;
+
+	/* Headers as tail(1) prints them: a blank line between logs. */
+	if (header) {
+		printf("%s%s==> %d %s <==\n", log_nl ? "" : "\n", log_wrote ?
+		    "\n" : "", t->pos, t->name ? t->name : "");
+		log_wrote = 1;
+		log_nl = 1;
+	}
+	for (;;) {
+		/* The state first: whatever was logged before it is in the file. */
+		state = db ? db_str("SELECT state FROM tasks WHERE job = ? AND"
+		    " pos = ?", "si", id, t->pos) : NULL;
+		log_copy(id, t->pos, &off);
+		done = !follow || (state && task_final(state)) ||
+		    (state && (strcmp(state, "CREATED") == 0 ||
+		    strcmp(state, "PENDING") == 0) && job_over(id));
+		free(state);
+		if (done)
+			break;
+		usleep(200 * 1000);
+	}
+}
+
+static int
+cmd_logs(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct taskrow *t = NULL;
+	char id[ID_LEN + 1], *end;
+	size_t n, i, with = 0;
+	long want = 0;
+	int c, follow = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "f", lo, NULL)) != -1)
+		switch (c) {
+		case 'f': follow = 1; break;
+		default: return usage_error("logs", NULL);
+		}
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage_error("logs", "expected a job id and at most one task");
+	open_store();
+	if ((rc = resolve_id(argv[optind], id)) != 0)
+		return rc;
+	/* A job still in the spool has no task rows yet: wait for them. */
+	while ((n = db_tasks(id, &t)) == 0 && follow && !job_over(id)) {
+		usleep(200 * 1000);
+		if (db == NULL)
+			db_open(0);
+	}
+	if (argc - optind == 2) {
+		const char *sel = argv[optind + 1];
+
+		want = strtol(sel, &end, 10);
+		for (i = 0; i < n; i++)
+			if ((*end == '\0' && t[i].pos == want) ||
+			    (t[i].name && strcmp(t[i].name, sel) == 0))
+				break;
+		if (i == n) {
+			warnx("job %s has no task '%s' (give a position from 1 to "
+			    "%zu, or a name)", id, sel, n);
+			rc = EX_NOJOB;
+		} else
+			log_task(id, &t[i], 0, follow);
+	} else {
+		for (i = 0; i < n; i++) {
+			char *p = home_path("logs/%s/%d.log", id, t[i].pos);
+
+			with += access(p, F_OK) == 0;
+			free(p);
+		}
+		for (i = 0; i < n; i++) {
+			char *p = home_path("logs/%s/%d.log", id, t[i].pos);
+			int has = access(p, F_OK) == 0;
+
+			free(p);
+			if (has || follow)
+				log_task(id, &t[i], with > 1 || (follow && n > 1),
+				    follow);
+		}
+	}
+	for (i = 0; i < n; i++)
+		taskrow_free(&t[i]);
+	free(t);
+	return rc;
+}
+
+static int
+cmd_cancel(int argc, char *argv[])
+{
+	char id[ID_LEN + 1], *s;
+	pid_t pid;
+	int i, rc = EX_OK, r, alive;
+	long long until;
+
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1)
+		return usage_error("cancel", NULL);
+	if (optind >= argc)
+		return usage_error("cancel", "expected at least one job id");
+	open_store();
+	alive = daemon_alive(&pid);
+	for (i = optind; i < argc; i++) {
+		if ((r = resolve_id(argv[i], id)) != 0) {
+			rc = r;
+			continue;
+		}
+		s = job_state_now(id);
+		if (s && jstate_final(s)) {
+			warnx("job %s is already %s", id, s);
+			free(s);
+			rc = rc ? rc : EX_ERR;
+			continue;
+		}
+		free(s);
+		if (spool_request("cancel", id) < 0)
+			errx(EX_ERR, "cannot spool the request: %s", errmsg);
+		if (!alive)
+			continue;
+		for (until = mono_ms() + 10000; mono_ms() < until; usleep(50000)) {
+			s = job_state_now(id);
+			r = s && jstate_final(s);
+			free(s);
+			if (r)
+				break;
+		}
+		if (!r) {
+			warnx("job %s: the daemon has not cancelled it after 10s; "
+			    "it will", id);
+			rc = rc ? rc : EX_ERR;
+		}
+	}
+	if (!alive)
+		warn_no_daemon("the request waits in the spool");
+	return rc;
+}
+
+static int
+cmd_wait(int argc, char *argv[])
+{
+	char (*ids)[ID_LEN + 1];
+	int i, n = 0, rc;
+
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1)
+		return usage_error("wait", NULL);
+	if (optind >= argc)
+		return usage_error("wait", "expected at least one job id");
+	open_store();
+	ids = xcalloc(argc - optind, sizeof(*ids));
+	for (i = optind; i < argc; i++)
+		if ((rc = resolve_id(argv[i], ids[n++])) != 0) {
+			free(ids);
+			return rc;
+		}
+	rc = wait_jobs(ids, n);
+	free(ids);
+	return rc;
+}
+
+static int
+parse_qcap(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long n;
+
+	if (colon == NULL || colon == s)
+		return -1;
+	n = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end || n < 1 || n > 10000)
+		return -1;
+	qcaps = xreallocarray(qcaps, nqcaps + 1, sizeof(*qcaps));
+	qcaps[nqcaps].name = xasprintf("%.*s", (int)(colon - s), s);
+	qcaps[nqcaps++].cap = (int)n;
+	return 0;
+}
+
+static int
+cmd_daemon(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "queue", required_argument, NULL, 'q' },
+		{ "network", required_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char *dir;
+	int c, ino;
+
+	network = getenv("JOBRUN_NETWORK");
+	while ((c = getopt_long(argc, argv, "q:", lo, NULL)) != -1)
+		switch (c) {
+		case 'q':
+			if (parse_qcap(optarg) < 0)
+				return usage_error("daemon", "-q takes QUEUE:N with N "
+				    "from 1 to 10000, not '%s'", optarg);
+			break;
+		case 'N': network = optarg; break;
+		default: return usage_error("daemon", NULL);
+		}
+	if (optind != argc)
+		return usage_error("daemon", "unexpected argument '%s'", argv[optind]);
+	if (network && *network == '\0')
+		network = NULL;
+	if ((defcap = (int)sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		defcap = 1;
+	if (spool_init() < 0 || daemon_lock() < 0 || db_open(1) < 0 ||
+	    daemon_homeid() < 0 || rt_ping() < 0 || daemon_setup_signals() < 0)
+		errx(EX_ERR, "%s", errmsg);
+	dir = home_path("spool/new");
+	if ((ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
+	    inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		close(ino);
+		ino = -1;
+	}
+	free(dir);
+	logf_("info", "daemon.start", "home=%s home_id=%s pid=%d runtime=%s",
+	    home, homeid, (int)getpid(), docker_bin);
+	sched_recover();
+	daemon_loop(ino);
+	logf_("info", "daemon.stop", "running=%zu", nruns);
+	db_close();
+	return EX_OK;
+}
+
+static int cmd_help(int, char *[]);
+
+/* ---------------------------------------------------------------- main -- */
+
+static const struct verb {
+	const char *name;
+	int (*fn)(int, char *[]);
+	const char *args;
+	const char *about;
+} verbs[] = {
+	{ "submit", cmd_submit, "[--wait] [--json] [-i NAME=VALUE]... FILE|-",
+	    "check a job file, spool it and print its id" },
+	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME]",
+	    "run the spooled jobs, one container per task (foreground)" },
+	{ "ls", cmd_ls, "[--json] [-n N]", "list jobs, newest first" },
+	{ "show", cmd_show, "[--json] ID", "show a job and its tasks" },
+	{ "logs", cmd_logs, "[-f] ID [TASK]", "print what a job's containers wrote" },
+	{ "cancel", cmd_cancel, "ID...", "cancel jobs and kill their containers" },
+	{ "wait", cmd_wait, "ID...", "wait for jobs to end; exit by their state" },
+	{ "help", cmd_help, "[VERB]", "show this help, or one verb's" },
+};
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static const struct verb *
+find_verb(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NVERBS; i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: jobrun [--home DIR] VERB [ARGS]\n"
+	    "       jobrun --help | --version\n\n");
+	for (i = 0; i < NVERBS; i++)
+		fprintf(f, "  %-6s %-44s %s\n", verbs[i].name, verbs[i].args,
+		    verbs[i].about);
+	fprintf(f, "\nIds may be shortened to any unique prefix.  Exit status: 0 ok "
+	    "or COMPLETED, 1 error,\n2 usage, 3 invalid job file, 4 FAILED, "
+	    "5 CANCELLED, 6 no such job.\nSee jobrun(1) and jobrun-job(5).\n");
+}
+
+static int
+usage_error(const char *verb, const char *fmt, ...)
+{
+	const struct verb *v = find_verb(verb);
+	va_list ap;
+
+	if (fmt) {
+		fprintf(stderr, "jobrun: ");
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "usage: jobrun %s %s\n", verb, v ? v->args : "");
+	return EX_USAGE_;
+}
+
+static int
+cmd_help(int argc, char *argv[])
+{
+	const struct verb *v;
+
+	if (argc < 2) {
+		usage(stdout);
+		return EX_OK;
+	}
+	if ((v = find_verb(argv[1])) == NULL) {
+		warnx("no verb '%s'; try 'jobrun --help'", argv[1]);
+		return EX_USAGE_;
+	}
+	printf("usage: jobrun %s %s\n%s.  See jobrun(1).\n", v->name, v->args,
+	    v->about);
+	return EX_OK;
+}
+
+/* --home, else JOBRUN_HOME, else $XDG_STATE_HOME/jobrun, made absolute. */
+static char *
+find_home(const char *opt)
+{
+	const char *e = opt ? opt : getenv("JOBRUN_HOME");
+	char *h, cwd[PATH_MAX];
+
+	if (e && *e)
+		h = xstrdup(e);
+	else if ((e = getenv("XDG_STATE_HOME")) && *e == '/')
+		h = xasprintf("%s/jobrun", e);
+	else if ((e = getenv("HOME")) && *e)
+		h = xasprintf("%s/.local/state/jobrun", e);
+	else
+		errx(EX_ERR, "cannot tell where the jobrun home is: set JOBRUN_HOME");
+	if (*h != '/' && getcwd(cwd, sizeof(cwd))) {
+		char *abs = xasprintf("%s/%s", cwd, h);
+
+		free(h);
+		h = abs;
+	}
+	return h;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct verb *v;
+	const char *opt_home = NULL;
+	int i;
+
+	umask(077);	/* jobs may carry secrets */
+	if (getenv("JOBRUN_DOCKER") && *getenv("JOBRUN_DOCKER"))
+		docker_bin = getenv("JOBRUN_DOCKER");
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
+			opt_home = argv[++i];
+		else if (strncmp(argv[i], "--home=", 7) == 0)
+			opt_home = argv[i] + 7;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return EX_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("jobrun %s\n", JOBRUN_VERSION);
+			return EX_OK;
+		} else {
+			warnx("unknown option '%s'", argv[i]);
+			usage(stderr);
+			return EX_USAGE_;
+		}
+	}
+	if (i == argc) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	if ((v = find_verb(argv[i])) == NULL) {
+		warnx("no verb '%s'; try 'jobrun --help'", argv[i]);
+		return EX_USAGE_;
+	}
+	home = find_home(opt_home);
+	return v->fn(argc - i, argv + i);
+}

@@ -1,0 +1,80 @@
+/*
+ * jobrun.h - the types every section of jobrun.c shares.
+ */
+#ifndef JOBRUN_H
+#define JOBRUN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define JOBRUN_VERSION	"0.1.0"
+#define ID_LEN		12	/* hex characters in a job id */
+#define HOMEID_LEN	8	/* hex characters in a home id */
+
+/* Exit statuses, documented in jobrun(1). */
+enum {
+	EX_OK = 0,
+	EX_ERR = 1,		/* I/O, database, docker, daemon already running */
+	EX_USAGE_ = 2,		/* bad command line */
+	EX_INVALID = 3,		/* job file rejected, nothing spooled */
+	EX_FAILED = 4,		/* job ended FAILED */
+	EX_CANCELLED = 5,	/* job ended CANCELLED */
+	EX_NOJOB = 6		/* no job matches the id, or more than one does */
+};
+
+/* Job states, Tork's names.  SCHEDULED is kept for delayed jobs. */
+enum jstate { J_PENDING, J_SCHEDULED, J_RUNNING, J_COMPLETED, J_FAILED, J_CANCELLED };
+/* Task states. */
+enum tstate { T_CREATED, T_PENDING, T_SCHEDULED, T_RUNNING, T_COMPLETED, T_FAILED,
+	T_CANCELLED, T_SKIPPED };
+
+struct kv {
+	char *key, *val;
+	int line, col;			/* where the value is in the job file */
+};
+struct kvlist {
+	struct kv *v;
+	size_t n;
+};
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+/* One container to run: a task's main container, or one of its pre/post. */
+struct step {
+	char *name, *image, *run, *workdir;
+	struct strlist cmd, entrypoint;
+	struct kvlist env;
+	int line, col;			/* where it starts in the job file */
+};
+
+struct steplist {
+	struct step *v;
+	size_t n;
+};
+
+struct task {
+	struct step c;			/* the main container */
+	char *description, *var, *queue;
+	int var_line, var_col;
+	int priority;
+	struct { int limit; } retry;
+	struct { char *cpus; long long memory; } limits;
+	long long timeout_ms;
+	struct strlist volumes;		/* container paths, one named volume each */
+	struct steplist pre, post;
+};
+
+/* A parsed, validated job file plus what submit added to it. */
+struct job {
+	char id[ID_LEN + 1];
+	char *file;			/* the name it was submitted as */
+	char *name, *description;
+	long long created;		/* ms since the epoch */
+	struct kvlist inputs;
+	struct task *tasks;
+	size_t ntasks;
+};
+
+#endif
