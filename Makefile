@@ -19,13 +19,18 @@ UNIT_BIN   = $(UNIT_SRC:.c=)
 
 all: jobrun
 
-jobrun: jobrun.c jobrun.h $(VENDOR_OBJ)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ jobrun.c $(VENDOR_OBJ) $(LDFLAGS) $(PKG_LIBS)
+# Rebuild everything when the flags change (say, SAN=1 and back).
+.flags: FORCE
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 
-vendor/%.o: vendor/%.c vendor/%.h
+jobrun: jobrun.c jobrun.h $(VENDOR_OBJ) .flags
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@.tmp jobrun.c $(VENDOR_OBJ) $(LDFLAGS) $(PKG_LIBS)
+	mv -f $@.tmp $@
+
+vendor/%.o: vendor/%.c vendor/%.h .flags
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-t/unit/%: t/unit/%.c $(VENDOR_OBJ)
+t/unit/%: t/unit/%.c $(VENDOR_OBJ) .flags
 	$(CC) $(CFLAGS) -o $@ $< $(VENDOR_OBJ) $(LDFLAGS)
 
 units: $(UNIT_BIN)
@@ -48,6 +53,6 @@ lint-man:
 	mandoc -T lint -W warning man/jobrun.1 man/jobrun-job.5
 
 clean:
-	rm -f jobrun vendor/*.o $(UNIT_BIN)
+	rm -f jobrun vendor/*.o $(UNIT_BIN) .flags
 
-.PHONY: all units check demo bench lint-man clean
+.PHONY: all units check demo bench lint-man clean FORCE

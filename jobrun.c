@@ -2287,70 +2287,67 @@ step_result(const char *job, int pos, int attempt, int step)
 	return s;
 }
 
-/*
- * An attempt ended: remove its containers (then its volumes), and record
- * the outcome.  A failed attempt is retried while retries are left; a
- * completed task makes the next one PENDING, in the same transaction, so
- * that no crash can leave a job with nothing to do and not finished.
- */
+/* Removes an attempt's containers, then its volumes, in the background. */
 static void
-attempt_end(struct run *r, int ok, int code, const char *error)
+attempt_cleanup(const struct run *r, const struct task *t)
 {
-	struct job *j = sched_job(r->job);
-	const struct task *t = j ? &j->tasks[r->pos - 1] : NULL;
-	struct strlist names = { 0 }, vols = { 0 };
-	char *state;
-	int s;
+	struct strlist names = { 0 };
+	struct run *a;
 	size_t v;
+	int s;
 	pid_t pid;
 
 	for (s = 0; s <= r->step; s++)
 		strlist_add(&names, rt_name(r->job, r->pos, r->attempt, s));
-	for (v = 0; t && v < t->volumes.n; v++)
-		strlist_add(&vols, rt_volume(r->job, r->pos, v));
-	if ((pid = rt_bg("rm", "--force", &names)) > 0 && vols.n) {
-		struct run *a = run_add(pid, R_AUX, NULL, 0, 0, 0);
-
-		arg(&a->then, "%s", docker_bin);
-		arg(&a->then, "volume");
-		arg(&a->then, "rm");
-		for (v = 0; v < vols.n; v++)
-			arg(&a->then, "%s", vols.v[v]);
-	} else if (pid > 0)
-		run_add(pid, R_AUX, NULL, 0, 0, 0);
+	pid = rt_bg("rm", "--force", &names);
 	strlist_free(&names);
-	strlist_free(&vols);
+	if (pid <= 0)
+		return;
+	a = run_add(pid, R_AUX, NULL, 0, 0, 0);
+	if (t == NULL || t->volumes.n == 0)
+		return;
+	/* A volume can go only once no container uses it: after the rm. */
+	arg(&a->then, "%s", docker_bin);
+	arg(&a->then, "volume");
+	arg(&a->then, "rm");
+	for (v = 0; v < t->volumes.n; v++)
+		strlist_add(&a->then, rt_volume(r->job, r->pos, v));
+}
 
-	/* A cancelled job's tasks are already final; nothing more to record. */
-	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?", "si",
-	    r->job, r->pos);
-	if (state == NULL || (strcmp(state, "RUNNING") != 0 &&
-	    strcmp(state, "SCHEDULED") != 0)) {
-		free(state);
-		return;
-	}
-	free(state);
-	if (ok) {
-		logf_("info", "task.state", "job=%s task=%d state=COMPLETED",
-		    r->job, r->pos);
-		db_begin();
-		db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ?,"
-		    " error = NULL WHERE job = ? AND pos = ?", "Isi", now_ms(),
-		    r->job, r->pos);
-		if (j && (size_t)r->pos < j->ntasks) {
-			db_exec("UPDATE tasks SET state = 'PENDING' WHERE job = ? AND"
-			    " pos = ?", "si", r->job, r->pos + 1);
-			db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is",
-			    r->pos + 1, r->job);
-			db_commit();
-			return;
-		}
-		db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ? WHERE"
-		    " id = ?", "Is", now_ms(), r->job);
+/*
+ * The task completed: the next one becomes PENDING in the same
+ * transaction, so that no crash can leave a job with nothing to do and not
+ * finished; or the job completed.
+ */
+static void
+task_completed(const struct run *r, const struct job *j)
+{
+	logf_("info", "task.state", "job=%s task=%d state=COMPLETED", r->job,
+	    r->pos);
+	db_begin();
+	db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ?, error = NULL"
+	    " WHERE job = ? AND pos = ?", "Isi", now_ms(), r->job, r->pos);
+	if ((size_t)r->pos < j->ntasks) {
+		db_exec("UPDATE tasks SET state = 'PENDING' WHERE job = ? AND pos = ?",
+		    "si", r->job, r->pos + 1);
+		db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is",
+		    r->pos + 1, r->job);
 		db_commit();
-		sched_job_done(r->job, "COMPLETED", NULL);
 		return;
 	}
+	db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ? WHERE id = ?",
+	    "Is", now_ms(), r->job);
+	db_commit();
+	sched_job_done(r->job, "COMPLETED", NULL);
+}
+
+/* The attempt failed: retry while retries are left, else fail the job. */
+static void
+task_failed(const struct run *r, const struct task *t, int code,
+    const char *error)
+{
+	char lbl[32], *jerr;
+
 	logf_("warn", "task.attempt", "job=%s task=%d attempt=%d error=\"%s\"",
 	    r->job, r->pos, r->attempt, error);
 	if (t && r->attempt <= t->retry.limit) {
@@ -2358,24 +2355,49 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 		    " AND pos = ?", "ssi", error, r->job, r->pos);
 		return;
 	}
-	{
-		char lbl[32];
-		char *jerr = xasprintf("task %d (%s): %s", r->pos, t ?
-		    task_label(t, r->pos, lbl, sizeof(lbl)) : "?", error);
+	jerr = xasprintf("task %d (%s): %s", r->pos, t ? task_label(t, r->pos,
+	    lbl, sizeof(lbl)) : "?", error);
+	db_begin();
+	db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
+	    " WHERE job = ? AND pos = ?", "Issi", now_ms(), error, r->job, r->pos);
+	if (code >= 0)
+		db_exec("UPDATE tasks SET exit_code = ? WHERE job = ? AND pos = ?",
+		    "isi", code, r->job, r->pos);
+	db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
+	    " WHERE id = ?", "Iss", now_ms(), jerr, r->job);
+	db_commit();
+	sched_job_done(r->job, "FAILED", jerr);
+	free(jerr);
+}
 
-		db_begin();
-		db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
-		    " WHERE job = ? AND pos = ?", "Issi", now_ms(), error, r->job,
-		    r->pos);
-		if (code >= 0)
-			db_exec("UPDATE tasks SET exit_code = ? WHERE job = ? AND"
-			    " pos = ?", "isi", code, r->job, r->pos);
-		db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
-		    " WHERE id = ?", "Iss", now_ms(), jerr, r->job);
-		db_commit();
-		sched_job_done(r->job, "FAILED", jerr);
-		free(jerr);
+/*
+ * An attempt ended, well (ok) or not (code is the failing container's exit
+ * status, or -1, and error says why).
+ */
+static void
+attempt_end(struct run *r, int ok, int code, const char *error)
+{
+	struct job *j = sched_job(r->job);
+	const struct task *t = NULL;
+	char *state;
+
+	if (j && r->pos >= 1 && (size_t)r->pos <= j->ntasks)
+		t = &j->tasks[r->pos - 1];
+	attempt_cleanup(r, t);
+	/* A cancelled job's tasks are final already: nothing to record. */
+	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?", "si",
+	    r->job, r->pos);
+	if (state == NULL || (strcmp(state, "RUNNING") != 0 &&
+	    strcmp(state, "SCHEDULED") != 0)) {
+		free(state);
+		sched_forget(r->job);	/* parsed again just to clean up */
+		return;
 	}
+	free(state);
+	if (ok && t)
+		task_completed(r, j);
+	else
+		task_failed(r, t, code, ok ? errmsg : error);
 }
 
 /* A step's container exited with `code` (its CLI's exit status). */
@@ -2435,12 +2457,17 @@ sched_start(const char *id, int pos)
 	int attempt;
 
 	if (j == NULL || pos < 1 || (size_t)pos > j->ntasks) {
-		struct run tmp = { 0 };
+		/* The envelope no longer parses: no retry can mend that. */
+		char *e = xstrdup(j ? "no such task" : errmsg);
 
-		snprintf(tmp.job, sizeof(tmp.job), "%s", id);
-		tmp.pos = pos;
-		tmp.attempt = INT_MAX;	/* no retry can mend this */
-		attempt_end(&tmp, 0, -1, j ? "no such task" : errmsg);
+		db_begin();
+		db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
+		    " WHERE job = ? AND pos = ?", "Issi", now, e, id, pos);
+		db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
+		    " WHERE id = ?", "Iss", now, e, id);
+		db_commit();
+		sched_job_done(id, "FAILED", e);
+		free(e);
 		return;
 	}
 	a = db_str("SELECT attempt FROM tasks WHERE job = ? AND pos = ?", "si", id, pos);
