@@ -330,12 +330,15 @@ read_file(const char *path, size_t *lenp)
 	return buf_take(&b);
 }
 
-/* Writes path atomically: a temporary file beside it, fsync, rename. */
+/*
+ * Writes dir/name atomically: a temporary file in tmpdir (on the same file
+ * system; may be dir itself), fsync, rename.
+ */
 static int
 write_file_atomic(const char *dir, const char *tmpdir, const char *name,
     const char *data, size_t len)
 {
-	char *tmp = xasprintf("%s/%s", tmpdir, name);
+	char *tmp = xasprintf("%s/.%s.tmp", tmpdir, name);
 	char *dst = xasprintf("%s/%s", dir, name);
 	int fd, rc = -1;
 	ssize_t n;
@@ -2602,6 +2605,28 @@ sched_wait_ms(void)
 
 static void reattach(struct job *, int, int, int, long long);
 
+/*
+ * A `docker run` CLI exited non-zero.  Usually its status is the
+ * container's, but the CLI can die on its own (OOM killer, a dropped
+ * attach connection) while the container runs on: ask the engine.
+ */
+static void
+step_cli_failed(struct run *r, int code)
+{
+	char *name = rt_name(r->job, r->pos, r->attempt, r->step);
+	int cli = code;
+	char *st = rt_inspect(name, &code);
+	struct job *j = sched_job(r->job);
+
+	if (st && j && strcmp(st, "running") == 0)
+		reattach(j, r->pos, r->attempt, r->step, r->deadline);
+	else
+		step_exited(r, st && (strcmp(st, "exited") == 0 ||
+		    strcmp(st, "dead") == 0) ? code : cli);
+	free(st);
+	free(name);
+}
+
 /* A child exited; works on a copy, since handling it may add runs. */
 static void
 sched_reap(pid_t pid, int status)
@@ -2634,7 +2659,9 @@ sched_reap(pid_t pid, int status)
 			step_exited(&r, st ? code : 125);
 		free(st);
 		free(name);
-	} else
+	} else if (code != 0 && !r.cancelled && !r.timed_out)
+		step_cli_failed(&r, code);
+	else
 		step_exited(&r, code);
 	free(r.queue);
 	strlist_free(&r.then);

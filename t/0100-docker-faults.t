@@ -1,0 +1,261 @@
+#!/bin/bash
+# Faults of the docker CLI and the engine: the daemon refuses to start when the
+# engine does not answer (and leaves running tasks alone when it does so after
+# a crash); a `docker run` that fails with 125 fails its task with docker's
+# message; a retry gets past a fault injected only on the first attempt; a
+# crash before a container was created or started runs that step again in the
+# same attempt; a docker CLI that dies while its container runs on does not
+# decide the task's outcome.
+#
+# The faults come from a wrapper (JOBRUN_DOCKER) that runs the real docker CLI
+# unless a file in $T/faults says otherwise:
+#   faults/unreachable       every command fails as if dockerd were down
+#   faults/run-fail.KEY      `docker run` of a container whose environment has
+#                            INJECT=KEY fails with exit 125 and docker's message;
+#                            the file holds how many more times ("always": all)
+#   faults/run-hang.KEY      the next such `docker run` hangs before creating its
+#                            container; run-create-hang.KEY: after creating it,
+#                            before starting it (both write faults/hanging.KEY)
+# and that logs each call ("CMD [KEY]") to $T/faults/calls.
+. "$(dirname "$0")/lib.sh"
+need_jobrun
+need_docker
+
+cd "$T" || BAIL_OUT "cd $T"
+REAL_DOCKER=$(command -v "$DOCKER") || BAIL_OUT "no $DOCKER in PATH"
+F=$T/faults
+mkdir "$F"
+cat >"$T/docker-wrapper" <<EOF
+#!/bin/bash
+# docker, with faults injected on demand (see t/0100-docker-faults.t)
+F='$F'
+REAL='$REAL_DOCKER'
+EOF
+cat >>"$T/docker-wrapper" <<'EOF'
+key=
+for a in "$@"; do
+	case $a in *INJECT=*) key=${a#*INJECT=} ;; esac
+done
+echo "$1${key:+ $key}" >>"$F/calls"
+if [ -e "$F/unreachable" ]; then
+	echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+	exit 1
+fi
+if [ "$1" = run ] && [ -n "$key" ] && [ -e "$F/run-fail.$key" ]; then
+	n=$(cat "$F/run-fail.$key")
+	if [ "$n" = always ] || [ "$n" -gt 0 ]; then
+		[ "$n" = always ] || echo $((n - 1)) >"$F/run-fail.$key"
+		echo "docker: Error response from daemon: injected fault." >&2
+		echo "See 'docker run --help'." >&2
+		exit 125
+	fi
+fi
+if [ "$1" = run ] && [ -n "$key" ]; then
+	if [ -e "$F/run-hang.$key" ]; then
+		# the CLI hangs before it creates the container
+		rm -f "$F/run-hang.$key"
+		echo $$ >"$F/hanging.$key"
+		exec sleep 300
+	fi
+	if [ -e "$F/run-create-hang.$key" ]; then
+		# the CLI creates the container, then hangs before starting it
+		rm -f "$F/run-create-hang.$key"
+		args=()
+		for a in "${@:2}"; do [ "$a" = --sig-proxy=false ] || args+=("$a"); done
+		"$REAL" create "${args[@]}" >/dev/null || exit 125
+		echo $$ >"$F/hanging.$key"
+		exec sleep 300
+	fi
+	echo $$ >"$F/pid.$key"	# the docker CLI's pid (exec keeps it)
+fi
+exec "$REAL" "$@"
+EOF
+chmod +x "$T/docker-wrapper"
+export JOBRUN_DOCKER=$T/docker-wrapper
+
+calls() { # CMD [KEY]: how many times the wrapper ran `docker CMD` (for KEY)
+	grep -cx "$*" "$F/calls" 2>/dev/null
+}
+job() { # NAME KEY RETRY: a one-task job file whose container has INJECT=KEY
+	write_file "$1.yaml" <<EOF
+name: $1
+tasks:
+  - name: $1
+    image: jobrun-test:latest
+    env:
+      INJECT: $2
+    retry:
+      limit: $3
+    run: printf %s 'result $1' > \$TORK_OUTPUT
+EOF
+}
+log_has() { # ID REGEX
+	[[ $("$JOBRUN" logs "$1" 1 2>/dev/null) =~ $2 ]]
+}
+
+job ok0 none 0 >/dev/null
+job fail always 0 >/dev/null
+job once once 1 >/dev/null
+job twice twice 1 >/dev/null
+job h1 h1 1 >/dev/null
+job h2 h2 1 >/dev/null
+cat >k1.yaml <<'EOF'
+name: k1
+tasks:
+  - name: k1
+    image: jobrun-test:latest
+    env:
+      INJECT: k1
+    run: |
+      echo start
+      i=0
+      while [ ! -e /tork/go ] && [ $i -lt 400 ]; do sleep 0.1; i=$((i + 1)); done
+      [ -e /tork/go ] || { echo "gate never opened"; exit 99; }
+      printf k1 > $TORK_OUTPUT
+      echo end
+EOF
+cat >gated.yaml <<'EOF'
+name: gated
+tasks:
+  - name: gated
+    image: jobrun-test:latest
+    run: |
+      echo start
+      i=0
+      while [ ! -e /tork/go ] && [ $i -lt 400 ]; do sleep 0.1; i=$((i + 1)); done
+      [ -e /tork/go ] || { echo "gate never opened"; exit 99; }
+      printf gated > $TORK_OUTPUT
+      echo end
+EOF
+
+# ---------------------------------------------------------------- the engine does not answer
+ok0=$(submit ok0.yaml)
+: >"$F/unreachable"
+RUN_TIMEOUT=20 run "$JOBRUN" daemon
+is "$RC" 1 "the daemon exits 1 when the engine does not answer"
+like "$ERR" "cannot reach the container engine" "... saying it cannot reach the engine"
+like "$ERR" "docker-wrapper" "... naming the docker command it ran"
+[ "$(calls version)" -ge 1 ]; ok $? "... after asking it ('docker version')"
+is "$(calls run)" 0 "... and without starting any container"
+is "$(spooled)" 1 "the submitted job still waits in the spool"
+
+JOBRUN_DOCKER=$T/no-such-docker RUN_TIMEOUT=20 run "$JOBRUN" daemon
+is "$RC" 1 "the daemon exits 1 when the docker command does not exist"
+like "$ERR" "cannot reach the container engine" "... saying it cannot reach the engine"
+
+rm -f "$F/unreachable"
+start_daemon
+ok $? "with the engine back, the daemon starts"
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$ok0"
+is "$RC" 0 "the spooled job completes"
+is "$(task_field "$ok0" 1 result)" "result ok0" "... with its result"
+
+# ---------------------------------------------------------------- `docker run` fails with 125
+echo always >"$F/run-fail.always"
+fail=$(submit fail.yaml)
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$fail"
+is "$RC" 4 "a job whose docker run fails with 125 is FAILED (wait exits 4)"
+is "$(task_field "$fail" 1 state)" FAILED "its task is FAILED"
+is "$(task_field "$fail" 1 error)" "docker: Error response from daemon: injected fault." \
+	"the task's error is docker's message"
+like "$(job_json "$fail" .error)" "docker: Error response from daemon: injected fault\.$" \
+	"the job's error ends with docker's message"
+is "$(task_field "$fail" 1 attempt)" 1 "one attempt (retry limit 0)"
+is "$(calls run always)" 1 "docker run was tried once"
+
+# ---------------------------------------------------------------- a retry gets past one fault
+echo 1 >"$F/run-fail.once"
+once=$(submit once.yaml)
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$once"
+is "$RC" 0 "with retry limit 1 and one injected fault, the job completes"
+is "$(task_field "$once" 1 attempt)" 2 "... on attempt 2"
+is "$(task_field "$once" 1 result)" "result once" "... with its result"
+is "$(task_field "$once" 1 error)" "" "... and no error left on the task"
+is "$(calls run once)" 2 "docker run was called twice"
+
+echo 2 >"$F/run-fail.twice"
+twice=$(submit twice.yaml)
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$twice"
+is "$RC" 4 "with retry limit 1 and two faults, the job is FAILED"
+is "$(task_field "$twice" 1 attempt)" 2 "... after 2 attempts"
+is "$(task_field "$twice" 1 error)" "docker: Error response from daemon: injected fault." \
+	"... with docker's message as the error"
+
+# ---------------------------------------------------------------- the daemon dies before its container starts
+# h1's `docker run` hangs before creating the container, h2's after creating
+# it: a crash then leaves no container, or one that never started.  The next
+# daemon must run the step again, in the same attempt.
+: >"$F/run-hang.h1"
+: >"$F/run-create-hang.h2"
+h1=$(submit h1.yaml)
+h2=$(submit h2.yaml)
+wait_for test -s "$F/hanging.h1" && wait_for test -s "$F/hanging.h2"
+ok $? "h1's docker run hangs before creating its container, h2's after creating it"
+is "$("$DOCKER" ps -a --filter "label=jobrun.job=$h2" --format '{{.State}}')" created \
+	"h2's container exists, not started"
+is "$("$DOCKER" ps -aq --filter "label=jobrun.job=$h1")" "" "h1 has no container"
+kill_daemon
+is $? 137 "the daemon dies of SIGKILL"
+# shellcheck disable=SC2016
+wait_for -t 5 eval '! _alive "$(cat "$F/hanging.h1")" && ! _alive "$(cat "$F/hanging.h2")"'
+ok $? "the docker CLI children died with the daemon"
+start_daemon
+ok $? "a new daemon starts"
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$h1" "$h2"
+is "$RC" 0 "h1 and h2 complete"
+for j in h1 h2; do
+	is "$(task_field "${!j}" 1 result)/$(task_field "${!j}" 1 attempt)" "result $j/1" \
+		"$j has its result, on attempt 1 (the restart did not use up its retry)"
+	is "$(calls run "$j")" 2 "$j's docker run was called again by the new daemon"
+done
+wait_for -t 15 test -z "$(containers all)"
+ok $? "no container of this home is left"
+
+# ---------------------------------------------------------------- the docker CLI dies, its container does not
+# The CLI of a running container is killed (as the OOM killer, or an engine
+# that drops the attach connection, would): the container runs on, so its
+# exit is still to come; the CLI's status (137) is not the container's.
+k1=$(submit k1.yaml)
+wait_for log_has "$k1" start && wait_for test -s "$F/pid.k1"
+ok $? "k1 runs"
+kill -KILL "$(cat "$F/pid.k1")"
+ok $? "its docker CLI is killed"
+# shellcheck disable=SC2016
+wait_for -t 5 eval '! _alive "$(cat "$F/pid.k1")"'
+ok $? "... and is gone"
+is "$("$DOCKER" ps --filter "label=jobrun.job=$k1" --format '{{.State}}')" running \
+	"k1's container still runs"
+for d in "$JOBRUN_HOME/work/$k1"/*/; do [ -d "$d" ] && : >"$d/go"; done
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$k1"
+is "$RC" 0 "k1 completes"
+is "$(task_field "$k1" 1 result)/$(task_field "$k1" 1 exitCode)/$(task_field "$k1" 1 attempt)" "k1/0/1" \
+	"k1 has its container's result and exit code 0, on attempt 1"
+like "$("$JOBRUN" logs "$k1" 1)" "end" "k1's log has what the container printed after its CLI died"
+wait_for -t 15 test -z "$(containers all)"
+ok $? "no container of this home is left"
+
+# ---------------------------------------------------------------- restart while the engine is down
+gated=$(submit gated.yaml)
+wait_for log_has "$gated" start
+ok $? "a task runs"
+kill_daemon
+is $? 137 "the daemon dies of SIGKILL"
+: >"$F/unreachable"
+RUN_TIMEOUT=20 run "$JOBRUN" daemon
+is "$RC" 1 "a new daemon refuses to start while the engine does not answer"
+is "$(job_state "$gated")/$(task_field "$gated" 1 state)" RUNNING/RUNNING \
+	"the running task is left as it was (not failed)"
+rm -f "$F/unreachable"
+start_daemon
+ok $? "with the engine back, a daemon starts"
+for d in "$JOBRUN_HOME/work/$gated"/*/; do [ -d "$d" ] && : >"$d/go"; done
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$gated"
+is "$RC" 0 "the task that ran across it all completes"
+is "$(task_field "$gated" 1 result)/$(task_field "$gated" 1 attempt)" "gated/1" \
+	"... with its result, on attempt 1"
+wait_for -t 15 test -z "$(containers all)"
+ok $? "no container of this home is left"
+
+stop_daemon
+is $? 0 "the daemon exits 0 on SIGTERM"
+done_testing
