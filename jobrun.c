@@ -1954,6 +1954,7 @@ struct run {
 	int pos, attempt, step;
 	char *queue;			/* counts against this queue's cap */
 	long long deadline;		/* monotonic ms: the attempt times out */
+	long long rekill_at;		/* monotonic ms: try docker rm -f again */
 	long long kill_at;		/* monotonic ms: SIGKILL the CLI */
 	int timed_out, cancelled;
 	struct strlist then;		/* R_AUX: run this next */
@@ -2084,16 +2085,30 @@ log_job(const char *id, const char *state, const char *error)
 	    state, error ? " error=\"" : "", error ? error : "", error ? "\"" : "");
 }
 
-/* A job reached a final state: its work files go, its parsed spec too. */
+/*
+ * Once a final job has no child left, its work files go, and its parsed
+ * spec too.  Until then a container may still be writing there.
+ */
 static void
-sched_job_done(const char *id, const char *state, const char *error)
+sched_job_tidy(const char *id)
 {
-	char *work = home_path("work/%s", id);
+	char *work;
+	size_t i;
 
+	for (i = 0; i < nruns; i++)
+		if (runs[i].kind != R_AUX && strcmp(runs[i].job, id) == 0)
+			return;
+	work = home_path("work/%s", id);
 	rm_rf(work);
 	free(work);
 	sched_forget(id);
+}
+
+static void
+sched_job_done(const char *id, const char *state, const char *error)
+{
 	log_job(id, state, error);
+	sched_job_tidy(id);
 }
 
 static long long
@@ -2259,6 +2274,21 @@ out:
 	strlist_free(&ra.keep);
 }
 
+/* A timeout as it was most likely written: 2s, 45m, 1500ms. */
+static char *
+fmt_timeout(long long ms, char *out, size_t n)
+{
+	if (ms % 3600000 == 0)
+		snprintf(out, n, "%lldh", ms / 3600000);
+	else if (ms % 60000 == 0)
+		snprintf(out, n, "%lldm", ms / 60000);
+	else if (ms % 1000 == 0)
+		snprintf(out, n, "%llds", ms / 1000);
+	else
+		snprintf(out, n, "%lldms", ms);
+	return out;
+}
+
 /* The last line of a task's log that the docker CLI wrote about itself. */
 static char *
 docker_complaint(const char *job, int pos)
@@ -2393,7 +2423,7 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 	if (state == NULL || (strcmp(state, "RUNNING") != 0 &&
 	    strcmp(state, "SCHEDULED") != 0)) {
 		free(state);
-		sched_forget(r->job);	/* parsed again just to clean up */
+		sched_job_tidy(r->job);
 		return;
 	}
 	free(state);
@@ -2418,7 +2448,7 @@ step_exited(struct run *r, int code)
 	}
 	s = task_step(&j->tasks[r->pos - 1], r->step, &is_main);
 	if (r->timed_out)
-		err_ = xasprintf("timed out after %s", units_fmt_duration(
+		err_ = xasprintf("timed out after %s", fmt_timeout(
 		    j->tasks[r->pos - 1].timeout_ms, (char[32]){ 0 }, 32));
 	else if (code == 125 || code == 127) {
 		char *c = docker_complaint(r->job, r->pos);
@@ -2521,18 +2551,26 @@ sched_tick(void)
 	free(go);
 }
 
+/*
+ * Stops the container of runs[i] by removing it.  The container may not
+ * exist yet (the CLI is still creating it): so this is tried again every
+ * second until the CLI exits, and after ten seconds the CLI is killed too.
+ * Takes an index, since it adds a run, which may move the array.
+ */
 static void
-kill_container(struct run *r)
+kill_container(size_t i)
 {
 	struct strlist n = { 0 };
 	pid_t pid;
 
-	strlist_add(&n, rt_name(r->job, r->pos, r->attempt, r->step));
-	if ((pid = rt_bg("kill", "--signal=KILL", &n)) > 0)
+	runs[i].rekill_at = mono_ms() + 1000;
+	if (runs[i].kill_at == 0)
+		runs[i].kill_at = mono_ms() + 10000;
+	strlist_add(&n, rt_name(runs[i].job, runs[i].pos, runs[i].attempt,
+	    runs[i].step));
+	if ((pid = rt_bg("rm", "--force", &n)) > 0)
 		run_add(pid, R_AUX, NULL, 0, 0, 0);
 	strlist_free(&n);
-	/* If the CLI hangs (say, pulling an image), it goes too. */
-	r->kill_at = mono_ms() + 10000;
 }
 
 static void
@@ -2559,7 +2597,7 @@ sched_cancel(const char *id)
 	for (i = 0; i < nruns; i++)
 		if (runs[i].kind != R_AUX && strcmp(runs[i].job, id) == 0) {
 			runs[i].cancelled = 1;
-			kill_container(&runs[i]);
+			kill_container(i);
 		}
 	sched_job_done(id, "CANCELLED", NULL);
 }
@@ -2578,8 +2616,10 @@ sched_timeouts(void)
 			r->timed_out = 1;
 			logf_("warn", "task.timeout", "job=%s task=%d attempt=%d",
 			    r->job, r->pos, r->attempt);
-			kill_container(r);
-		}
+			kill_container(i);
+		} else if (r->rekill_at && now >= r->rekill_at)
+			kill_container(i);
+		r = &runs[i];
 		if (r->kill_at && now >= r->kill_at) {
 			kill(-r->pid, SIGKILL);
 			r->kill_at = 0;
@@ -2599,6 +2639,8 @@ sched_wait_ms(void)
 			next = runs[i].deadline;
 		if (runs[i].kill_at && runs[i].kill_at < next)
 			next = runs[i].kill_at;
+		if (runs[i].rekill_at && runs[i].rekill_at < next)
+			next = runs[i].rekill_at;
 	}
 	return next > now ? (int)(next - now) : 0;
 }
@@ -2901,7 +2943,7 @@ daemon_alive(pid_t *pid)
 static int
 daemon_lock(void)
 {
-	char *path = home_path("run/lock"), *pidp, pidtext[32];
+	char *path = home_path("run/lock");
 	pid_t other;
 	int fd;
 
@@ -2917,11 +2959,19 @@ daemon_lock(void)
 		return fail("a daemon is already running for %s (pid %d)", home,
 		    (int)other);
 	}
-	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)getpid());
-	pidp = home_path("run");
-	write_file_atomic(pidp, pidp, "daemon.pid", pidtext, strlen(pidtext));
-	free(pidp);
 	return 0;
+}
+
+static int
+daemon_pidfile(void)
+{
+	char *dir = home_path("run"), pidtext[32];
+	int rc;
+
+	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)getpid());
+	rc = write_file_atomic(dir, dir, "daemon.pid", pidtext, strlen(pidtext));
+	free(dir);
+	return rc;
 }
 
 /* The home's identity, made once and kept in the database. */
@@ -2930,6 +2980,7 @@ daemon_homeid(void)
 {
 	char *id = db_str("SELECT value FROM meta WHERE key = 'home_id'", NULL);
 	char *dir;
+	int rc;
 
 	if (id == NULL) {
 		random_hex(homeid, HOMEID_LEN);
@@ -2939,9 +2990,9 @@ daemon_homeid(void)
 		snprintf(homeid, sizeof(homeid), "%s", id);
 	free(id);
 	dir = home_path("run");
-	write_file_atomic(dir, dir, "home-id", homeid, strlen(homeid));
+	rc = write_file_atomic(dir, dir, "home-id", homeid, strlen(homeid));
 	free(dir);
-	return 0;
+	return rc;
 }
 
 static int
@@ -3786,8 +3837,10 @@ cmd_daemon(int argc, char *argv[])
 		network = NULL;
 	if ((defcap = (int)sysconf(_SC_NPROCESSORS_ONLN)) < 1)
 		defcap = 1;
-	if (spool_init() < 0 || daemon_lock() < 0 || db_open(1) < 0 ||
-	    daemon_homeid() < 0 || rt_ping() < 0 || daemon_setup_signals() < 0)
+	/* The pid file comes last: whoever sees it may signal or use us. */
+	if (daemon_setup_signals() < 0 || spool_init() < 0 || daemon_lock() < 0 ||
+	    db_open(1) < 0 || daemon_homeid() < 0 || rt_ping() < 0 ||
+	    daemon_pidfile() < 0)
 		errx(EX_ERR, "%s", errmsg);
 	dir = home_path("spool/new");
 	if ((ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
@@ -3924,8 +3977,14 @@ main(int argc, char *argv[])
 	if (getenv("JOBRUN_DOCKER") && *getenv("JOBRUN_DOCKER"))
 		docker_bin = getenv("JOBRUN_DOCKER");
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
+		if (strcmp(argv[i], "--home") == 0) {
+			if (i + 1 == argc) {
+				warnx("--home needs a directory");
+				usage(stderr);
+				return EX_USAGE_;
+			}
 			opt_home = argv[++i];
+		}
 		else if (strncmp(argv[i], "--home=", 7) == 0)
 			opt_home = argv[i] + 7;
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
