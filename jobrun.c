@@ -65,6 +65,7 @@
 #include <yaml.h>
 
 #include "jobrun.h"
+#include "expr.h"
 #include "units.h"
 
 /* ---------------------------------------------------------------- util -- */
@@ -564,6 +565,7 @@ struct field {
 	size_t off;
 	const struct field *sub;	/* fields of a nested mapping */
 	long long min, max;		/* range of an integer */
+	int eval;			/* {{ }} is evaluated in it */
 };
 
 static yaml_node_t *
@@ -595,6 +597,37 @@ yscalar(yaml_node_t *n)
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
+/*
+ * Reports a syntax error in an evaluated field at its place in the file:
+ * the scalar's start plus the offset in its text (exact for one-line
+ * scalars, the usual case).
+ */
+static void
+check_template(struct pctx *c, yaml_node_t *n, const char *path, const char *s)
+{
+	char *why = NULL;
+	size_t pos = 0, line, col, i;
+	yaml_scalar_style_t st = n->data.scalar.style;
+
+	if (expr_template_check(s, &why, &pos) == 0)
+		return;
+	line = n->start_mark.line + 1;
+	col = n->start_mark.column + 1;
+	if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+		col++;
+	if (st == YAML_LITERAL_SCALAR_STYLE || st == YAML_FOLDED_SCALAR_STYLE)
+		line++;
+	for (i = 0; i < pos && s[i]; i++, col++)
+		if (s[i] == '\n') {
+			line++;
+			col = 0;
+		}
+	buf_addf(&c->errs, "%s:%zu:%zu: %s: %s\n", c->file, line, col, path,
+	    why ? why : "invalid expression");
+	c->nerr++;
+	free(why);
+}
+
 static void
 p_str(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
     void *dst)
@@ -607,6 +640,8 @@ p_str(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 	}
 	free(*p);
 	*p = xstrdup(yscalar(n));
+	if (f->eval)
+		check_template(c, n, path, *p);
 }
 
 static void
@@ -691,6 +726,8 @@ p_strlist(struct pctx *c, yaml_node_t *n, const char *path,
 			continue;
 		}
 		strlist_add(l, xstrdup(yscalar(e)));
+		if (f->eval)
+			check_template(c, e, path, yscalar(e));
 	}
 }
 
@@ -715,6 +752,12 @@ p_kv(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 		kv_set(l, yscalar(k), yscalar(v));
 		l->v[l->n - 1].line = v->start_mark.line + 1;
 		l->v[l->n - 1].col = v->start_mark.column + 1;
+		if (f->eval) {
+			char sub[512];
+
+			snprintf(sub, sizeof(sub), "%s.%s", path, yscalar(k));
+			check_template(c, v, sub, yscalar(v));
+		}
 	}
 }
 
@@ -763,64 +806,81 @@ p_steps(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 	}
 }
 
+/* Table rows: F(key, parser, struct, member) and E() for an evaluated field. */
+#define F(k, fn, T, m) { k, fn, offsetof(T, m), NULL, 0, 0, 0 }
+#define E(k, fn, T, m) { k, fn, offsetof(T, m), NULL, 0, 0, 1 }
+#define END { NULL, NULL, 0, NULL, 0, 0, 0 }
+
 static const struct field step_fields[] = {
-	{ "name", p_str, offsetof(struct step, name), NULL, 0, 0 },
-	{ "description", NULL, 0, NULL, 0, 0 },
-	{ "image", p_str, offsetof(struct step, image), NULL, 0, 0 },
-	{ "run", p_str, offsetof(struct step, run), NULL, 0, 0 },
-	{ "cmd", p_strlist, offsetof(struct step, cmd), NULL, 0, 0 },
-	{ "entrypoint", p_strlist, offsetof(struct step, entrypoint), NULL, 0, 0 },
-	{ "env", p_kv, offsetof(struct step, env), NULL, 0, 0 },
-	{ "workdir", p_str, offsetof(struct step, workdir), NULL, 0, 0 },
-	{ NULL, NULL, 0, NULL, 0, 0 }
+	E("name", p_str, struct step, name),
+	{ "description", NULL, 0, NULL, 0, 0, 0 },
+	E("image", p_str, struct step, image),
+	F("run", p_str, struct step, run),
+	E("cmd", p_strlist, struct step, cmd),
+	F("entrypoint", p_strlist, struct step, entrypoint),
+	E("env", p_kv, struct step, env),
+	F("workdir", p_str, struct step, workdir),
+	END
 };
 
 static const struct field retry_fields[] = {
-	{ "limit", p_int, 0, NULL, 0, 10 },
-	{ NULL, NULL, 0, NULL, 0, 0 }
+	{ "limit", p_int, 0, NULL, 0, 10, 0 },
+	END
 };
 
 static const struct field limits_fields[] = {
-	{ "cpus", p_cpus, offsetof(struct task, limits.cpus) -
-	    offsetof(struct task, limits), NULL, 0, 0 },
-	{ "memory", p_size, offsetof(struct task, limits.memory) -
-	    offsetof(struct task, limits), NULL, 0, 0 },
-	{ NULL, NULL, 0, NULL, 0, 0 }
+	{ "cpus", p_cpus, offsetof(struct limits, cpus), NULL, 0, 0, 0 },
+	{ "memory", p_size, offsetof(struct limits, memory), NULL, 0, 0, 0 },
+	END
 };
 
-#define TF(k, fn, m) { k, fn, offsetof(struct task, m), NULL, 0, 0 }
 static const struct field task_fields[] = {
-	TF("name", p_str, c.name),
-	TF("description", p_str, description),
-	TF("image", p_str, c.image),
-	TF("run", p_str, c.run),
-	TF("cmd", p_strlist, c.cmd),
-	TF("entrypoint", p_strlist, c.entrypoint),
-	TF("env", p_kv, c.env),
-	TF("workdir", p_str, c.workdir),
-	TF("var", p_str, var),
-	TF("queue", p_str, queue),
-	{ "priority", p_int, offsetof(struct task, priority), NULL, 0, 9 },
-	{ "retry", p_sub, offsetof(struct task, retry), retry_fields, 0, 0 },
-	TF("timeout", p_duration, timeout_ms),
-	{ "limits", p_sub, offsetof(struct task, limits), limits_fields, 0, 0 },
-	TF("volumes", p_strlist, volumes),
-	{ "pre", p_steps, offsetof(struct task, pre), step_fields, 0, 0 },
-	{ "post", p_steps, offsetof(struct task, post), step_fields, 0, 0 },
-	{ NULL, NULL, 0, NULL, 0, 0 }
+	E("name", p_str, struct task, c.name),
+	F("description", p_str, struct task, description),
+	E("image", p_str, struct task, c.image),
+	F("run", p_str, struct task, c.run),
+	E("cmd", p_strlist, struct task, c.cmd),
+	F("entrypoint", p_strlist, struct task, c.entrypoint),
+	E("env", p_kv, struct task, c.env),
+	F("workdir", p_str, struct task, c.workdir),
+	E("var", p_str, struct task, var),
+	E("queue", p_str, struct task, queue),
+	E("if", p_str, struct task, if_),
+	{ "priority", p_int, offsetof(struct task, priority), NULL, 0, 9, 0 },
+	{ "retry", p_sub, offsetof(struct task, retry), retry_fields, 0, 0, 0 },
+	F("timeout", p_duration, struct task, timeout_ms),
+	{ "limits", p_sub, offsetof(struct task, limits), limits_fields, 0, 0, 0 },
+	F("volumes", p_strlist, struct task, volumes),
+	{ "pre", p_steps, offsetof(struct task, pre), step_fields, 0, 0, 0 },
+	{ "post", p_steps, offsetof(struct task, post), step_fields, 0, 0, 0 },
+	END
 };
-#undef TF
+
+static const struct field defaults_fields[] = {
+	{ "retry", p_sub, offsetof(struct task, retry), retry_fields, 0, 0, 0 },
+	{ "limits", p_sub, offsetof(struct task, limits), limits_fields, 0, 0, 0 },
+	F("timeout", p_duration, struct task, timeout_ms),
+	F("queue", p_str, struct task, queue),
+	{ "priority", p_int, offsetof(struct task, priority), NULL, 0, 9, 0 },
+	END
+};
 
 static void p_tasks(struct pctx *, yaml_node_t *, const char *,
     const struct field *, void *);
 
 static const struct field job_fields[] = {
-	{ "name", p_str, offsetof(struct job, name), NULL, 0, 0 },
-	{ "description", p_str, offsetof(struct job, description), NULL, 0, 0 },
-	{ "inputs", p_kv, offsetof(struct job, inputs), NULL, 0, 0 },
-	{ "tasks", p_tasks, 0, NULL, 0, 0 },
-	{ NULL, NULL, 0, NULL, 0, 0 }
+	F("name", p_str, struct job, name),
+	F("description", p_str, struct job, description),
+	F("inputs", p_kv, struct job, inputs),
+	F("secrets", p_kv, struct job, secrets),
+	{ "defaults", p_sub, offsetof(struct job, defaults), defaults_fields, 0, 0, 0 },
+	E("output", p_str, struct job, output),
+	{ "tasks", p_tasks, 0, NULL, 0, 0, 0 },
+	END
 };
+#undef F
+#undef E
+#undef END
 
 /* Parses a mapping node field by field; a key with no table entry is an error. */
 static void
@@ -863,6 +923,36 @@ parse_map(struct pctx *c, yaml_node_t *n, const char *path,
 	}
 }
 
+/* Marks what a task may inherit from the job's defaults as unset. */
+static void
+task_init(struct task *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->priority = -1;
+	t->retry.limit = -1;
+	t->timeout_ms = -1;
+}
+
+/* Fills what a task left unset from the job's defaults, else the built-ins. */
+static void
+task_defaults(struct task *t, const struct task *d)
+{
+	if (t->priority < 0)
+		t->priority = d->priority < 0 ? 0 : d->priority;
+	if (t->retry.limit < 0)
+		t->retry.limit = d->retry.limit < 0 ? 0 : d->retry.limit;
+	if (t->timeout_ms < 0)
+		t->timeout_ms = d->timeout_ms < 0 ? 0 : d->timeout_ms;
+	if (t->limits.cpus == NULL && d->limits.cpus)
+		t->limits.cpus = xstrdup(d->limits.cpus);
+	if (t->limits.memory == 0)
+		t->limits.memory = d->limits.memory;
+	if (t->queue == NULL || *t->queue == '\0') {
+		free(t->queue);
+		t->queue = xstrdup(d->queue && *d->queue ? d->queue : "default");
+	}
+}
+
 static void
 p_tasks(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
     void *dst)
@@ -886,14 +976,10 @@ p_tasks(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 
 		j->tasks = xreallocarray(j->tasks, j->ntasks + 1, sizeof(*j->tasks));
 		t = &j->tasks[j->ntasks];
-		memset(t, 0, sizeof(*t));
+		task_init(t);
 		snprintf(sub, sizeof(sub), "tasks[%zu]", j->ntasks++);
 		parse_map(c, e, sub, task_fields, t);
 		step_check(c, e, sub, &t->c);
-		if (t->queue == NULL || *t->queue == '\0') {
-			free(t->queue);
-			t->queue = xstrdup("default");
-		}
 		if (t->var) {
 			yaml_node_t *v = ymap_get(c, e, "var");
 
@@ -904,57 +990,39 @@ p_tasks(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 }
 
 /*
- * {{ expressions }}.  This first version knows plain references only:
- * inputs.NAME, tasks.VAR, job.id and job.name.  spec_subst() both checks a
- * string at submit time (get returns "" for anything that exists) and
- * expands it at run time.
+ * {{ expressions }} are expr-lang's (vendor/expr.c), evaluated when a task
+ * starts.  At submit time every evaluated field is checked for syntax, and
+ * a plain reference to inputs.NAME or tasks.VAR must name something that
+ * will exist: the most common mistake, caught before anything runs.
  */
-typedef const char *(*subst_get)(void *arg, const char *ns, const char *name);
+typedef int (*ref_ok)(void *arg, const char *ns, const char *name);
 
-static char *
-spec_subst(const char *s, subst_get get, void *arg)
+/* Returns 0, or -1 with errmsg naming the first reference that is not ok. */
+static int
+spec_refs(const char *s, ref_ok ok, void *arg)
 {
-	struct buf b = { 0 };
 	const char *p, *e;
+	char ref[256], *r, *dot, *end;
 
-	while ((p = strstr(s, "{{")) != NULL) {
-		char ref[256], *r, *dot, *end;
-		const char *v;
-
-		buf_addn(&b, s, p - s);
-		if ((e = strstr(p + 2, "}}")) == NULL) {
-			free(b.s);
-			fail("unterminated '{{' (expected '}}')");
-			return NULL;
-		}
+	for (; (p = strstr(s, "{{")) != NULL && (e = strstr(p + 2, "}}")) != NULL;
+	    s = e + 2) {
 		snprintf(ref, sizeof(ref), "%.*s", (int)(e - p - 2), p + 2);
 		for (r = ref; isspace((unsigned char)*r); r++)
 			;
 		for (end = r + strlen(r); end > r && isspace((unsigned char)end[-1]); )
 			*--end = '\0';
-		dot = strchr(r, '.');
-		if (dot == NULL || dot[1] == '\0' || strspn(dot + 1,
-		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-		    != strlen(dot + 1) || (strncmp(r, "inputs.", 7) != 0 &&
-		    strncmp(r, "tasks.", 6) != 0 && strcmp(r, "job.id") != 0 &&
-		    strcmp(r, "job.name") != 0)) {
-			free(b.s);
-			fail("unsupported expression '%s': only inputs.NAME, "
-			    "tasks.VAR, job.id and job.name are evaluated", r);
-			return NULL;
-		}
+		if ((dot = strchr(r, '.')) == NULL || strspn(dot + 1,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+		    != strlen(dot + 1) || dot[1] == '\0')
+			continue;
 		*dot = '\0';
-		if ((v = get(arg, r, dot + 1)) == NULL) {
-			free(b.s);
-			fail("%s.%s is not %s", r, dot + 1, strcmp(r, "tasks") == 0 ?
-			    "set by any earlier task's 'var'" : "defined");
-			return NULL;
-		}
-		buf_add(&b, v);
-		s = e + 2;
+		if ((strcmp(r, "inputs") == 0 || strcmp(r, "tasks") == 0) &&
+		    !ok(arg, r, dot + 1))
+			return fail("%s.%s is not %s", r, dot + 1, strcmp(r,
+			    "tasks") == 0 ? "set by any earlier task's 'var'" :
+			    "defined");
 	}
-	buf_add(&b, s);
-	return buf_take(&b);
+	return 0;
 }
 
 /* What exists at submit time, seen from task `upto`. */
@@ -963,21 +1031,18 @@ struct check_arg {
 	size_t upto;
 };
 
-static const char *
-check_get(void *arg, const char *ns, const char *name)
+static int
+check_ref(void *arg, const char *ns, const char *name)
 {
 	struct check_arg *a = arg;
 	size_t i;
 
 	if (strcmp(ns, "inputs") == 0)
-		return kv_get(&a->j->inputs, name) ? "" : NULL;
-	if (strcmp(ns, "tasks") == 0) {
-		for (i = 0; i < a->upto; i++)
-			if (a->j->tasks[i].var && strcmp(a->j->tasks[i].var, name) == 0)
-				return "";
-		return NULL;
-	}
-	return "";
+		return kv_get(&a->j->inputs, name) != NULL;
+	for (i = 0; i < a->upto; i++)
+		if (a->j->tasks[i].var && strcmp(a->j->tasks[i].var, name) == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -985,16 +1050,13 @@ check_env(struct pctx *c, struct check_arg *a, const struct kvlist *env,
     const char *path)
 {
 	size_t i;
-	char *s;
 
-	for (i = 0; i < env->n; i++) {
-		if ((s = spec_subst(env->v[i].val, check_get, a)) == NULL) {
+	for (i = 0; i < env->n; i++)
+		if (spec_refs(env->v[i].val, check_ref, a) < 0) {
 			buf_addf(&c->errs, "%s:%d:%d: %s.env.%s: %s\n", c->file,
 			    env->v[i].line, env->v[i].col, path, env->v[i].key, errmsg);
 			c->nerr++;
 		}
-		free(s);
-	}
 }
 
 /* The checks that need the whole job: vars and references between tasks. */
@@ -1008,6 +1070,7 @@ spec_check(struct pctx *c, struct job *j)
 	for (i = 0; i < j->ntasks; i++) {
 		struct task *t = &j->tasks[i];
 
+		task_defaults(t, &j->defaults);
 		a.upto = i;
 		snprintf(path, sizeof(path), "tasks[%zu]", i);
 		check_env(c, &a, &t->c.env, path);
@@ -1059,6 +1122,7 @@ spec_free(struct job *j)
 		free(t->description);
 		free(t->var);
 		free(t->queue);
+		free(t->if_);
 		free(t->limits.cpus);
 		strlist_free(&t->volumes);
 		for (k = 0; k < t->pre.n; k++)
@@ -1072,7 +1136,11 @@ spec_free(struct job *j)
 	free(j->file);
 	free(j->name);
 	free(j->description);
+	free(j->output);
+	free(j->defaults.queue);
+	free(j->defaults.limits.cpus);
 	kv_free(&j->inputs);
+	kv_free(&j->secrets);
 	free(j);
 }
 
@@ -1093,6 +1161,7 @@ spec_parse(const char *file, const char *text, size_t len,
 	size_t i;
 
 	j->file = xstrdup(file);
+	task_init(&j->defaults);
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&p, &doc)) {
@@ -1406,7 +1475,7 @@ static const char schema[] =
 	" seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, name TEXT,"
 	" description TEXT, state TEXT NOT NULL, envelope TEXT NOT NULL,"
 	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
-	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0);"
+	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
@@ -1565,7 +1634,7 @@ db_commit(void)
 
 /* A job as the commands show it. */
 struct jobrow {
-	char *id, *name, *description, *state, *error, *envelope;
+	char *id, *name, *description, *state, *error, *envelope, *result;
 	long long created, started, completed;
 	int ntasks, ndone;
 };
@@ -1579,7 +1648,7 @@ struct taskrow {
 #define JOB_COLS "id, name, description, state, error, envelope, created," \
 	" started, completed, ntasks," \
 	" (SELECT count(*) FROM tasks t WHERE t.job = jobs.id AND" \
-	"  t.state IN ('COMPLETED','SKIPPED'))"
+	"  t.state IN ('COMPLETED','SKIPPED')), result"
 
 static void
 jobrow_read(sqlite3_stmt *st, struct jobrow *r)
@@ -1595,6 +1664,7 @@ jobrow_read(sqlite3_stmt *st, struct jobrow *r)
 	r->completed = sqlite3_column_int64(st, 8);
 	r->ntasks = sqlite3_column_int(st, 9);
 	r->ndone = sqlite3_column_int(st, 10);
+	r->result = col_str(st, 11);
 }
 
 static void
@@ -1606,6 +1676,7 @@ jobrow_free(struct jobrow *r)
 	free(r->state);
 	free(r->error);
 	free(r->envelope);
+	free(r->result);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -1844,7 +1915,6 @@ struct rtstep {
 	int main;			/* the task's own container, not pre/post */
 	const char *job, *name, *workdir;
 	int pos, attempt;
-	struct kvlist env;		/* expanded */
 };
 
 static void
@@ -1885,8 +1955,8 @@ rt_run_argv(const struct rtstep *r, struct strlist *a)
 	arg(a, "--volume=%s:/tork", r->workdir);
 	arg(a, "--env=TORK_OUTPUT=/tork/stdout");
 	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
-	for (i = 0; i < r->env.n; i++)
-		arg(a, "--env=%s=%s", r->env.v[i].key, r->env.v[i].val);
+	for (i = 0; i < s->env.n; i++)
+		arg(a, "--env=%s=%s", s->env.v[i].key, s->env.v[i].val);
 	for (i = 0; i < r->t->volumes.n; i++) {
 		char *v = rt_volume(r->job, r->pos, i);
 
@@ -2119,28 +2189,90 @@ mono_deadline(long long astart, long long timeout_ms)
 	return mono_ms() + (astart + timeout_ms - now_ms());
 }
 
-/* What a step's {{ }} references resolve to while it runs. */
-struct run_arg {
-	struct job *j;
-	struct strlist keep;		/* values read from the database */
-};
-
-static const char *
-run_get(void *arg, const char *ns, const char *name)
+/*
+ * The names a running task's {{ expressions }} see: inputs, secrets,
+ * job.id and job.name, and tasks.VAR for every completed task that set a
+ * var.  Built anew for each step, since earlier tasks add to it.
+ */
+static expr_val *
+sched_env(const struct job *j)
 {
-	struct run_arg *a = arg;
+	expr_val *env = expr_map(), *m;
+	sqlite3_stmt *st;
+	size_t i;
+
+	m = expr_map();
+	for (i = 0; i < j->inputs.n; i++)
+		expr_map_set(m, j->inputs.v[i].key, expr_str(j->inputs.v[i].val));
+	expr_map_set(env, "inputs", m);
+	m = expr_map();
+	for (i = 0; i < j->secrets.n; i++)
+		expr_map_set(m, j->secrets.v[i].key, expr_str(j->secrets.v[i].val));
+	expr_map_set(env, "secrets", m);
+	m = expr_map();
+	expr_map_set(m, "id", expr_str(j->id));
+	expr_map_set(m, "name", expr_str(j->name ? j->name : ""));
+	expr_map_set(env, "job", m);
+	m = expr_map();
+	st = db_prep("SELECT var, coalesce(result, '') FROM tasks WHERE job = ?"
+	    " AND var IS NOT NULL AND state = 'COMPLETED' ORDER BY pos", "s", j->id);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		expr_map_set(m, (const char *)sqlite3_column_text(st, 0),
+		    expr_str((const char *)sqlite3_column_text(st, 1)));
+	sqlite3_finalize(st);
+	expr_map_set(env, "tasks", m);
+	return env;
+}
+
+/* Evaluates a field's template; NULL with errmsg naming the field. */
+static char *
+sched_eval(const char *tmpl, const expr_val *env, const char *field)
+{
+	char *out, *why = NULL;
+	size_t pos;
+
+	if (tmpl == NULL)
+		return NULL;
+	if ((out = expr_template(tmpl, env, &why, &pos)) == NULL) {
+		fail("%s: %s", field, why ? why : "cannot evaluate");
+		free(why);
+	}
+	return out;
+}
+
+/*
+ * A step as it runs: a copy of the spec with its evaluated fields
+ * (name, image, cmd, env) evaluated.  Returns 0, or -1 with errmsg.
+ */
+static int
+step_eval(const struct step *in, const expr_val *env, struct step *out)
+{
+	size_t i;
 	char *v;
 
-	if (strcmp(ns, "inputs") == 0)
-		return kv_get(&a->j->inputs, name);
-	if (strcmp(ns, "job") == 0)
-		return strcmp(name, "id") == 0 ? a->j->id : a->j->name ?
-		    a->j->name : "";
-	v = db_str("SELECT coalesce(result, '') FROM tasks WHERE job = ? AND"
-	    " var = ? AND state = 'COMPLETED'", "ss", a->j->id, name);
-	if (v)
-		strlist_add(&a->keep, v);
-	return v;
+	memset(out, 0, sizeof(*out));
+	out->run = xstrdup(in->run);
+	out->workdir = xstrdup(in->workdir);
+	for (i = 0; i < in->entrypoint.n; i++)
+		strlist_add(&out->entrypoint, xstrdup(in->entrypoint.v[i]));
+	if ((in->name && (out->name = sched_eval(in->name, env, "name")) == NULL) ||
+	    (out->image = sched_eval(in->image, env, "image")) == NULL)
+		return -1;
+	for (i = 0; i < in->cmd.n; i++) {
+		if ((v = sched_eval(in->cmd.v[i], env, "cmd")) == NULL)
+			return -1;
+		strlist_add(&out->cmd, v);
+	}
+	for (i = 0; i < in->env.n; i++) {
+		char field[300];
+
+		snprintf(field, sizeof(field), "env.%s", in->env.v[i].key);
+		if ((v = sched_eval(in->env.v[i].val, env, field)) == NULL)
+			return -1;
+		kv_set(&out->env, in->env.v[i].key, v);
+		free(v);
+	}
+	return 0;
 }
 
 static const struct step *
@@ -2211,13 +2343,13 @@ static void
 sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 {
 	const struct task *t = &j->tasks[pos - 1];
-	struct run_arg ra = { j, { 0 } };
 	struct rtstep rs = { 0 };
 	struct strlist argv;
 	const struct step *s;
+	struct step es = { 0 };
 	struct run *r, tmp;
+	expr_val *env = NULL;
 	char *dir = NULL;
-	size_t i;
 	int fd = -1, is_main;
 	pid_t pid = -1;
 
@@ -2231,20 +2363,15 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 		attempt_end(&tmp, 1, 0, NULL);
 		return;
 	}
+	env = sched_env(j);
+	if (step_eval(s, env, &es) < 0)
+		goto failed;
 	rs.t = t;
-	rs.s = s;
+	rs.s = &es;
 	rs.main = is_main;
 	rs.job = j->id;
 	rs.pos = pos;
 	rs.attempt = attempt;
-	for (i = 0; i < s->env.n; i++) {
-		char *v = spec_subst(s->env.v[i].val, run_get, &ra);
-
-		if (v == NULL)
-			goto failed;
-		kv_set(&rs.env, s->env.v[i].key, v);
-		free(v);
-	}
 	if ((dir = step_workdir(j->id, pos, attempt, step, s)) == NULL ||
 	    (fd = open_log(j->id, pos)) < 0)
 		goto failed;
@@ -2270,8 +2397,8 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(dir);
-	kv_free(&rs.env);
-	strlist_free(&ra.keep);
+	step_free(&es);
+	expr_free(env);
 }
 
 /* A timeout as it was most likely written: 2s, 45m, 1500ms. */
@@ -2347,6 +2474,99 @@ attempt_cleanup(const struct run *r, const struct task *t)
 		strlist_add(&a->then, rt_volume(r->job, r->pos, v));
 }
 
+/* Marks the job FAILED because of task pos; inside the caller's transaction. */
+static void
+job_fail(const char *id, int pos, const char *label, const char *error)
+{
+	char *jerr = xasprintf("task %d (%s): %s", pos, label, error);
+	long long now = now_ms();
+
+	db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
+	    " WHERE job = ? AND pos = ?", "Issi", now, error, id, pos);
+	db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
+	    " WHERE id = ?", "Iss", now, jerr, id);
+	log_job(id, "FAILED", jerr);
+	free(jerr);
+}
+
+static int
+is_false(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return strncmp(s, "false", 5) == 0 && strspn(s + 5, " \t\r\n") ==
+	    strlen(s + 5);
+}
+
+/*
+ * Makes task pos PENDING, after evaluating its if, name and queue; a task
+ * whose if is false is SKIPPED and the next one is tried.  Runs inside
+ * the caller's transaction.  Returns 0 when a task is PENDING, 1 when no
+ * task is left (the job is complete), -1 when the job failed.
+ */
+static int
+sched_next(const struct job *j, int pos)
+{
+	expr_val *env = NULL;
+	char lbl[32], *name = NULL, *queue = NULL, *cond = NULL;
+	int rc = 1;
+
+	for (; (size_t)pos <= j->ntasks; pos++) {
+		const struct task *t = &j->tasks[pos - 1];
+
+		if (env == NULL)
+			env = sched_env(j);
+		if (t->if_ && (cond = sched_eval(t->if_, env, "if")) == NULL)
+			goto failed;
+		if (cond && is_false(cond)) {
+			db_exec("UPDATE tasks SET state = 'SKIPPED', completed = ?"
+			    " WHERE job = ? AND pos = ?", "Isi", now_ms(), j->id, pos);
+			logf_("info", "task.state", "job=%s task=%d state=SKIPPED",
+			    j->id, pos);
+			free(cond);
+			cond = NULL;
+			continue;
+		}
+		if ((t->c.name && (name = sched_eval(t->c.name, env, "name")) ==
+		    NULL) || (queue = sched_eval(t->queue, env, "queue")) == NULL)
+			goto failed;
+		db_exec("UPDATE tasks SET state = 'PENDING', name = ?, queue = ?"
+		    " WHERE job = ? AND pos = ?", "sssi", name, queue, j->id, pos);
+		db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is", pos,
+		    j->id);
+		rc = 0;
+		goto out;
+failed:
+		job_fail(j->id, pos, task_label(t, pos, lbl, sizeof(lbl)), errmsg);
+		rc = -1;
+		goto out;
+	}
+out:
+	free(cond);
+	free(name);
+	free(queue);
+	expr_free(env);
+	return rc;
+}
+
+/* The job completed: its output expression, if any, gives its result. */
+static void
+job_complete(const struct job *j)
+{
+	expr_val *env;
+	char *res = NULL;
+
+	if (j->output) {
+		env = sched_env(j);
+		if ((res = sched_eval(j->output, env, "output")) == NULL)
+			res = xasprintf("error: %s", errmsg);
+		expr_free(env);
+	}
+	db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ?, result = ?"
+	    " WHERE id = ?", "Iss", now_ms(), res, j->id);
+	free(res);
+}
+
 /*
  * The task completed: the next one becomes PENDING in the same
  * transaction, so that no crash can leave a job with nothing to do and not
@@ -2360,18 +2580,19 @@ task_completed(const struct run *r, const struct job *j)
 	db_begin();
 	db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ?, error = NULL"
 	    " WHERE job = ? AND pos = ?", "Isi", now_ms(), r->job, r->pos);
-	if ((size_t)r->pos < j->ntasks) {
-		db_exec("UPDATE tasks SET state = 'PENDING' WHERE job = ? AND pos = ?",
-		    "si", r->job, r->pos + 1);
-		db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is",
-		    r->pos + 1, r->job);
+	switch (sched_next(j, r->pos + 1)) {
+	case 0:
 		db_commit();
 		return;
+	case 1:
+		job_complete(j);
+		db_commit();
+		sched_job_done(r->job, "COMPLETED", NULL);
+		return;
+	default:
+		db_commit();
+		sched_job_tidy(r->job);
 	}
-	db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ? WHERE id = ?",
-	    "Is", now_ms(), r->job);
-	db_commit();
-	sched_job_done(r->job, "COMPLETED", NULL);
 }
 
 /* The attempt failed: retry while retries are left, else fail the job. */
@@ -2858,10 +3079,12 @@ ingest_job(const struct env *e, const char *text)
 		struct task *t = &j->tasks[i];
 
 		db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
-		    " state, var, created) VALUES(?,?,?,?,?,?,?,?,?)", "siIssissI",
-		    j->id, (int)i + 1, seq, t->c.name, t->queue, t->priority,
-		    i == 0 ? "PENDING" : "CREATED", t->var, now);
+		    " state, var, created) VALUES(?,?,?,?,?,?,'CREATED',?,?)",
+		    "siIssisI", j->id, (int)i + 1, seq, t->c.name, t->queue,
+		    t->priority, t->var, now);
 	}
+	if (n == 1 && sched_next(j, 1) == 1)
+		job_complete(j);	/* every task was skipped */
 	if (n >= 0 && db_commit() == 0) {
 		if (n == 1)
 			log_job(j->id, "PENDING", NULL);
@@ -3249,6 +3472,7 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 	json_time(b, "startedAt", r->started);
 	json_time(b, "completedAt", r->completed);
 	json_kstr(b, "error", r->error);
+	json_kstr(b, "result", r->result);
 	json_kint(b, "taskCount", r->ntasks);
 	json_kint(b, "completedTasks", r->ndone);
 	if (r->envelope && spool_parse(r->envelope, &e) == 0) {
@@ -3507,6 +3731,8 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		    r->created), d, sizeof(d)));
 	if (r->error)
 		printf("error:      %s\n", r->error);
+	if (r->result)
+		printf("result:     %s\n", r->result);
 	printf("tasks:      %d/%d completed\n\n", r->ndone, r->ntasks);
 	if (n == 0)
 		return;

@@ -54,14 +54,22 @@ struct steplist {
 	size_t n;
 };
 
+struct retry {
+	int limit;
+};
+struct limits {
+	char *cpus;
+	long long memory;
+};
+
 struct task {
 	struct step c;			/* the main container */
-	char *description, *var, *queue;
+	char *description, *var, *queue, *if_;
 	int var_line, var_col;
-	int priority;
-	struct { int limit; } retry;
-	struct { char *cpus; long long memory; } limits;
-	long long timeout_ms;
+	int priority;			/* -1 until set, by the task or defaults */
+	struct retry retry;		/* limit -1 until set */
+	struct limits limits;
+	long long timeout_ms;		/* -1 until set */
 	struct strlist volumes;		/* container paths, one named volume each */
 	struct steplist pre, post;
 };
@@ -72,7 +80,9 @@ struct job {
 	char *file;			/* the name it was submitted as */
 	char *name, *description;
 	long long created;		/* ms since the epoch */
-	struct kvlist inputs;
+	struct kvlist inputs, secrets;
+	struct task defaults;		/* only retry, limits, timeout, queue, priority */
+	char *output;			/* the job's result, an expression */
 	struct task *tasks;
 	size_t ntasks;
 };

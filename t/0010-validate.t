@@ -235,13 +235,29 @@ tasks:
       A: "{{ tasks.y }}"
 EOF
 
-bad_like unsupported.yaml "unsupported.yaml:5:10: tasks\\[0\\]\\.env\\.A: $L" \
-	"unsupported expression" <<'EOF'
+bad_like exprsyntax.yaml "exprsyntax.yaml:5:18: tasks\\[0\\]\\.env\\.A: unexpected token '}}'" \
+	"expression syntax error (line:col of the token)" <<'EOF'
 name: x
 tasks:
   - image: jobrun-test
     env:
-      A: "{{ randomInt() }}"
+      A: "{{ 1 + }}"
+EOF
+
+bad_like exprunterminated.yaml "exprunterminated.yaml:4:10: tasks\\[0\\]\\.if: unterminated '\\{\\{'" \
+	"unterminated {{ in if" <<'EOF'
+name: x
+tasks:
+  - image: jobrun-test
+    if: "{{ true"
+EOF
+
+bad_like exprcmd.yaml "exprcmd.yaml:4:21: tasks\\[0\\]\\.cmd: unknown function 'nosuch'" \
+	"unknown function in cmd" <<'EOF'
+name: x
+tasks:
+  - image: jobrun-test
+    cmd: [echo, "{{ nosuch(1) }}"]
 EOF
 
 # ---------------------------------------------------------------- not a job at all
