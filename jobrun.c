@@ -1138,10 +1138,52 @@ spec_free(struct job *j)
 	free(j->description);
 	free(j->output);
 	free(j->defaults.queue);
+	free(j->secret_at);
 	free(j->defaults.limits.cpus);
 	kv_free(&j->inputs);
 	kv_free(&j->secrets);
 	free(j);
+}
+
+/* Notes where the secrets' values are in the text, so that they can be cut out. */
+static void
+spec_secret_spans(struct pctx *c, yaml_node_t *root, struct job *j)
+{
+	yaml_node_t *m = root ? ymap_get(c, root, "secrets") : NULL;
+	yaml_node_pair_t *p;
+
+	if (m == NULL || m->type != YAML_MAPPING_NODE)
+		return;
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *v = ynode(c, p->value);
+
+		j->secret_at = xreallocarray(j->secret_at, j->nsecret_at + 1,
+		    sizeof(*j->secret_at));
+		j->secret_at[j->nsecret_at][0] = v->start_mark.index;
+		j->secret_at[j->nsecret_at++][1] = v->end_mark.index;
+	}
+}
+
+/* The job file with every secret's value replaced by "". */
+static char *
+spec_scrub(const char *text, size_t len, const struct job *j)
+{
+	struct buf b = { 0 };
+	size_t i, at = 0;
+
+	for (i = 0; i < j->nsecret_at; i++) {
+		if (j->secret_at[i][0] < at || j->secret_at[i][1] > len)
+			continue;
+		buf_addn(&b, text + at, j->secret_at[i][0] - at);
+		buf_add(&b, "\"\"");
+		/* a block scalar's span takes its line breaks along: keep them */
+		for (at = j->secret_at[i][1]; at > j->secret_at[i][0] &&
+		    text[at - 1] == '\n'; at--)
+			;
+		at = at == j->secret_at[i][0] ? j->secret_at[i][1] : at;
+	}
+	buf_addn(&b, text + at, len - at);
+	return buf_take(&b);
 }
 
 /*
@@ -1176,6 +1218,7 @@ spec_parse(const char *file, const char *text, size_t len,
 	}
 	c.doc = &doc;
 	root = yaml_document_get_root_node(&doc);
+	spec_secret_spans(&c, root, j);
 	if (root == NULL || root->type != YAML_MAPPING_NODE)
 		perr(&c, root, "", "a job must be a mapping with a 'tasks' list");
 	else {
@@ -1221,7 +1264,7 @@ struct env {			/* a spooled file, read back */
 	char *op;		/* "submit" for a job, else the request */
 	char *id, *file, *source;
 	long long created;
-	struct kvlist inputs;
+	struct kvlist inputs, secrets;
 };
 
 static char *home;		/* the jobrun home, absolute */
@@ -1245,7 +1288,7 @@ static int
 spool_init(void)
 {
 	static const char *dirs[] = { "spool/tmp", "spool/new", "logs", "work",
-		"run" };
+		"run", "secrets" };
 	size_t i;
 	char *p;
 	int rc = 0;
@@ -1274,30 +1317,63 @@ spool_put(const char *name, const char *text)
 	return rc;
 }
 
-/* Spools a validated job; source is the file as read. */
-static int
-spool_job(const struct job *j, const char *source, const struct kvlist *ov)
+static void
+json_kv(struct buf *b, const char *k, const struct kvlist *l)
+{
+	size_t i;
+
+	buf_addf(b, "\"%s\":{", k);
+	for (i = 0; i < l->n; i++)
+		json_kstr(b, l->v[i].key, l->v[i].val);
+	json_end(b, '}');
+	buf_add(b, ",");
+}
+
+/* An envelope as JSON text (caller frees), with or without the secrets. */
+static char *
+env_text(const struct env *e, int with_secrets)
 {
 	struct buf b = { 0 };
-	char name[64];
-	size_t i;
-	int rc;
 
-	buf_add(&b, "{\"jobrun\":1,\"op\":\"submit\",");
-	json_kstr(&b, "id", j->id);
-	json_kint(&b, "created", j->created);
-	json_kstr(&b, "file", j->file);
-	buf_add(&b, "\"inputs\":{");
-	for (i = 0; i < ov->n; i++)
-		json_kstr(&b, ov->v[i].key, ov->v[i].val);
-	json_end(&b, '}');
-	buf_add(&b, ",");
-	json_kstr(&b, "source", source);
+	buf_add(&b, "{\"jobrun\":1,");
+	json_kstr(&b, "op", e->op);
+	json_kstr(&b, "id", e->id);
+	json_kint(&b, "created", e->created);
+	json_kstr(&b, "file", e->file);
+	json_kv(&b, "inputs", &e->inputs);
+	if (with_secrets)
+		json_kv(&b, "secrets", &e->secrets);
+	json_kstr(&b, "source", e->source);
 	json_end(&b, '}');
 	buf_add(&b, "\n");
+	return buf_take(&b);
+}
+
+/*
+ * Spools a validated job.  The job file's secrets travel beside it, in
+ * the envelope's own "secrets", and are cut out of its source: the daemon
+ * keeps them in one file of their own (secrets/JOB) until the job ends.
+ */
+static int
+spool_job(const struct job *j, const char *text, size_t len,
+    const struct kvlist *ov)
+{
+	struct env e = { 0 };
+	char name[64], *s;
+	int rc;
+
+	e.op = "submit";
+	e.id = (char *)j->id;
+	e.created = j->created;
+	e.file = j->file;
+	e.inputs = *ov;
+	e.secrets = j->secrets;
+	e.source = spec_scrub(text, len, j);
+	s = env_text(&e, 1);
 	snprintf(name, sizeof(name), "%013lld-%s.job", j->created, j->id);
-	rc = spool_put(name, b.s);
-	free(b.s);
+	rc = spool_put(name, s);
+	free(s);
+	free(e.source);
 	return rc;
 }
 
@@ -1328,6 +1404,7 @@ env_free(struct env *e)
 	free(e->file);
 	free(e->source);
 	kv_free(&e->inputs);
+	kv_free(&e->secrets);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -1369,7 +1446,9 @@ spool_parse(const char *text, struct env *e)
 			e->source = xstrdup(v);
 		else if (strcmp(k, "created") == 0 && v)
 			e->created = strtoll(v, NULL, 10);
-		else if (strcmp(k, "inputs") == 0 && vn->type == YAML_MAPPING_NODE) {
+		else if ((strcmp(k, "inputs") == 0 || strcmp(k, "secrets") == 0) &&
+		    vn->type == YAML_MAPPING_NODE) {
+			struct kvlist *l = k[0] == 'i' ? &e->inputs : &e->secrets;
 			yaml_node_pair_t *q;
 
 			for (q = vn->data.mapping.pairs.start;
@@ -1378,7 +1457,7 @@ spool_parse(const char *text, struct env *e)
 				const char *iv = yscalar(yaml_document_get_node(&doc, q->value));
 
 				if (ik && iv)
-					kv_set(&e->inputs, ik, iv);
+					kv_set(l, ik, iv);
 			}
 		}
 	}
@@ -1398,6 +1477,7 @@ spool_job_of(const struct env *e)
 {
 	struct job *j;
 	char *errs;
+	size_t i;
 
 	j = spec_parse(e->file ? e->file : "job", e->source, strlen(e->source),
 	    &e->inputs, &errs);
@@ -1408,6 +1488,8 @@ spool_job_of(const struct env *e)
 	}
 	snprintf(j->id, sizeof(j->id), "%s", e->id);
 	j->created = e->created;
+	for (i = 0; i < e->secrets.n; i++)
+		kv_set(&j->secrets, e->secrets.v[i].key, e->secrets.v[i].val);
 	return j;
 }
 
@@ -1454,6 +1536,47 @@ spool_read(const char *name, struct env *e, char **textp)
 	else
 		free(text);
 	return rc;
+}
+
+/*
+ * A job's secrets, kept apart from the database in secrets/JOB (mode 0600
+ * like everything in the home) from ingestion until the job ends.
+ */
+static int
+secrets_put(const struct env *e)
+{
+	struct env s = { 0 };
+	char *dir, *text;
+	int rc;
+
+	if (e->secrets.n == 0)
+		return 0;
+	s.op = "secrets";
+	s.id = e->id;
+	s.secrets = e->secrets;
+	s.source = "";
+	text = env_text(&s, 1);
+	dir = home_path("secrets");
+	rc = write_file_atomic(dir, dir, e->id, text, strlen(text));
+	free(dir);
+	free(text);
+	return rc;
+}
+
+static void
+secrets_get(struct job *j)
+{
+	char *path = home_path("secrets/%s", j->id), *text;
+	struct env s;
+	size_t i;
+
+	if ((text = read_file(path, NULL)) != NULL && spool_parse(text, &s) == 0) {
+		for (i = 0; i < s.secrets.n; i++)
+			kv_set(&j->secrets, s.secrets.v[i].key, s.secrets.v[i].val);
+		env_free(&s);
+	}
+	free(text);
+	free(path);
 }
 
 /* --------------------------------------------------------------- store -- */
@@ -1779,8 +1902,9 @@ rt_volume(const char *job, int pos, size_t v)
  * reattaches to the container, not to the CLI.
  */
 static pid_t
-rt_spawn(char *const argv[], int outfd)
+rt_spawn(char *const argv[], int outfd, const struct kvlist *env)
 {
+	size_t i;
 	pid_t parent = getpid(), pid;
 	sigset_t none;
 	int nul;
@@ -1804,6 +1928,8 @@ rt_spawn(char *const argv[], int outfd)
 		outfd = nul;
 	dup2(outfd, STDOUT_FILENO);
 	dup2(outfd, STDERR_FILENO);
+	for (i = 0; env && i < env->n; i++)
+		setenv(env->v[i].key, env->v[i].val, 1);
 	execvp(argv[0], argv);
 	dprintf(STDERR_FILENO, "jobrun: %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -1930,8 +2056,28 @@ arg(struct strlist *a, const char *fmt, ...)
 	strlist_add(a, s);
 }
 
+/* Whether an env variable may be handed over in the CLI's environment. */
+static int
+env_private(const char *name)
+{
+	static const char *cli[] = { "PATH", "HOME", "USER", "SHELL", "TMPDIR",
+		"LANG", "TZ", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+		"http_proxy", "https_proxy", "no_proxy", NULL };
+	static const char *prefix[] = { "DOCKER_", "CONTAINERS_", "LC_", "LD_",
+		"XDG_", "GO", NULL };
+	size_t i;
+
+	for (i = 0; cli[i]; i++)
+		if (strcmp(name, cli[i]) == 0)
+			return 0;
+	for (i = 0; prefix[i]; i++)
+		if (strncmp(name, prefix[i], strlen(prefix[i])) == 0)
+			return 0;
+	return 1;
+}
+
 static void
-rt_run_argv(const struct rtstep *r, struct strlist *a)
+rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 {
 	const struct step *s = r->s;
 	const struct strlist *ep = &s->entrypoint;
@@ -1955,8 +2101,18 @@ rt_run_argv(const struct rtstep *r, struct strlist *a)
 	arg(a, "--volume=%s:/tork", r->workdir);
 	arg(a, "--env=TORK_OUTPUT=/tork/stdout");
 	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
+	/*
+	 * Values go to the CLI through its environment (`--env NAME`), not
+	 * its command line, which any user may read in /proc; except names
+	 * the CLI itself heeds.
+	 */
+	memset(childenv, 0, sizeof(*childenv));
 	for (i = 0; i < s->env.n; i++)
-		arg(a, "--env=%s=%s", s->env.v[i].key, s->env.v[i].val);
+		if (env_private(s->env.v[i].key)) {
+			arg(a, "--env=%s", s->env.v[i].key);
+			kv_set(childenv, s->env.v[i].key, s->env.v[i].val);
+		} else
+			arg(a, "--env=%s=%s", s->env.v[i].key, s->env.v[i].val);
 	for (i = 0; i < r->t->volumes.n; i++) {
 		char *v = rt_volume(r->job, r->pos, i);
 
@@ -1999,7 +2155,7 @@ rt_bg(const char *sub1, const char *sub2, const struct strlist *names)
 	arg(&a, "%s", sub2);
 	for (i = 0; i < names->n; i++)
 		arg(&a, "%s", names->v[i]);
-	pid = rt_spawn(a.v, -1);
+	pid = rt_spawn(a.v, -1, NULL);
 	strlist_free(&a);
 	return pid;
 }
@@ -2028,6 +2184,9 @@ struct run {
 	long long kill_at;		/* monotonic ms: SIGKILL the CLI */
 	int timed_out, cancelled;
 	struct strlist then;		/* R_AUX: run this next */
+	int out, log;			/* the child's output pipe, its log file */
+	struct buf part;		/* output not yet logged: no newline yet */
+	struct strlist redact;		/* values no log may show */
 };
 
 struct qcap {
@@ -2078,6 +2237,176 @@ run_add(pid_t pid, int kind, const char *job, int pos, int attempt, int step)
 	r->pos = pos;
 	r->attempt = attempt;
 	r->step = step;
+	r->out = r->log = -1;
+	return r;
+}
+
+static int
+open_log(const char *job, int pos)
+{
+	char *dir = home_path("logs/%s", job);
+	char *path = home_path("logs/%s/%d.log", job, pos);
+	int fd;
+
+	mkdir_p(dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+		fail("%s: %s", path, strerror(errno));
+	free(dir);
+	free(path);
+	return fd;
+}
+
+/* Whether an env variable's value is to be kept out of logs, by its name. */
+static int
+env_secret(const char *name)
+{
+	return strcasestr(name, "SECRET") || strcasestr(name, "PASSWORD") ||
+	    strcasestr(name, "ACCESS_KEY");
+}
+
+static void
+write_all(int fd, const char *s, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0 && ((w = write(fd, s, n)) > 0 || errno == EINTR))
+		if (w > 0) {
+			s += w;
+			n -= w;
+		}
+}
+
+/* s with every value of l replaced by [REDACTED]; frees s, returns the new one. */
+static char *
+redact(const struct strlist *l, char *s)
+{
+	struct buf b = { 0 };
+	size_t i, k, m;
+
+	if (s == NULL || l->n == 0)
+		return s;
+	for (i = 0; s[i]; ) {
+		for (k = 0; k < l->n; k++)
+			if ((m = strlen(l->v[k])) && strncmp(s + i, l->v[k], m) == 0)
+				break;
+		if (k < l->n) {
+			buf_add(&b, "[REDACTED]");
+			i += m;
+		} else
+			buf_addn(&b, s + i++, 1);
+	}
+	free(s);
+	return buf_take(&b);
+}
+
+/* Appends output to the run's log with every secret value replaced. */
+static void
+log_redacted(const struct run *r, const char *s, size_t n)
+{
+	size_t i, k, from = 0, m = 0;
+
+	for (i = 0; i < n && r->redact.n; ) {
+		for (k = 0; k < r->redact.n; k++) {
+			m = strlen(r->redact.v[k]);
+			if (m <= n - i && memcmp(s + i, r->redact.v[k], m) == 0)
+				break;
+		}
+		if (k == r->redact.n) {
+			i++;
+			continue;
+		}
+		write_all(r->log, s + from, i - from);
+		write_all(r->log, "[REDACTED]", 10);
+		i += m;
+		from = i;
+	}
+	write_all(r->log, s + from, n - from);
+}
+
+/*
+ * Moves what the child wrote from its pipe to its log, a whole line at a
+ * time, so that no secret is cut in two by a read.  At the end (EOF, or
+ * final), whatever is left goes too and the pipe is closed.
+ */
+static void
+run_output(struct run *r, int final)
+{
+	char chunk[65536], *nl;
+	ssize_t n = -1;
+	size_t keep;
+
+	while (r->out >= 0 && (n = read(r->out, chunk, sizeof(chunk))) > 0) {
+		buf_addn(&r->part, chunk, n);
+		if ((nl = memrchr(r->part.s, '\n', r->part.len)) == NULL &&
+		    r->part.len < 65536)
+			continue;
+		keep = nl ? r->part.len - (size_t)(nl + 1 - r->part.s) : 0;
+		log_redacted(r, r->part.s, r->part.len - keep);
+		memmove(r->part.s, r->part.s + r->part.len - keep, keep);
+		r->part.len = keep;
+	}
+	if (n == 0 || final) {
+		if (r->part.len)
+			log_redacted(r, r->part.s, r->part.len);
+		r->part.len = 0;
+		if (r->out >= 0)
+			close(r->out);
+		r->out = -1;
+	}
+}
+
+static void
+run_free(struct run *r)
+{
+	run_output(r, 1);
+	if (r->log >= 0)
+		close(r->log);
+	free(r->part.s);
+	free(r->queue);
+	strlist_free(&r->then);
+	strlist_free(&r->redact);
+}
+
+/*
+ * Starts a child whose output the daemon logs: the step of a task, or a
+ * `docker logs -f` that follows one.  env holds the step's variables,
+ * whose secret-looking values are redacted along with the job's secrets.
+ */
+static struct run *
+run_logged(char *const argv[], const struct kvlist *cenv, int kind,
+    const struct job *j, int pos, int attempt, int step, const struct kvlist *env)
+{
+	struct run *r;
+	size_t i;
+	pid_t pid;
+	int p[2], log;
+
+	if ((log = open_log(j->id, pos)) < 0)
+		return NULL;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		close(log);
+		fail("pipe: %s", strerror(errno));
+		return NULL;
+	}
+	pid = rt_spawn(argv, p[1], cenv);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		close(log);
+		return NULL;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	r = run_add(pid, kind, j->id, pos, attempt, step);
+	r->out = p[0];
+	r->log = log;
+	for (i = 0; i < j->secrets.n; i++)
+		if (*j->secrets.v[i].val)
+			strlist_add(&r->redact, xstrdup(j->secrets.v[i].val));
+	for (i = 0; env && i < env->n; i++)
+		if (env_secret(env->v[i].key) && *env->v[i].val)
+			strlist_add(&r->redact, xstrdup(env->v[i].val));
+	r->queue = db_str("SELECT queue FROM tasks WHERE job = ? AND pos = ?",
+	    "si", j->id, pos);
 	return r;
 }
 
@@ -2129,6 +2458,7 @@ sched_job(const char *id)
 	env_free(&e);
 	if (j == NULL)
 		return NULL;
+	secrets_get(j);
 	jcache = xreallocarray(jcache, njcache + 1, sizeof(*jcache));
 	snprintf(jcache[njcache].id, sizeof(jcache[njcache].id), "%s", id);
 	jcache[njcache++].j = j;
@@ -2170,6 +2500,9 @@ sched_job_tidy(const char *id)
 			return;
 	work = home_path("work/%s", id);
 	rm_rf(work);
+	free(work);
+	work = home_path("secrets/%s", id);
+	unlink(work);
 	free(work);
 	sched_forget(id);
 }
@@ -2288,20 +2621,6 @@ task_step(const struct task *t, int step, int *is_main)
 	return NULL;
 }
 
-static int
-open_log(const char *job, int pos)
-{
-	char *dir = home_path("logs/%s", job);
-	char *path = home_path("logs/%s/%d.log", job, pos);
-	int fd;
-
-	mkdir_p(dir);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
-		fail("%s: %s", path, strerror(errno));
-	free(dir);
-	free(path);
-	return fd;
-}
 
 /* The directory mounted at /tork, with the run script in it. */
 static char *
@@ -2347,11 +2666,12 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 	struct strlist argv;
 	const struct step *s;
 	struct step es = { 0 };
+	struct kvlist cenv = { 0 };
 	struct run *r, tmp;
 	expr_val *env = NULL;
 	char *dir = NULL;
-	int fd = -1, is_main;
-	pid_t pid = -1;
+	int is_main;
+	pid_t pid;
 
 	memset(&tmp, 0, sizeof(tmp));
 	snprintf(tmp.job, sizeof(tmp.job), "%s", j->id);
@@ -2372,20 +2692,19 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 	rs.job = j->id;
 	rs.pos = pos;
 	rs.attempt = attempt;
-	if ((dir = step_workdir(j->id, pos, attempt, step, s)) == NULL ||
-	    (fd = open_log(j->id, pos)) < 0)
+	if ((dir = step_workdir(j->id, pos, attempt, step, s)) == NULL)
 		goto failed;
 	rs.workdir = dir;
 	rs.name = rt_name(j->id, pos, attempt, step);
-	rt_run_argv(&rs, &argv);
-	pid = rt_spawn(argv.v, fd);
+	rt_run_argv(&rs, &argv, &cenv);
+	r = run_logged(argv.v, &cenv, R_STEP, j, pos, attempt, step, &es.env);
 	strlist_free(&argv);
+	kv_free(&cenv);
 	free((char *)rs.name);
-	if (pid < 0)
+	if (r == NULL)
 		goto failed;
-	r = run_add(pid, R_STEP, j->id, pos, attempt, step);
-	r->queue = xstrdup(t->queue);
 	r->deadline = deadline;
+	pid = r->pid;
 	db_exec("UPDATE tasks SET step = ?, state = ? WHERE job = ? AND pos = ?",
 	    "issi", step, is_main ? "RUNNING" : "SCHEDULED", j->id, pos);
 	logf_("info", "task.step", "job=%s task=%d attempt=%d step=%d pid=%d",
@@ -2394,8 +2713,6 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 failed:
 	attempt_end(&tmp, 0, -1, errmsg);
 out:
-	if (fd >= 0)
-		close(fd);
 	free(dir);
 	step_free(&es);
 	expr_free(env);
@@ -2692,7 +3009,8 @@ step_exited(struct run *r, int code)
 		return;
 	}
 	if (is_main) {
-		res = step_result(r->job, r->pos, r->attempt, r->step);
+		res = redact(&r->redact, step_result(r->job, r->pos, r->attempt,
+		    r->step));
 		db_exec("UPDATE tasks SET result = ?, exit_code = 0 WHERE job = ?"
 		    " AND pos = ?", "ssi", res, r->job, r->pos);
 		free(res);
@@ -2902,10 +3220,11 @@ sched_reap(pid_t pid, int status)
 		;
 	if (i == nruns)
 		return;
+	run_output(&runs[i], 1);	/* the child is gone: so is the rest */
 	r = runs[i];
 	runs[i] = runs[--nruns];
 	if (r.kind == R_AUX) {
-		if (r.then.n && rt_spawn(r.then.v, -1) > 0) {
+		if (r.then.n && rt_spawn(r.then.v, -1, NULL) > 0) {
 			/* reaped as an unknown pid: nothing follows it */
 		}
 	} else if (r.kind == R_REATTACH) {
@@ -2926,8 +3245,7 @@ sched_reap(pid_t pid, int status)
 		step_cli_failed(&r, code);
 	else
 		step_exited(&r, code);
-	free(r.queue);
-	strlist_free(&r.then);
+	run_free(&r);
 }
 
 /* Follows a container this daemon did not start (or lost), until it exits. */
@@ -2936,32 +3254,27 @@ reattach(struct job *j, int pos, int attempt, int step, long long deadline)
 {
 	char *name = rt_name(j->id, pos, attempt, step);
 	char *logp = home_path("logs/%s/%d.log", j->id, pos);
-	char since[32] = "0";
+	char since[32] = "0", *since_arg;
 	struct stat sb;
 	struct run *r;
-	pid_t pid;
-	int fd;
 
 	/* What was logged before the crash is in the file already. */
 	if (stat(logp, &sb) == 0)
 		snprintf(since, sizeof(since), "%lld", (long long)sb.st_mtime);
 	free(logp);
-	if ((fd = open_log(j->id, pos)) >= 0) {
-		char *since_arg = xasprintf("--since=%s", since);
+	since_arg = xasprintf("--since=%s", since);
+	{
 		char *argv[] = { (char *)docker_bin, "logs", "--follow", since_arg,
 			name, NULL };
 
-		pid = rt_spawn(argv, fd);
-		close(fd);
-		free(since_arg);
-		if (pid > 0) {
-			r = run_add(pid, R_REATTACH, j->id, pos, attempt, step);
-			r->queue = xstrdup(j->tasks[pos - 1].queue);
-			r->deadline = deadline;
-			logf_("info", "task.reattach", "job=%s task=%d attempt=%d "
-			    "step=%d container=%s", j->id, pos, attempt, step, name);
-		}
+		r = run_logged(argv, NULL, R_REATTACH, j, pos, attempt, step, NULL);
 	}
+	if (r) {
+		r->deadline = deadline;
+		logf_("info", "task.reattach", "job=%s task=%d attempt=%d step=%d "
+		    "container=%s", j->id, pos, attempt, step, name);
+	}
+	free(since_arg);
 	free(name);
 }
 
@@ -3058,22 +3371,26 @@ ingest_job(const struct env *e, const char *text)
 {
 	struct job *j = spool_job_of(e);
 	struct buf in = { 0 };
+	char *env;
 	long long now = now_ms(), seq;
 	size_t i;
 	int n;
 
 	if (j == NULL)
 		return -1;
+	(void)text;
 	buf_add(&in, "{");
 	for (i = 0; i < j->inputs.n; i++)
 		json_kstr(&in, j->inputs.v[i].key, j->inputs.v[i].val);
 	json_end(&in, '}');
-	if (db_begin() < 0)
+	if (secrets_put(e) < 0 || db_begin() < 0)
 		goto fail;
+	env = env_text(e, 0);
 	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
 	    " envelope, inputs, created, ntasks) VALUES(?,?,?,'PENDING',?,?,?,?)",
-	    "sssssIi", j->id, j->name, j->description, text, in.s, e->created,
+	    "sssssIi", j->id, j->name, j->description, env, in.s, e->created,
 	    (int)j->ntasks);
+	free(env);
 	seq = sqlite3_last_insert_rowid(db);
 	for (i = 0; n == 1 && i < j->ntasks; i++) {
 		struct task *t = &j->tasks[i];
@@ -3237,20 +3554,33 @@ daemon_setup_signals(void)
 	return 0;
 }
 
-/* The loop: ingest, start, wait, reap, time out; until SIGTERM or SIGINT. */
+/* Logs what the children wrote; pfd[2..] are their pipes, in runs order. */
+static void
+daemon_output(struct pollfd *pfd, size_t n)
+{
+	size_t i, k;
+
+	for (i = 2; i < n; i++) {
+		if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		for (k = 0; k < nruns && runs[k].out != pfd[i].fd; k++)
+			;
+		if (k < nruns)
+			run_output(&runs[k], 0);
+	}
+}
+
+/* The loop: ingest, start, wait, log, reap, time out; until SIGTERM or SIGINT. */
 static void
 daemon_loop(int ino)
 {
-	struct pollfd pfd[2];
+	struct pollfd *pfd = NULL;
 	long long last_scan = 0;
 	int dirty = 1, status;
 	char drain[4096];
+	size_t n, i;
 	pid_t pid;
 
-	pfd[0].fd = sigpipe_[0];
-	pfd[0].events = POLLIN;
-	pfd[1].fd = ino;
-	pfd[1].events = POLLIN;
 	while (!got_term) {
 		if (dirty || mono_ms() - last_scan >= 1000) {
 			spool_ingest();
@@ -3258,7 +3588,17 @@ daemon_loop(int ino)
 			dirty = 0;
 		}
 		sched_tick();
-		if (poll(pfd, ino >= 0 ? 2 : 1, sched_wait_ms()) < 0 && errno != EINTR)
+		pfd = xreallocarray(pfd, nruns + 2, sizeof(*pfd));
+		pfd[0].fd = sigpipe_[0];
+		pfd[1].fd = ino;
+		for (i = 0, n = 2; i < nruns; i++)
+			if (runs[i].out >= 0)
+				pfd[n++].fd = runs[i].out;
+		for (i = 0; i < n; i++) {
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (poll(pfd, n, sched_wait_ms()) < 0 && errno != EINTR)
 			err(EX_ERR, "poll");
 		if (pfd[0].revents & POLLIN)
 			while (read(sigpipe_[0], drain, sizeof(drain)) > 0)
@@ -3268,10 +3608,12 @@ daemon_loop(int ino)
 				;
 			dirty = 1;
 		}
+		daemon_output(pfd, n);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			sched_reap(pid, status);
 		sched_timeouts();
 	}
+	free(pfd);
 }
 
 /* ------------------------------------------------------------ commands -- */
@@ -3599,7 +3941,7 @@ cmd_submit(int argc, char *argv[])
 	}
 	random_hex(j->id, ID_LEN);
 	j->created = now_ms();
-	if (spool_job(j, text, &ov) < 0)
+	if (spool_job(j, text, len, &ov) < 0)
 		errx(EX_ERR, "cannot spool the job: %s", errmsg);
 	if (!json || !wait) {
 		if (json)

@@ -81,6 +81,8 @@ struct job {
 	char *name, *description;
 	long long created;		/* ms since the epoch */
 	struct kvlist inputs, secrets;
+	size_t (*secret_at)[2];		/* byte ranges of the secrets' values */
+	size_t nsecret_at;		/* in the job file */
 	struct task defaults;		/* only retry, limits, timeout, queue, priority */
 	char *output;			/* the job's result, an expression */
 	struct task *tasks;

@@ -34,7 +34,8 @@ EOF
 cat >>"$T/docker-wrapper" <<'EOF'
 key=
 for a in "$@"; do
-	case $a in *INJECT=*) key=${a#*INJECT=} ;; esac
+	# jobrun hands env values over in the CLI's environment (--env=NAME)
+	case $a in --env=INJECT) key=$INJECT ;; *INJECT=*) key=${a#*INJECT=} ;; esac
 done
 echo "$1${key:+ $key}" >>"$F/calls"
 if [ -e "$F/unreachable" ]; then
