@@ -834,6 +834,29 @@ static const struct field limits_fields[] = {
 	END
 };
 
+static void p_tasklist(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+static void p_each(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+static void p_subjob(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+static void p_bool(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
+static const struct field parallel_fields[] = {
+	{ "tasks", p_tasklist, 0, NULL, 0, 0, 0 },
+	END
+};
+
+static const struct field each_fields[] = {
+	E("list", p_str, struct each, list),
+	F("var", p_str, struct each, var),
+	{ "concurrency", p_int, offsetof(struct each, concurrency), NULL, 0,
+	    100000, 0 },
+	{ "task", p_tasklist, offsetof(struct each, task), NULL, 1, 0, 0 },
+	END
+};
+
 static const struct field task_fields[] = {
 	E("name", p_str, struct task, c.name),
 	F("description", p_str, struct task, description),
@@ -853,6 +876,10 @@ static const struct field task_fields[] = {
 	F("volumes", p_strlist, struct task, volumes),
 	{ "pre", p_steps, offsetof(struct task, pre), step_fields, 0, 0, 0 },
 	{ "post", p_steps, offsetof(struct task, post), step_fields, 0, 0, 0 },
+	{ "parallel", p_sub, offsetof(struct task, parallel), parallel_fields,
+	    0, 0, 0 },
+	{ "each", p_each, 0, each_fields, 0, 0, 0 },
+	{ "subjob", p_subjob, 0, NULL, 0, 0, 0 },
 	END
 };
 
@@ -875,6 +902,18 @@ static const struct field job_fields[] = {
 	F("secrets", p_kv, struct job, secrets),
 	{ "defaults", p_sub, offsetof(struct job, defaults), defaults_fields, 0, 0, 0 },
 	E("output", p_str, struct job, output),
+	{ "tasks", p_tasks, 0, NULL, 0, 0, 0 },
+	END
+};
+
+static const struct field subjob_fields[] = {
+	E("name", p_str, struct job, name),
+	F("description", p_str, struct job, description),
+	E("inputs", p_kv, struct job, inputs),
+	E("secrets", p_kv, struct job, secrets),
+	{ "defaults", p_sub, offsetof(struct job, defaults), defaults_fields, 0, 0, 0 },
+	E("output", p_str, struct job, output),
+	F("detached", p_bool, struct job, detached),
 	{ "tasks", p_tasks, 0, NULL, 0, 0, 0 },
 	END
 };
@@ -953,40 +992,152 @@ task_defaults(struct task *t, const struct task *d)
 	}
 }
 
+/* What a composite task (parallel, each, subjob) may not set, and how to tell. */
+static const char *
+task_forbidden(const struct task *t)
+{
+	if (t->c.image) return "image";
+	if (t->c.run) return "run";
+	if (t->c.cmd.n) return "cmd";
+	if (t->c.env.n) return "env";
+	if (t->queue) return "queue";
+	if (t->pre.n) return "pre";
+	if (t->post.n) return "post";
+	if (t->volumes.n) return "volumes";
+	if (t->retry.limit >= 0) return "retry";
+	if (t->limits.cpus || t->limits.memory) return "limits";
+	if (t->timeout_ms >= 0) return "timeout";
+	return NULL;
+}
+
+/* Tork's rules for a task, once its fields are in. */
+static void
+task_check(struct pctx *c, yaml_node_t *n, const char *path, struct task *t,
+    int nested)
+{
+	int kinds = (ymap_get(c, n, "parallel") != NULL) + (t->each != NULL) +
+	    (t->subjob != NULL);
+	const char *what = ymap_get(c, n, "parallel") ? "parallel" : t->each ?
+	    "each" : "subjob", *bad;
+
+	t->c.line = n->start_mark.line + 1;
+	t->c.col = n->start_mark.column + 1;
+	if (kinds == 0) {
+		step_check(c, n, path, &t->c);
+		return;
+	}
+	if (kinds > 1)
+		perr(c, n, path, "a task has at most one of parallel, each and subjob");
+	else if (nested && strcmp(what, "subjob") != 0)
+		perr(c, n, path, "a %s task cannot be inside a parallel or each task",
+		    what);
+	else if ((bad = task_forbidden(t)) != NULL)
+		perr(c, ymap_get(c, n, bad), path, "a %s task sets no '%s'", what, bad);
+	else if (strcmp(what, "parallel") == 0 && t->parallel.n == 0)
+		perr(c, n, path, "parallel needs a non-empty 'tasks' list");
+}
+
+/* Parses a list of tasks (or, with single, one task) into *v, *nv. */
+static void
+parse_tasks(struct pctx *c, yaml_node_t *n, const char *path, struct task **v,
+    size_t *nv, int nested, int single)
+{
+	yaml_node_item_t *it, one = 0;
+	yaml_node_item_t *start = n->data.sequence.items.start;
+	yaml_node_item_t *top = n->data.sequence.items.top;
+	char sub[512];
+
+	if (single) {
+		start = &one;
+		top = start + 1;
+	} else if (n->type != YAML_SEQUENCE_NODE) {
+		perr(c, n, path, "must be a list of tasks");
+		return;
+	} else if (start == top) {
+		perr(c, n, path, "must not be empty");
+		return;
+	}
+	for (it = start; it < top; it++) {
+		yaml_node_t *e = single ? n : ynode(c, *it);
+		struct task *t;
+
+		*v = xreallocarray(*v, *nv + 1, sizeof(**v));
+		t = &(*v)[*nv];
+		task_init(t);
+		if (single)
+			snprintf(sub, sizeof(sub), "%s", path);
+		else
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, *nv);
+		++*nv;
+		parse_map(c, e, sub, task_fields, t);
+		task_check(c, e, sub, t, nested);
+		if (t->var && ymap_get(c, e, "var")) {
+			yaml_node_t *vn = ymap_get(c, e, "var");
+
+			t->var_line = vn->start_mark.line + 1;
+			t->var_col = vn->start_mark.column + 1;
+		}
+	}
+}
+
 static void
 p_tasks(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
     void *dst)
 {
 	struct job *j = dst;
-	yaml_node_item_t *it;
-	char sub[64];
 
 	(void)f;
-	if (n->type != YAML_SEQUENCE_NODE) {
-		perr(c, n, path, "must be a list of tasks");
-		return;
-	}
-	if (n->data.sequence.items.start == n->data.sequence.items.top) {
-		perr(c, n, path, "must not be empty");
-		return;
-	}
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = ynode(c, *it);
-		struct task *t;
+	parse_tasks(c, n, path, &j->tasks, &j->ntasks, 0, 0);
+}
 
-		j->tasks = xreallocarray(j->tasks, j->ntasks + 1, sizeof(*j->tasks));
-		t = &j->tasks[j->ntasks];
-		task_init(t);
-		snprintf(sub, sizeof(sub), "tasks[%zu]", j->ntasks++);
-		parse_map(c, e, sub, task_fields, t);
-		step_check(c, e, sub, &t->c);
-		if (t->var) {
-			yaml_node_t *v = ymap_get(c, e, "var");
+/* parallel.tasks, or (min 1) each.task, which is a single task. */
+static void
+p_tasklist(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	struct tasklist *l = (struct tasklist *)((char *)dst + f->off);
 
-			t->var_line = v->start_mark.line + 1;
-			t->var_col = v->start_mark.column + 1;
-		}
-	}
+	parse_tasks(c, n, path, &l->v, &l->n, 1, f->min == 1);
+}
+
+static void
+p_each(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	struct task *t = dst;
+
+	t->each = xcalloc(1, sizeof(*t->each));
+	parse_map(c, n, path, f->sub, t->each);
+	if (n->type == YAML_MAPPING_NODE && t->each->list == NULL)
+		perr(c, n, path, "missing required field 'list'");
+	if (n->type == YAML_MAPPING_NODE && t->each->task.n == 0)
+		perr(c, n, path, "missing required field 'task'");
+}
+
+static void
+p_subjob(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	struct task *t = dst;
+
+	(void)f;
+	t->subjob = xcalloc(1, sizeof(*t->subjob));
+	task_init(&t->subjob->defaults);
+	parse_map(c, n, path, subjob_fields, t->subjob);
+	if (n->type == YAML_MAPPING_NODE && t->subjob->ntasks == 0)
+		perr(c, n, path, "missing required field 'tasks'");
+}
+
+static void
+p_bool(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
+    void *dst)
+{
+	const char *v = yscalar(n);
+
+	if (v && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0))
+		*(int *)((char *)dst + f->off) = v[0] == 't';
+	else
+		perr(c, n, path, "must be true or false");
 }
 
 /*
@@ -1059,36 +1210,62 @@ check_env(struct pctx *c, struct check_arg *a, const struct kvlist *env,
 		}
 }
 
+static void spec_check(struct pctx *, struct job *, const char *);
+
+/* Defaults and references of one task and of the tasks inside it. */
+static void
+spec_check_task(struct pctx *c, struct job *j, struct check_arg *a,
+    struct task *t, const char *path)
+{
+	char sub[512];
+	size_t k;
+
+	if (t->parallel.n == 0 && t->each == NULL && t->subjob == NULL)
+		task_defaults(t, &j->defaults);
+	check_env(c, a, &t->c.env, path);
+	for (k = 0; k < t->pre.n; k++) {
+		snprintf(sub, sizeof(sub), "%s.pre[%zu]", path, k);
+		check_env(c, a, &t->pre.v[k].env, sub);
+	}
+	for (k = 0; k < t->post.n; k++) {
+		snprintf(sub, sizeof(sub), "%s.post[%zu]", path, k);
+		check_env(c, a, &t->post.v[k].env, sub);
+	}
+	for (k = 0; k < t->parallel.n; k++) {
+		snprintf(sub, sizeof(sub), "%s.parallel.tasks[%zu]", path, k);
+		spec_check_task(c, j, a, &t->parallel.v[k], sub);
+	}
+	if (t->each && t->each->task.n) {
+		snprintf(sub, sizeof(sub), "%s.each.task", path);
+		spec_check_task(c, j, a, t->each->task.v, sub);
+	}
+	if (t->subjob) {
+		snprintf(sub, sizeof(sub), "%s.subjob.", path);
+		spec_check(c, t->subjob, sub);
+	}
+}
+
 /* The checks that need the whole job: vars and references between tasks. */
 static void
-spec_check(struct pctx *c, struct job *j)
+spec_check(struct pctx *c, struct job *j, const char *prefix)
 {
 	struct check_arg a = { j, 0 };
-	char path[64];
+	char path[512];
 	size_t i, k;
 
 	for (i = 0; i < j->ntasks; i++) {
 		struct task *t = &j->tasks[i];
 
-		task_defaults(t, &j->defaults);
 		a.upto = i;
-		snprintf(path, sizeof(path), "tasks[%zu]", i);
-		check_env(c, &a, &t->c.env, path);
-		for (k = 0; k < t->pre.n; k++) {
-			snprintf(path, sizeof(path), "tasks[%zu].pre[%zu]", i, k);
-			check_env(c, &a, &t->pre.v[k].env, path);
-		}
-		for (k = 0; k < t->post.n; k++) {
-			snprintf(path, sizeof(path), "tasks[%zu].post[%zu]", i, k);
-			check_env(c, &a, &t->post.v[k].env, path);
-		}
+		snprintf(path, sizeof(path), "%stasks[%zu]", prefix, i);
+		spec_check_task(c, j, &a, t, path);
 		if (t->var == NULL)
 			continue;
 		for (k = 0; k < i; k++)
 			if (j->tasks[k].var && strcmp(j->tasks[k].var, t->var) == 0) {
-				buf_addf(&c->errs, "%s:%d:%d: tasks[%zu].var: duplicate "
+				buf_addf(&c->errs, "%s:%d:%d: %s.var: duplicate "
 				    "var '%s' (also set at %d:%d)\n", c->file,
-				    t->var_line, t->var_col, i, t->var,
+				    t->var_line, t->var_col, path, t->var,
 				    j->tasks[k].var_line, j->tasks[k].var_col);
 				c->nerr++;
 				break;
@@ -1108,30 +1285,49 @@ step_free(struct step *s)
 	kv_free(&s->env);
 }
 
+static void spec_free(struct job *);
+
+static void
+task_free(struct task *t)
+{
+	size_t k;
+
+	step_free(&t->c);
+	free(t->description);
+	free(t->var);
+	free(t->queue);
+	free(t->if_);
+	free(t->limits.cpus);
+	strlist_free(&t->volumes);
+	for (k = 0; k < t->pre.n; k++)
+		step_free(&t->pre.v[k]);
+	for (k = 0; k < t->post.n; k++)
+		step_free(&t->post.v[k]);
+	free(t->pre.v);
+	free(t->post.v);
+	for (k = 0; k < t->parallel.n; k++)
+		task_free(&t->parallel.v[k]);
+	free(t->parallel.v);
+	if (t->each) {
+		free(t->each->list);
+		free(t->each->var);
+		for (k = 0; k < t->each->task.n; k++)
+			task_free(&t->each->task.v[k]);
+		free(t->each->task.v);
+		free(t->each);
+	}
+	spec_free(t->subjob);
+}
+
 static void
 spec_free(struct job *j)
 {
-	size_t i, k;
+	size_t i;
 
 	if (j == NULL)
 		return;
-	for (i = 0; i < j->ntasks; i++) {
-		struct task *t = &j->tasks[i];
-
-		step_free(&t->c);
-		free(t->description);
-		free(t->var);
-		free(t->queue);
-		free(t->if_);
-		free(t->limits.cpus);
-		strlist_free(&t->volumes);
-		for (k = 0; k < t->pre.n; k++)
-			step_free(&t->pre.v[k]);
-		for (k = 0; k < t->post.n; k++)
-			step_free(&t->post.v[k]);
-		free(t->pre.v);
-		free(t->post.v);
-	}
+	for (i = 0; i < j->ntasks; i++)
+		task_free(&j->tasks[i]);
 	free(j->tasks);
 	free(j->file);
 	free(j->name);
@@ -1229,7 +1425,7 @@ spec_parse(const char *file, const char *text, size_t len,
 	for (i = 0; overrides && i < overrides->n; i++)
 		kv_set(&j->inputs, overrides->v[i].key, overrides->v[i].val);
 	if (c.nerr == 0)
-		spec_check(&c, j);
+		spec_check(&c, j, "");
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&p);
 	if (c.nerr) {

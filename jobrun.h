@@ -62,8 +62,26 @@ struct limits {
 	long long memory;
 };
 
+struct task;
+struct job;
+
+struct tasklist {
+	struct task *v;
+	size_t n;
+};
+
+/* each: the task runs once per element of the evaluated list. */
+struct each {
+	char *list, *var;		/* var names the item; default "item" */
+	int concurrency;		/* 0: all at once */
+	struct tasklist task;		/* exactly one */
+};
+
 struct task {
 	struct step c;			/* the main container */
+	struct tasklist parallel;	/* composite tasks: one of these three */
+	struct each *each;
+	struct job *subjob;
 	char *description, *var, *queue, *if_;
 	int var_line, var_col;
 	int priority;			/* -1 until set, by the task or defaults */
@@ -85,6 +103,7 @@ struct job {
 	size_t nsecret_at;		/* in the job file */
 	struct task defaults;		/* only retry, limits, timeout, queue, priority */
 	char *output;			/* the job's result, an expression */
+	int detached;			/* a subjob: its task does not wait */
 	struct task *tasks;
 	size_t ntasks;
 };
