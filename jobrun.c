@@ -1801,6 +1801,7 @@ static const char schema[] =
 	" attempt INTEGER DEFAULT 0, step INTEGER DEFAULT 0, astart INTEGER,"
 	" var TEXT, exit_code INTEGER, result TEXT, error TEXT,"
 	" created INTEGER, started INTEGER, completed INTEGER,"
+	" parent INTEGER DEFAULT 0, idx INTEGER DEFAULT 0, item TEXT,"
 	" PRIMARY KEY(job, pos));"
 	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);";
 
@@ -1959,7 +1960,7 @@ struct jobrow {
 };
 
 struct taskrow {
-	int pos, priority, attempt, has_exit, exit_code;
+	int pos, priority, attempt, has_exit, exit_code, parent;
 	char *name, *queue, *state, *result, *error, *var;
 	long long created, started, completed;
 };
@@ -1967,7 +1968,7 @@ struct taskrow {
 #define JOB_COLS "id, name, description, state, error, envelope, created," \
 	" started, completed, ntasks," \
 	" (SELECT count(*) FROM tasks t WHERE t.job = jobs.id AND" \
-	"  t.state IN ('COMPLETED','SKIPPED')), result"
+	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result"
 
 static void
 jobrow_read(sqlite3_stmt *st, struct jobrow *r)
@@ -2038,9 +2039,12 @@ db_tasks(const char *id, struct taskrow **out)
 	size_t n = 0;
 
 	*out = NULL;
+	/* children right after their parent */
 	st = db_prep("SELECT pos, priority, attempt, exit_code IS NOT NULL,"
 	    " exit_code, name, queue, state, result, error, var, created,"
-	    " started, completed FROM tasks WHERE job = ? ORDER BY pos", "s", id);
+	    " started, completed, parent FROM tasks WHERE job = ? ORDER BY"
+	    " CASE parent WHEN 0 THEN pos ELSE parent END, parent != 0, pos", "s",
+	    id);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		struct taskrow *t;
 
@@ -2060,6 +2064,7 @@ db_tasks(const char *id, struct taskrow **out)
 		t->created = sqlite3_column_int64(st, 11);
 		t->started = sqlite3_column_int64(st, 12);
 		t->completed = sqlite3_column_int64(st, 13);
+		t->parent = sqlite3_column_int(st, 14);
 	}
 	sqlite3_finalize(st);
 	return n;
@@ -2703,10 +2708,21 @@ sched_job_tidy(const char *id)
 	sched_forget(id);
 }
 
+static void kill_container(size_t);
+
+/* A job ended: any container of it still running (parallel siblings) goes. */
 static void
 sched_job_done(const char *id, const char *state, const char *error)
 {
+	size_t i;
+
 	log_job(id, state, error);
+	for (i = 0; i < nruns; i++)
+		if (runs[i].kind != R_AUX && !runs[i].cancelled &&
+		    strcmp(runs[i].job, id) == 0) {
+			runs[i].cancelled = 1;
+			kill_container(i);
+		}
 	sched_job_tidy(id);
 }
 
@@ -2718,18 +2734,93 @@ mono_deadline(long long astart, long long timeout_ms)
 	return mono_ms() + (astart + timeout_ms - now_ms());
 }
 
+/* A task's row: its parent's position (0 at the top) and index there. */
+static int
+task_row(const char *id, int pos, int *idx, char **item)
+{
+	sqlite3_stmt *st;
+	int parent = -1;
+
+	*idx = 0;
+	if (item)
+		*item = NULL;
+	st = db_prep("SELECT parent, idx, item FROM tasks WHERE job = ? AND pos = ?",
+	    "si", id, pos);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		parent = sqlite3_column_int(st, 0);
+		*idx = sqlite3_column_int(st, 1);
+		if (item)
+			*item = col_str(st, 2);
+	}
+	sqlite3_finalize(st);
+	return parent;
+}
+
+/*
+ * The spec of the task at pos: a top-level task, one of a parallel's tasks,
+ * or an each's task.  NULL if there is none.
+ */
+static const struct task *
+task_at(const struct job *j, int pos)
+{
+	const struct task *p;
+	int idx, parent = task_row(j->id, pos, &idx, NULL);
+
+	if (parent == 0)
+		return pos >= 1 && (size_t)pos <= j->ntasks ? &j->tasks[pos - 1] : NULL;
+	if (parent < 1 || (size_t)parent > j->ntasks)
+		return NULL;
+	p = &j->tasks[parent - 1];
+	if (p->each)
+		return p->each->task.v;
+	return idx >= 0 && (size_t)idx < p->parallel.n ? &p->parallel.v[idx] : NULL;
+}
+
+static int
+is_composite(const struct task *t)
+{
+	return t->parallel.n || t->each || t->subjob;
+}
+
+/* Sets the item of an each task's child: {value, index} under each.var. */
+static void
+env_item_set(expr_val *env, const struct task *parent, expr_val *value, int idx)
+{
+	expr_val *m = expr_map();
+
+	expr_map_set(m, "value", value);
+	expr_map_set(m, "index", expr_int(idx));
+	expr_map_set(env, parent->each->var ? parent->each->var : "item", m);
+}
+
+static void
+env_item(expr_val *env, const struct job *j, int pos)
+{
+	char *item;
+	int idx, parent = task_row(j->id, pos, &idx, &item);
+	expr_val *v;
+
+	if (parent >= 1 && (size_t)parent <= j->ntasks &&
+	    j->tasks[parent - 1].each && item &&
+	    (v = expr_from_json(item, NULL)) != NULL)
+		env_item_set(env, &j->tasks[parent - 1], v, idx);
+	free(item);
+}
+
 /*
  * The names a running task's {{ expressions }} see: inputs, secrets,
  * job.id and job.name, and tasks.VAR for every completed task that set a
  * var.  Built anew for each step, since earlier tasks add to it.
  */
 static expr_val *
-sched_env(const struct job *j)
+sched_env(const struct job *j, int pos)
 {
 	expr_val *env = expr_map(), *m;
 	sqlite3_stmt *st;
 	size_t i;
 
+	if (pos > 0)
+		env_item(env, j, pos);
 	m = expr_map();
 	for (i = 0; i < j->inputs.n; i++)
 		expr_map_set(m, j->inputs.v[i].key, expr_str(j->inputs.v[i].val));
@@ -2754,6 +2845,7 @@ sched_env(const struct job *j)
 }
 
 /* Evaluates a field's template; NULL with errmsg naming the field. */
+static char *sched_eval(const char *, const expr_val *, const char *);
 static char *
 sched_eval(const char *tmpl, const expr_val *env, const char *field)
 {
@@ -2857,7 +2949,7 @@ static void attempt_end(struct run *, int, int, const char *);
 static void
 sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 {
-	const struct task *t = &j->tasks[pos - 1];
+	const struct task *t = task_at(j, pos);
 	struct rtstep rs = { 0 };
 	struct strlist argv;
 	const struct step *s;
@@ -2875,11 +2967,15 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 	tmp.attempt = attempt;
 	tmp.step = step;
 	tmp.kind = R_STEP;
+	if (t == NULL) {
+		attempt_end(&tmp, 0, -1, "no such task");
+		return;
+	}
 	if ((s = task_step(t, step, &is_main)) == NULL) {
 		attempt_end(&tmp, 1, 0, NULL);
 		return;
 	}
-	env = sched_env(j);
+	env = sched_env(j, pos);
 	if (step_eval(s, env, &es) < 0)
 		goto failed;
 	rs.t = t;
@@ -3012,6 +3108,86 @@ is_false(const char *s)
 }
 
 /*
+ * Adds one child row of a parallel or each task: PENDING (or CREATED,
+ * past an each's concurrency), or SKIPPED when its if says false.
+ * Returns 0, or -1 with errmsg.
+ */
+static int
+sched_child(const struct job *j, int parent, int pos, int idx,
+    const struct task *c, const expr_val *env, const char *item, int wait)
+{
+	char *name = NULL, *queue = NULL, *cond = NULL;
+	const char *state = wait ? "CREATED" : "PENDING";
+	int rc = -1;
+
+	if (c->if_ && (cond = sched_eval(c->if_, env, "if")) == NULL)
+		goto out;
+	if (cond && is_false(cond))
+		state = "SKIPPED";
+	if ((c->c.name && (name = sched_eval(c->c.name, env, "name")) == NULL) ||
+	    (queue = sched_eval(c->queue, env, "queue")) == NULL)
+		goto out;
+	rc = db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
+	    " state, var, created, parent, idx, item) VALUES(?,?,(SELECT seq FROM"
+	    " jobs WHERE id = ?),?,?,?,?,?,?,?,?,?)", "sisssissIiis", j->id, pos,
+	    j->id, name, queue, c->priority, state, c->var, now_ms(), parent, idx,
+	    item) < 0 ? -1 : 0;
+out:
+	free(cond);
+	free(name);
+	free(queue);
+	return rc;
+}
+
+/*
+ * Starts a parallel or each task: its children become rows of their own
+ * after the job's last, and the task itself RUNNING.  Returns how many
+ * children it has, or -1 with errmsg.
+ */
+static int
+sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
+{
+	char *b = db_str("SELECT max(pos) FROM tasks WHERE job = ?", "s", j->id);
+	int base = b ? atoi(b) : (int)j->ntasks, n = 0, rc = 0;
+	expr_val *list = NULL;
+	char *why = NULL, *item;
+	size_t k, epos;
+
+	free(b);
+	if (t->each) {
+		list = expr_template_value(t->each->list, env, &why, &epos);
+		if (list == NULL || expr_type(list) != EXPR_ARRAY) {
+			fail("each.list: %s", why ? why : "must evaluate to a list");
+			free(why);
+			expr_free(list);
+			return -1;
+		}
+		for (k = 0; k < expr_len(list) && rc == 0; k++, n++) {
+			item = expr_to_json(expr_index(list, k));
+			env_item_set(env, t, expr_ref(expr_index(list, k)), (int)k);
+			rc = sched_child(j, pos, base + n + 1, (int)k, t->each->task.v,
+			    env, item, t->each->concurrency > 0 &&
+			    (int)k >= t->each->concurrency);
+			free(item);
+		}
+		expr_free(list);
+	} else
+		for (k = 0; k < t->parallel.n && rc == 0; k++, n++)
+			rc = sched_child(j, pos, base + n + 1, (int)k,
+			    &t->parallel.v[k], env, NULL, 0);
+	if (rc < 0)
+		return -1;
+	db_exec("UPDATE tasks SET state = 'RUNNING', started = ? WHERE job = ? AND"
+	    " pos = ?", "Isi", now_ms(), j->id, pos);
+	/* Children all skipped count as none. */
+	b = db_str("SELECT count(*) FROM tasks WHERE job = ? AND parent = ? AND"
+	    " state != 'SKIPPED'", "si", j->id, pos);
+	n = b ? atoi(b) : n;
+	free(b);
+	return n;
+}
+
+/*
  * Makes task pos PENDING, after evaluating its if, name and queue; a task
  * whose if is false is SKIPPED and the next one is tried.  Runs inside
  * the caller's transaction.  Returns 0 when a task is PENDING, 1 when no
@@ -3028,7 +3204,7 @@ sched_next(const struct job *j, int pos)
 		const struct task *t = &j->tasks[pos - 1];
 
 		if (env == NULL)
-			env = sched_env(j);
+			env = sched_env(j, pos);
 		if (t->if_ && (cond = sched_eval(t->if_, env, "if")) == NULL)
 			goto failed;
 		if (cond && is_false(cond)) {
@@ -3039,6 +3215,22 @@ sched_next(const struct job *j, int pos)
 			free(cond);
 			cond = NULL;
 			continue;
+		}
+		if (is_composite(t)) {
+			int n = sched_expand(j, pos, t, env);
+
+			if (n < 0)
+				goto failed;
+			if (n == 0) {
+				db_exec("UPDATE tasks SET state = 'COMPLETED', completed ="
+				    " ? WHERE job = ? AND pos = ?", "Isi", now_ms(),
+				    j->id, pos);
+				continue;
+			}
+			db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is",
+			    pos, j->id);
+			rc = 0;
+			goto out;
 		}
 		if ((t->c.name && (name = sched_eval(t->c.name, env, "name")) ==
 		    NULL) || (queue = sched_eval(t->queue, env, "queue")) == NULL)
@@ -3070,7 +3262,7 @@ job_complete(const struct job *j)
 	char *res = NULL;
 
 	if (j->output) {
-		env = sched_env(j);
+		env = sched_env(j, 0);
 		if ((res = sched_eval(j->output, env, "output")) == NULL)
 			res = xasprintf("error: %s", errmsg);
 		expr_free(env);
@@ -3085,15 +3277,48 @@ job_complete(const struct job *j)
  * transaction, so that no crash can leave a job with nothing to do and not
  * finished; or the job completed.
  */
+/*
+ * A child of a parallel or each task completed: the next waiting child of
+ * an each starts; when none is left the parent completes.  Returns the
+ * top-level position to go on from, or 0 while children are still busy.
+ */
+static int
+child_completed(const struct job *j, int pos)
+{
+	int idx, parent = task_row(j->id, pos, &idx, NULL), left;
+	char *n;
+
+	if (parent <= 0)
+		return pos + 1;
+	db_exec("UPDATE tasks SET state = 'PENDING' WHERE job = ? AND pos = (SELECT"
+	    " min(pos) FROM tasks WHERE job = ? AND parent = ? AND state ="
+	    " 'CREATED')", "ssi", j->id, j->id, parent);
+	n = db_str("SELECT count(*) FROM tasks WHERE job = ? AND parent = ? AND"
+	    " state NOT IN ('COMPLETED','SKIPPED')", "si", j->id, parent);
+	left = n ? atoi(n) : 0;
+	free(n);
+	if (left > 0)
+		return 0;
+	db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ? WHERE job = ?"
+	    " AND pos = ?", "Isi", now_ms(), j->id, parent);
+	return parent + 1;
+}
+
 static void
 task_completed(const struct run *r, const struct job *j)
 {
+	int next;
+
 	logf_("info", "task.state", "job=%s task=%d state=COMPLETED", r->job,
 	    r->pos);
 	db_begin();
 	db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ?, error = NULL"
 	    " WHERE job = ? AND pos = ?", "Isi", now_ms(), r->job, r->pos);
-	switch (sched_next(j, r->pos + 1)) {
+	if ((next = child_completed(j, r->pos)) == 0) {
+		db_commit();
+		return;
+	}
+	switch (sched_next(j, next)) {
 	case 0:
 		db_commit();
 		return;
@@ -3130,6 +3355,14 @@ task_failed(const struct run *r, const struct task *t, int code,
 	if (code >= 0)
 		db_exec("UPDATE tasks SET exit_code = ? WHERE job = ? AND pos = ?",
 		    "isi", code, r->job, r->pos);
+	/* A failed child fails its parent; its siblings are cancelled. */
+	db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
+	    " WHERE job = ? AND pos = (SELECT parent FROM tasks WHERE job = ? AND"
+	    " pos = ?)", "Isssi", now_ms(), jerr, r->job, r->job, r->pos);
+	db_exec("UPDATE tasks SET state = 'CANCELLED', completed = ? WHERE job = ?"
+	    " AND parent != 0 AND parent = (SELECT parent FROM tasks WHERE job = ?"
+	    " AND pos = ?) AND state NOT IN ('COMPLETED','FAILED','CANCELLED',"
+	    "'SKIPPED')", "Issi", now_ms(), r->job, r->job, r->pos);
 	db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
 	    " WHERE id = ?", "Iss", now_ms(), jerr, r->job);
 	db_commit();
@@ -3148,8 +3381,8 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 	const struct task *t = NULL;
 	char *state;
 
-	if (j && r->pos >= 1 && (size_t)r->pos <= j->ntasks)
-		t = &j->tasks[r->pos - 1];
+	if (j)
+		t = task_at(j, r->pos);
 	attempt_cleanup(r, t);
 	/* A cancelled job's tasks are final already: nothing to record. */
 	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?", "si",
@@ -3172,18 +3405,21 @@ static void
 step_exited(struct run *r, int code)
 {
 	struct job *j = NULL;
+	const struct task *t = NULL;
 	const struct step *s;
 	char *err_ = NULL, *res;
 	int is_main;
 
-	if (r->cancelled || (j = sched_job(r->job)) == NULL) {
-		attempt_end(r, 0, -1, j ? "cancelled" : errmsg);
+	if (r->cancelled || (j = sched_job(r->job)) == NULL ||
+	    (t = task_at(j, r->pos)) == NULL) {
+		attempt_end(r, 0, -1, r->cancelled ? "cancelled" : j ?
+		    "no such task" : errmsg);
 		return;
 	}
-	s = task_step(&j->tasks[r->pos - 1], r->step, &is_main);
+	s = task_step(t, r->step, &is_main);
 	if (r->timed_out)
-		err_ = xasprintf("timed out after %s", fmt_timeout(
-		    j->tasks[r->pos - 1].timeout_ms, (char[32]){ 0 }, 32));
+		err_ = xasprintf("timed out after %s", fmt_timeout(t->timeout_ms,
+		    (char[32]){ 0 }, 32));
 	else if (code == 125 || code == 127) {
 		char *c = docker_complaint(r->job, r->pos);
 
@@ -3193,7 +3429,7 @@ step_exited(struct run *r, int code)
 		err_ = xasprintf("exit code %d", code);
 	if (err_ && !is_main) {
 		char *e = xasprintf("%s %s: %s", (size_t)r->step <
-		    j->tasks[r->pos - 1].pre.n ? "pre" : "post", s && s->name ?
+		    t->pre.n ? "pre" : "post", s && s->name ?
 		    s->name : "task", err_);
 
 		free(err_);
@@ -3220,11 +3456,12 @@ static void
 sched_start(const char *id, int pos)
 {
 	struct job *j = sched_job(id);
+	const struct task *t = j ? task_at(j, pos) : NULL;
 	long long now = now_ms();
 	char *a;
 	int attempt;
 
-	if (j == NULL || pos < 1 || (size_t)pos > j->ntasks) {
+	if (t == NULL) {
 		/* The envelope no longer parses: no retry can mend that. */
 		char *e = xstrdup(j ? "no such task" : errmsg);
 
@@ -3249,8 +3486,7 @@ sched_start(const char *id, int pos)
 	    " AND state = 'PENDING'", "Is", now, id) > 0)
 		log_job(id, "RUNNING", NULL);
 	db_commit();
-	sched_step(j, pos, attempt, 0, mono_deadline(now,
-	    j->tasks[pos - 1].timeout_ms));
+	sched_step(j, pos, attempt, 0, mono_deadline(now, t->timeout_ms));
 }
 
 /* Starts what the queue caps allow: by priority, then submission order. */
@@ -3491,18 +3727,20 @@ sched_recover(void)
 		int step = sqlite3_column_int(st, 3);
 		long long astart = sqlite3_column_int64(st, 4);
 		struct job *j = sched_job(id);
+		const struct task *t = j ? task_at(j, pos) : NULL;
 		char *name, *state;
 		int code;
 
-		if (j == NULL || pos < 1 || (size_t)pos > j->ntasks)
-			continue;	/* sched_start fails it on the next tick */
+		/* A composite task has no container of its own. */
+		if (t == NULL || is_composite(t))
+			continue;
 		strlist_add(&keep, xasprintf("jobrun-%s-%s-%d-%d-", homeid, id,
 		    pos, attempt));
 		name = rt_name(id, pos, attempt, step);
 		state = rt_inspect(name, &code);
 		if (state && strcmp(state, "created") != 0)
 			reattach(j, pos, attempt, step, mono_deadline(astart,
-			    j->tasks[pos - 1].timeout_ms));
+			    t->timeout_ms));
 		else {
 			/* Never started: start this step again. */
 			if (state) {
@@ -3516,7 +3754,7 @@ sched_recover(void)
 			logf_("info", "task.restart", "job=%s task=%d attempt=%d "
 			    "step=%d", id, pos, attempt, step);
 			sched_step(j, pos, attempt, step, mono_deadline(astart,
-			    j->tasks[pos - 1].timeout_ms));
+			    t->timeout_ms));
 		}
 		free(state);
 		free(name);
@@ -4031,6 +4269,8 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 
 			buf_add(b, "{");
 			json_kint(b, "position", t->pos);
+			if (t->parent)
+				json_kint(b, "parent", t->parent);
 			json_kstr(b, "name", t->name);
 			json_kstr(b, "state", t->state);
 			json_kstr(b, "queue", t->queue);
@@ -4277,7 +4517,7 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 	printf("%3s  %-20s  %-9s  %-10s  %7s  %4s  %7s  %s\n", "#", "NAME", "STATE",
 	    "QUEUE", "ATTEMPT", "EXIT", "TIME", "RESULT");
 	for (i = 0; i < n; i++) {
-		char ex[16] = "-", tm[32] = "-", res[48] = "";
+		char ex[16] = "-", tm[32] = "-", res[48] = "", nm[64];
 		size_t k;
 
 		if (t[i].has_exit)
@@ -4289,9 +4529,11 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		for (k = 0; res[k]; k++)
 			if (res[k] == '\n' || res[k] == '\t')
 				res[k] = ' ';
+		snprintf(nm, sizeof(nm), "%s%s", t[i].parent ? "  " : "",
+		    t[i].name ? t[i].name : "-");
 		printf("%3d  %-20.20s  %-9s  %-10.10s  %7d  %4s  %7s  %s\n", t[i].pos,
-		    t[i].name ? t[i].name : "-", t[i].state, t[i].queue ?
-		    t[i].queue : "", t[i].attempt, ex, tm, res);
+		    nm, t[i].state, t[i].queue ? t[i].queue : "", t[i].attempt, ex,
+		    tm, res);
 	}
 	for (i = 0; i < n; i++)
 		if (t[i].error)
