@@ -1459,6 +1459,7 @@ task_label(const struct task *t, size_t pos, char *buf, size_t n)
 struct env {			/* a spooled file, read back */
 	char *op;		/* "submit" for a job, else the request */
 	char *id, *file, *source;
+	char *sub;		/* a subjob: where it is in source, "POS[.IDX]" */
 	long long created;
 	struct kvlist inputs, secrets;
 };
@@ -1536,6 +1537,7 @@ env_text(const struct env *e, int with_secrets)
 	json_kstr(&b, "id", e->id);
 	json_kint(&b, "created", e->created);
 	json_kstr(&b, "file", e->file);
+	json_kstr(&b, "sub", e->sub);
 	json_kv(&b, "inputs", &e->inputs);
 	if (with_secrets)
 		json_kv(&b, "secrets", &e->secrets);
@@ -1599,6 +1601,7 @@ env_free(struct env *e)
 	free(e->id);
 	free(e->file);
 	free(e->source);
+	free(e->sub);
 	kv_free(&e->inputs);
 	kv_free(&e->secrets);
 	memset(e, 0, sizeof(*e));
@@ -1640,6 +1643,8 @@ spool_parse(const char *text, struct env *e)
 			e->file = xstrdup(v);
 		else if (strcmp(k, "source") == 0 && v)
 			e->source = xstrdup(v);
+		else if (strcmp(k, "sub") == 0 && v)
+			e->sub = xstrdup(v);
 		else if (strcmp(k, "created") == 0 && v)
 			e->created = strtoll(v, NULL, 10);
 		else if ((strcmp(k, "inputs") == 0 || strcmp(k, "secrets") == 0) &&
@@ -1667,6 +1672,32 @@ spool_parse(const char *text, struct env *e)
 	return rc;
 }
 
+/*
+ * The subjob at path ("POS", or "POS.IDX" inside a parallel or each) of
+ * job p, taken out of it; p is freed.  NULL with errmsg if there is none.
+ */
+static struct job *
+spec_subjob(struct job *p, const char *path)
+{
+	struct task *t = NULL;
+	struct job *sj = NULL;
+	char *dot;
+	long pos = strtol(path, &dot, 10), idx = *dot == '.' ? atol(dot + 1) : -1;
+
+	if (pos >= 1 && (size_t)pos <= p->ntasks)
+		t = &p->tasks[pos - 1];
+	if (t && idx >= 0)
+		t = t->each ? t->each->task.v : (size_t)idx < t->parallel.n ?
+		    &t->parallel.v[idx] : NULL;
+	if (t && (sj = t->subjob) != NULL) {
+		t->subjob = NULL;
+		sj->file = xstrdup(p->file);
+	} else
+		fail("no subjob at %s", path);
+	spec_free(p);
+	return sj;
+}
+
 /* The job an envelope carries, parsed again; NULL with errmsg if it no longer parses. */
 static struct job *
 spool_job_of(const struct env *e)
@@ -1682,6 +1713,10 @@ spool_job_of(const struct env *e)
 		free(errs);
 		return NULL;
 	}
+	if (e->sub && (j = spec_subjob(j, e->sub)) == NULL)
+		return NULL;
+	for (i = 0; e->sub && i < e->inputs.n; i++)
+		kv_set(&j->inputs, e->inputs.v[i].key, e->inputs.v[i].val);
 	snprintf(j->id, sizeof(j->id), "%s", e->id);
 	j->created = e->created;
 	for (i = 0; i < e->secrets.n; i++)
@@ -1794,14 +1829,15 @@ static const char schema[] =
 	" seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, name TEXT,"
 	" description TEXT, state TEXT NOT NULL, envelope TEXT NOT NULL,"
 	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
-	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT);"
+	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT,"
+	" parent TEXT, ptask INTEGER);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
 	" attempt INTEGER DEFAULT 0, step INTEGER DEFAULT 0, astart INTEGER,"
 	" var TEXT, exit_code INTEGER, result TEXT, error TEXT,"
 	" created INTEGER, started INTEGER, completed INTEGER,"
-	" parent INTEGER DEFAULT 0, idx INTEGER DEFAULT 0, item TEXT,"
+	" parent INTEGER DEFAULT 0, idx INTEGER DEFAULT 0, item TEXT, subjob TEXT,"
 	" PRIMARY KEY(job, pos));"
 	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);";
 
@@ -1954,21 +1990,21 @@ db_commit(void)
 
 /* A job as the commands show it. */
 struct jobrow {
-	char *id, *name, *description, *state, *error, *envelope, *result;
+	char *id, *name, *description, *state, *error, *envelope, *result, *parent;
 	long long created, started, completed;
 	int ntasks, ndone;
 };
 
 struct taskrow {
 	int pos, priority, attempt, has_exit, exit_code, parent;
-	char *name, *queue, *state, *result, *error, *var;
+	char *name, *queue, *state, *result, *error, *var, *subjob;
 	long long created, started, completed;
 };
 
 #define JOB_COLS "id, name, description, state, error, envelope, created," \
 	" started, completed, ntasks," \
 	" (SELECT count(*) FROM tasks t WHERE t.job = jobs.id AND" \
-	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result"
+	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result, parent"
 
 static void
 jobrow_read(sqlite3_stmt *st, struct jobrow *r)
@@ -1985,6 +2021,7 @@ jobrow_read(sqlite3_stmt *st, struct jobrow *r)
 	r->ntasks = sqlite3_column_int(st, 9);
 	r->ndone = sqlite3_column_int(st, 10);
 	r->result = col_str(st, 11);
+	r->parent = col_str(st, 12);
 }
 
 static void
@@ -1997,6 +2034,7 @@ jobrow_free(struct jobrow *r)
 	free(r->error);
 	free(r->envelope);
 	free(r->result);
+	free(r->parent);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -2009,6 +2047,7 @@ taskrow_free(struct taskrow *t)
 	free(t->result);
 	free(t->error);
 	free(t->var);
+	free(t->subjob);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -2042,7 +2081,7 @@ db_tasks(const char *id, struct taskrow **out)
 	/* children right after their parent */
 	st = db_prep("SELECT pos, priority, attempt, exit_code IS NOT NULL,"
 	    " exit_code, name, queue, state, result, error, var, created,"
-	    " started, completed, parent FROM tasks WHERE job = ? ORDER BY"
+	    " started, completed, parent, subjob FROM tasks WHERE job = ? ORDER BY"
 	    " CASE parent WHEN 0 THEN pos ELSE parent END, parent != 0, pos", "s",
 	    id);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -2065,6 +2104,7 @@ db_tasks(const char *id, struct taskrow **out)
 		t->started = sqlite3_column_int64(st, 12);
 		t->completed = sqlite3_column_int64(st, 13);
 		t->parent = sqlite3_column_int(st, 14);
+		t->subjob = col_str(st, 15);
 	}
 	sqlite3_finalize(st);
 	return n;
@@ -2709,6 +2749,8 @@ sched_job_tidy(const char *id)
 }
 
 static void kill_container(size_t);
+static void subjob_ended(const char *, const char *, const char *);
+static void sched_cancel_subjobs(const char *);
 
 /* A job ended: any container of it still running (parallel siblings) goes. */
 static void
@@ -2724,6 +2766,9 @@ sched_job_done(const char *id, const char *state, const char *error)
 			kill_container(i);
 		}
 	sched_job_tidy(id);
+	if (strcmp(state, "FAILED") == 0)
+		sched_cancel_subjobs(id);
+	subjob_ended(id, state, error);
 }
 
 static long long
@@ -3094,6 +3139,9 @@ job_fail(const char *id, int pos, const char *label, const char *error)
 	    " WHERE job = ? AND pos = ?", "Issi", now, error, id, pos);
 	db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
 	    " WHERE id = ?", "Iss", now, jerr, id);
+	/* Children already waiting for a slot never start. */
+	db_exec("UPDATE tasks SET state = 'CANCELLED', completed = ? WHERE job = ?"
+	    " AND parent != 0 AND state IN ('CREATED','PENDING')", "Is", now, id);
 	log_job(id, "FAILED", jerr);
 	free(jerr);
 }
@@ -3105,6 +3153,75 @@ is_false(const char *s)
 		s++;
 	return strncmp(s, "false", 5) == 0 && strspn(s + 5, " \t\r\n") ==
 	    strlen(s + 5);
+}
+
+static int job_insert(const struct env *, const char *, int, const char *);
+
+/* Evaluates every value of a map of templates into out; -1 with errmsg. */
+static int
+eval_kv(const struct kvlist *in, const expr_val *env, const char *field,
+    struct kvlist *out)
+{
+	size_t i;
+	char *v;
+
+	for (i = 0; i < in->n; i++) {
+		if ((v = sched_eval(in->v[i].val, env, field)) == NULL)
+			return -1;
+		kv_set(out, in->v[i].key, v);
+		free(v);
+	}
+	return 0;
+}
+
+/*
+ * Starts the subjob of task pos: a job of its own, linked to its parent
+ * job and task, whose inputs, secrets and name are evaluated here.
+ * Returns 1 while the task waits for it, 0 if it is detached (the task is
+ * done), -1 with errmsg.
+ */
+static int
+sched_subjob(const struct job *j, int pos, const struct task *t,
+    const expr_val *env)
+{
+	struct env e = { 0 }, pe;
+	char cid[ID_LEN + 1], path[32], *name = NULL, *penv;
+	int idx, parent = task_row(j->id, pos, &idx, NULL), rc = -1;
+
+	if ((penv = db_str("SELECT envelope FROM jobs WHERE id = ?", "s",
+	    j->id)) == NULL || spool_parse(penv, &pe) < 0) {
+		free(penv);
+		return fail("job %s is not in the database", j->id);
+	}
+	free(penv);
+	random_hex(cid, ID_LEN);
+	if (parent > 0)
+		snprintf(path, sizeof(path), "%d.%d", parent, idx);
+	else
+		snprintf(path, sizeof(path), "%d", pos);
+	e.op = xstrdup("submit");
+	e.id = xstrdup(cid);
+	e.created = now_ms();
+	e.file = xstrdup(pe.file);
+	e.source = pe.source;
+	pe.source = NULL;
+	e.sub = xstrdup(path);
+	if ((t->subjob->name && (name = sched_eval(t->subjob->name, env,
+	    "subjob.name")) == NULL) || eval_kv(&t->subjob->inputs, env,
+	    "subjob.inputs", &e.inputs) < 0 || eval_kv(&t->subjob->secrets, env,
+	    "subjob.secrets", &e.secrets) < 0 || job_insert(&e, j->id, pos,
+	    name) < 0)
+		goto out;
+	db_exec("UPDATE tasks SET state = ?, started = ?, subjob = ? WHERE job = ?"
+	    " AND pos = ?", "sIssi", t->subjob->detached ? "COMPLETED" : "RUNNING",
+	    now_ms(), cid, j->id, pos);
+	logf_("info", "task.subjob", "job=%s task=%d subjob=%s", j->id, pos, cid);
+	rc = t->subjob->detached ? 0 : 1;
+out:
+	free(name);
+	env_free(&e);
+	env_free(&pe);
+	return rc;
 }
 
 /*
@@ -3125,13 +3242,16 @@ sched_child(const struct job *j, int parent, int pos, int idx,
 	if (cond && is_false(cond))
 		state = "SKIPPED";
 	if ((c->c.name && (name = sched_eval(c->c.name, env, "name")) == NULL) ||
-	    (queue = sched_eval(c->queue, env, "queue")) == NULL)
+	    (c->queue && (queue = sched_eval(c->queue, env, "queue")) == NULL))
 		goto out;
 	rc = db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
 	    " state, var, created, parent, idx, item) VALUES(?,?,(SELECT seq FROM"
 	    " jobs WHERE id = ?),?,?,?,?,?,?,?,?,?)", "sisssissIiis", j->id, pos,
 	    j->id, name, queue, c->priority, state, c->var, now_ms(), parent, idx,
 	    item) < 0 ? -1 : 0;
+	/* A subjob needs no queue slot: its own tasks take theirs. */
+	if (rc == 0 && c->subjob && strcmp(state, "PENDING") == 0)
+		rc = sched_subjob(j, pos, c, env) < 0 ? -1 : 0;
 out:
 	free(cond);
 	free(name);
@@ -3179,9 +3299,9 @@ sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
 		return -1;
 	db_exec("UPDATE tasks SET state = 'RUNNING', started = ? WHERE job = ? AND"
 	    " pos = ?", "Isi", now_ms(), j->id, pos);
-	/* Children all skipped count as none. */
+	/* Children skipped or done already (detached subjobs) count as none. */
 	b = db_str("SELECT count(*) FROM tasks WHERE job = ? AND parent = ? AND"
-	    " state != 'SKIPPED'", "si", j->id, pos);
+	    " state NOT IN ('SKIPPED','COMPLETED')", "si", j->id, pos);
 	n = b ? atoi(b) : n;
 	free(b);
 	return n;
@@ -3217,7 +3337,8 @@ sched_next(const struct job *j, int pos)
 			continue;
 		}
 		if (is_composite(t)) {
-			int n = sched_expand(j, pos, t, env);
+			int n = t->subjob ? sched_subjob(j, pos, t, env) :
+			    sched_expand(j, pos, t, env);
 
 			if (n < 0)
 				goto failed;
@@ -3451,6 +3572,49 @@ step_exited(struct run *r, int code)
 	/* the finished step's container goes when the attempt ends */
 }
 
+/*
+ * A subjob ended: its parent's task, if it still waits, completes with the
+ * subjob's result or fails with its error.
+ */
+static void
+subjob_ended(const char *id, const char *state, const char *error)
+{
+	sqlite3_stmt *st;
+	struct run r = { 0 };
+	struct job *pj;
+	char *parent = NULL, *result = NULL, *tstate, *e;
+
+	st = db_prep("SELECT parent, ptask, result FROM jobs WHERE id = ?", "s", id);
+	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		parent = col_str(st, 0);
+		r.pos = sqlite3_column_int(st, 1);
+		result = col_str(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (parent == NULL)
+		return;
+	snprintf(r.job, sizeof(r.job), "%s", parent);
+	r.attempt = INT_MAX;		/* a subjob is not retried */
+	tstate = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?", "si",
+	    parent, r.pos);
+	if (tstate && strcmp(tstate, "RUNNING") == 0 &&
+	    (pj = sched_job(parent)) != NULL) {
+		if (strcmp(state, "COMPLETED") == 0) {
+			db_exec("UPDATE tasks SET result = ? WHERE job = ? AND pos = ?",
+			    "ssi", result, parent, r.pos);
+			task_completed(&r, pj);
+		} else {
+			e = xasprintf("subjob %s %s%s%s", id, state, error ? ": " : "",
+			    error ? error : "");
+			task_failed(&r, task_at(pj, r.pos), -1, e);
+			free(e);
+		}
+	}
+	free(tstate);
+	free(parent);
+	free(result);
+}
+
 /* Starts a PENDING task's next attempt. */
 static void
 sched_start(const char *id, int pos)
@@ -3544,6 +3708,25 @@ kill_container(size_t i)
 	strlist_free(&n);
 }
 
+static void sched_cancel(const char *);
+
+static void
+sched_cancel_subjobs(const char *id)
+{
+	struct strlist kids = { 0 };
+	sqlite3_stmt *st;
+	size_t i;
+
+	st = db_prep("SELECT id FROM jobs WHERE parent = ? AND state NOT IN"
+	    " ('COMPLETED','FAILED','CANCELLED')", "s", id);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&kids, col_str(st, 0));
+	sqlite3_finalize(st);
+	for (i = 0; i < kids.n; i++)
+		sched_cancel(kids.v[i]);
+	strlist_free(&kids);
+}
+
 static void
 sched_cancel(const char *id)
 {
@@ -3565,6 +3748,7 @@ sched_cancel(const char *id)
 	db_exec("UPDATE jobs SET state = 'CANCELLED', completed = ? WHERE id = ?",
 	    "Is", now, id);
 	db_commit();
+	sched_cancel_subjobs(id);
 	for (i = 0; i < nruns; i++)
 		if (runs[i].kind != R_AUX && strcmp(runs[i].job, id) == 0) {
 			runs[i].cancelled = 1;
@@ -3800,8 +3984,13 @@ spool_reject(const char *name)
 	free(to);
 }
 
+/*
+ * Puts a job into the store, its first task PENDING, inside the caller's
+ * transaction; a subjob names its parent job and task.  Returns 1 if
+ * inserted, 0 if the store had it already (a re-ingested spool file), -1.
+ */
 static int
-ingest_job(const struct env *e, const char *text)
+job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 {
 	struct job *j = spool_job_of(e);
 	struct buf in = { 0 };
@@ -3810,21 +3999,22 @@ ingest_job(const struct env *e, const char *text)
 	size_t i;
 	int n;
 
-	if (j == NULL)
+	if (j == NULL || secrets_put(e) < 0) {
+		spec_free(j);
 		return -1;
-	(void)text;
+	}
 	buf_add(&in, "{");
 	for (i = 0; i < j->inputs.n; i++)
 		json_kstr(&in, j->inputs.v[i].key, j->inputs.v[i].val);
 	json_end(&in, '}');
-	if (secrets_put(e) < 0 || db_begin() < 0)
-		goto fail;
 	env = env_text(e, 0);
 	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
-	    " envelope, inputs, created, ntasks) VALUES(?,?,?,'PENDING',?,?,?,?)",
-	    "sssssIi", j->id, j->name, j->description, env, in.s, e->created,
-	    (int)j->ntasks);
+	    " envelope, inputs, created, ntasks, parent, ptask)"
+	    " VALUES(?,?,?,'PENDING',?,?,?,?,?,?)", "sssssIisi", j->id,
+	    name ? name : j->name, j->description, env, in.s, e->created,
+	    (int)j->ntasks, parent, ptask);
 	free(env);
+	free(in.s);
 	seq = sqlite3_last_insert_rowid(db);
 	for (i = 0; n == 1 && i < j->ntasks; i++) {
 		struct task *t = &j->tasks[i];
@@ -3834,19 +4024,25 @@ ingest_job(const struct env *e, const char *text)
 		    "siIssisI", j->id, (int)i + 1, seq, t->c.name, t->queue,
 		    t->priority, t->var, now);
 	}
-	if (n == 1 && sched_next(j, 1) == 1)
-		job_complete(j);	/* every task was skipped */
-	if (n >= 0 && db_commit() == 0) {
-		if (n == 1)
-			log_job(j->id, "PENDING", NULL);
-		free(in.s);
-		spec_free(j);
-		return 0;
+	if (n == 1) {
+		log_job(j->id, "PENDING", NULL);
+		if (sched_next(j, 1) == 1)
+			job_complete(j);	/* every task was skipped */
 	}
-	db_exec("ROLLBACK", NULL);
-fail:
-	free(in.s);
 	spec_free(j);
+	return n;
+}
+
+static int
+ingest_job(const struct env *e)
+{
+	int n;
+
+	if (db_begin() < 0)
+		return -1;
+	if ((n = job_insert(e, NULL, 0, NULL)) >= 0 && db_commit() == 0)
+		return 0;
+	db_exec("ROLLBACK", NULL);
 	return -1;
 }
 
@@ -3868,7 +4064,7 @@ spool_ingest(void)
 			continue;
 		}
 		if (strcmp(e.op, "submit") == 0)
-			rc = ingest_job(&e, text);
+			rc = ingest_job(&e);
 		else if (strcmp(e.op, "cancel") == 0) {
 			sched_cancel(e.id);
 			rc = 0;
@@ -4241,6 +4437,7 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 
 	buf_add(b, "{");
 	json_kstr(b, "id", r->id);
+	json_kstr(b, "parentId", r->parent);
 	json_kstr(b, "name", r->name);
 	json_kstr(b, "description", r->description);
 	json_kstr(b, "state", r->state);
@@ -4282,6 +4479,7 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 			if (t->has_exit)
 				json_kint(b, "exitCode", t->exit_code);
 			json_kstr(b, "var", t->var);
+			json_kstr(b, "subjobId", t->subjob);
 			json_kstr(b, "result", t->result);
 			json_kstr(b, "error", t->error);
 			json_end(b, '}');
@@ -4497,6 +4695,8 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 
 	printf("id:         %s\n", r->id);
 	printf("name:       %s\n", r->name ? r->name : "-");
+	if (r->parent)
+		printf("parent:     %s\n", r->parent);
 	if (r->description)
 		printf("description: %s\n", r->description);
 	printf("state:      %s\n", r->state);
@@ -4525,7 +4725,10 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		if (t[i].started)
 			units_fmt_duration((t[i].completed ? t[i].completed :
 			    now_ms()) - t[i].started, tm, sizeof(tm));
-		snprintf(res, sizeof(res), "%s", t[i].result ? t[i].result : "");
+		if (t[i].subjob && !t[i].result)
+			snprintf(res, sizeof(res), "subjob %s", t[i].subjob);
+		else
+			snprintf(res, sizeof(res), "%s", t[i].result ? t[i].result : "");
 		for (k = 0; res[k]; k++)
 			if (res[k] == '\n' || res[k] == '\t')
 				res[k] = ' ';
