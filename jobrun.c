@@ -857,6 +857,22 @@ static const struct field each_fields[] = {
 	END
 };
 
+static void p_mounts(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
+static const struct field mount_fields[] = {
+	F("type", p_str, struct mount, type),
+	F("source", p_str, struct mount, source),
+	F("target", p_str, struct mount, target),
+	END
+};
+
+static const struct field registry_fields[] = {
+	F("username", p_str, struct task, registry.username),
+	F("password", p_str, struct task, registry.password),
+	END
+};
+
 static const struct field task_fields[] = {
 	E("name", p_str, struct task, c.name),
 	F("description", p_str, struct task, description),
@@ -880,6 +896,17 @@ static const struct field task_fields[] = {
 	    0, 0, 0 },
 	{ "each", p_each, 0, each_fields, 0, 0, 0 },
 	{ "subjob", p_subjob, 0, NULL, 0, 0, 0 },
+	{ "mounts", p_mounts, 0, mount_fields, 0, 0, 0 },
+	F("files", p_kv, struct task, files),
+	F("networks", p_strlist, struct task, networks),
+	F("tags", p_strlist, struct task, tags),
+	F("gpus", p_str, struct task, gpus),
+	{ "registry", p_sub, 0, registry_fields, 0, 0, 0 },
+	END
+};
+
+static const struct field wait_fields[] = {
+	F("timeout", p_duration, struct job, wait_ms),
 	END
 };
 
@@ -902,6 +929,8 @@ static const struct field job_fields[] = {
 	F("secrets", p_kv, struct job, secrets),
 	{ "defaults", p_sub, offsetof(struct job, defaults), defaults_fields, 0, 0, 0 },
 	E("output", p_str, struct job, output),
+	F("tags", p_strlist, struct job, tags),
+	{ "wait", p_sub, 0, wait_fields, 0, 0, 0 },
 	{ "tasks", p_tasks, 0, NULL, 0, 0, 0 },
 	END
 };
@@ -1004,6 +1033,8 @@ task_forbidden(const struct task *t)
 	if (t->pre.n) return "pre";
 	if (t->post.n) return "post";
 	if (t->volumes.n) return "volumes";
+	if (t->mounts.n) return "mounts";
+	if (t->files.n) return "files";
 	if (t->retry.limit >= 0) return "retry";
 	if (t->limits.cpus || t->limits.memory) return "limits";
 	if (t->timeout_ms >= 0) return "timeout";
@@ -1023,7 +1054,15 @@ task_check(struct pctx *c, yaml_node_t *n, const char *path, struct task *t,
 	t->c.line = n->start_mark.line + 1;
 	t->c.col = n->start_mark.column + 1;
 	if (kinds == 0) {
+		size_t i;
+
 		step_check(c, n, path, &t->c);
+		for (i = 0; i < t->files.n; i++)
+			if (t->files.v[i].key[0] == '/' || strstr(t->files.v[i].key,
+			    "..") || strchr(t->files.v[i].key, '/'))
+				perr(c, ymap_get(c, n, "files"), path, "files: '%s' must "
+				    "be a plain file name (it goes into /tork)",
+				    t->files.v[i].key);
 		return;
 	}
 	if (kinds > 1)
@@ -1122,10 +1161,47 @@ p_subjob(struct pctx *c, yaml_node_t *n, const char *path,
 
 	(void)f;
 	t->subjob = xcalloc(1, sizeof(*t->subjob));
+	t->subjob->wait_ms = -1;
 	task_init(&t->subjob->defaults);
 	parse_map(c, n, path, subjob_fields, t->subjob);
 	if (n->type == YAML_MAPPING_NODE && t->subjob->ntasks == 0)
 		perr(c, n, path, "missing required field 'tasks'");
+}
+
+static void
+p_mounts(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	struct mountlist *l = &((struct task *)dst)->mounts;
+	yaml_node_item_t *it;
+	char sub[512];
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		perr(c, n, path, "must be a list of mounts");
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = ynode(c, *it);
+		struct mount *m;
+
+		l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+		m = &l->v[l->n];
+		memset(m, 0, sizeof(*m));
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, l->n++);
+		parse_map(c, e, sub, f->sub, m);
+		if (e->type != YAML_MAPPING_NODE)
+			continue;
+		if (m->type == NULL || (strcmp(m->type, "volume") != 0 &&
+		    strcmp(m->type, "bind") != 0 && strcmp(m->type, "tmpfs") != 0))
+			perr(c, e, sub, "type must be volume, bind or tmpfs");
+		else if (m->target == NULL || m->target[0] != '/')
+			perr(c, e, sub, "needs an absolute 'target'");
+		else if (strcmp(m->type, "bind") == 0 && (m->source == NULL ||
+		    m->source[0] != '/'))
+			perr(c, e, sub, "a bind mount needs an absolute 'source'");
+		else if (strcmp(m->type, "bind") != 0 && m->source)
+			perr(c, e, sub, "a %s mount has no 'source'", m->type);
+	}
 }
 
 static void
@@ -1317,6 +1393,18 @@ task_free(struct task *t)
 		free(t->each);
 	}
 	spec_free(t->subjob);
+	for (k = 0; k < t->mounts.n; k++) {
+		free(t->mounts.v[k].type);
+		free(t->mounts.v[k].source);
+		free(t->mounts.v[k].target);
+	}
+	free(t->mounts.v);
+	kv_free(&t->files);
+	strlist_free(&t->networks);
+	strlist_free(&t->tags);
+	free(t->gpus);
+	free(t->registry.username);
+	free(t->registry.password);
 }
 
 static void
@@ -1338,6 +1426,7 @@ spec_free(struct job *j)
 	free(j->defaults.limits.cpus);
 	kv_free(&j->inputs);
 	kv_free(&j->secrets);
+	strlist_free(&j->tags);
 	free(j);
 }
 
@@ -1399,6 +1488,7 @@ spec_parse(const char *file, const char *text, size_t len,
 	size_t i;
 
 	j->file = xstrdup(file);
+	j->wait_ms = -1;
 	task_init(&j->defaults);
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -2333,8 +2423,12 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 	arg(a, "--label=jobrun.task=%d", r->pos);
 	arg(a, "--label=jobrun.attempt=%d", r->attempt);
 	arg(a, "--sig-proxy=false");
-	if (network)
+	for (i = 0; i < r->t->networks.n; i++)
+		arg(a, "--network=%s", r->t->networks.v[i]);
+	if (network && r->t->networks.n == 0)
 		arg(a, "--network=%s", network);
+	if (r->main && r->t->gpus)
+		arg(a, "--gpus=%s", r->t->gpus);
 	if (r->main && r->t->limits.cpus)
 		arg(a, "--cpus=%s", r->t->limits.cpus);
 	if (r->main && r->t->limits.memory)
@@ -2360,9 +2454,23 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 		arg(a, "--volume=%s:%s", v, r->t->volumes.v[i]);
 		free(v);
 	}
+	for (i = 0; i < r->t->mounts.n; i++) {
+		const struct mount *m = &r->t->mounts.v[i];
+		char *v;
+
+		if (strcmp(m->type, "bind") == 0)
+			arg(a, "--volume=%s:%s", m->source, m->target);
+		else if (strcmp(m->type, "tmpfs") == 0)
+			arg(a, "--tmpfs=%s", m->target);
+		else {
+			v = rt_volume(r->job, r->pos, r->t->volumes.n + i);
+			arg(a, "--volume=%s:%s", v, m->target);
+			free(v);
+		}
+	}
 	if (s->workdir)
 		arg(a, "--workdir=%s", s->workdir);
-	else if (s->run)
+	else if (s->run || (r->main && r->t->files.n))
 		arg(a, "--workdir=/tork");
 	if (s->run) {
 		arg(a, "--entrypoint=%s", ep->n ? ep->v[0] : "sh");
@@ -2956,13 +3064,30 @@ task_step(const struct task *t, int step, int *is_main)
 
 
 /* The directory mounted at /tork, with the run script in it. */
+/* Writes dir/name; returns 0, or -1 with errmsg. */
+static int
+put_file(const char *dir, const char *name, const char *text, mode_t mode)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	int fd, rc = 0;
+
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		rc = fail("%s: %s", p, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return rc;
+}
+
+/* The directory mounted at /tork, with the run script and files in it. */
 static char *
 step_workdir(const char *job, int pos, int attempt, int step,
-    const struct step *s)
+    const struct step *s, const struct kvlist *files)
 {
 	char *dir = home_path("work/%s/%d.%d.%d", job, pos, attempt, step);
-	char *p;
-	int fd;
+	size_t i;
+	int rc;
 
 	if (mkdir_p(dir) < 0) {
 		free(dir);
@@ -2970,19 +3095,83 @@ step_workdir(const char *job, int pos, int attempt, int step,
 	}
 	/* The container's user need not be ours: let it write its result. */
 	chmod(dir, 0777);
-	if (s->run) {
-		p = xasprintf("%s/entrypoint", dir);
-		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-		if (fd < 0 || write(fd, s->run, strlen(s->run)) < 0) {
-			fail("%s: %s", p, strerror(errno));
-			free(dir);
-			dir = NULL;
-		}
-		if (fd >= 0)
-			close(fd);
-		free(p);
+	rc = s->run ? put_file(dir, "entrypoint", s->run, 0755) : 0;
+	for (i = 0; files && i < files->n && rc == 0; i++)
+		rc = put_file(dir, files->v[i].key, files->v[i].val, 0644);
+	if (rc < 0) {
+		free(dir);
+		return NULL;
 	}
 	return dir;
+}
+
+static char *
+base64(const char *s)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i;
+	struct buf b = { 0 };
+
+	for (i = 0; i + 2 < n; i += 3) {
+		char q[4] = { tab[p[i] >> 2], tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
+		    tab[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)], tab[p[i + 2] & 63] };
+
+		buf_addn(&b, q, 4);
+	}
+	if (n - i == 1) {
+		char q[4] = { tab[p[i] >> 2], tab[(p[i] & 3) << 4], '=', '=' };
+
+		buf_addn(&b, q, 4);
+	} else if (n - i == 2) {
+		char q[4] = { tab[p[i] >> 2], tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
+		    tab[(p[i + 1] & 15) << 2], '=' };
+
+		buf_addn(&b, q, 4);
+	}
+	return buf_take(&b);
+}
+
+/*
+ * registry: credentials for a private image, as a docker config of the
+ * task's own (outside /tork, so the container never sees it), named by
+ * DOCKER_CONFIG in the CLI's environment.  Returns 0, or -1 with errmsg.
+ */
+static int
+step_registry(const char *job, int pos, const struct task *t,
+    const char *image, struct kvlist *cenv)
+{
+	const char *slash = strchr(image, '/');
+	char *dir, *host, *up, *auth, *conf;
+	struct buf b = { 0 };
+	int rc;
+
+	if (t->registry.username == NULL)
+		return 0;
+	if (slash && (memchr(image, '.', slash - image) ||
+	    memchr(image, ':', slash - image) || strncmp(image, "localhost/", 10) == 0))
+		host = xasprintf("%.*s", (int)(slash - image), image);
+	else
+		host = xstrdup("https://index.docker.io/v1/");
+	up = xasprintf("%s:%s", t->registry.username, t->registry.password ?
+	    t->registry.password : "");
+	auth = base64(up);
+	buf_add(&b, "{\"auths\":{");
+	json_str(&b, host);
+	buf_addf(&b, ":{\"auth\":\"%s\"}}}\n", auth);
+	dir = home_path("work/%s/auth.%d", job, pos);
+	conf = xasprintf("%s/config.json", dir);
+	rc = mkdir_p(dir) < 0 ? -1 : put_file(dir, "config.json", b.s, 0600);
+	if (rc == 0)
+		kv_set(cenv, "DOCKER_CONFIG", dir);
+	free(conf);
+	free(dir);
+	free(b.s);
+	free(auth);
+	free(up);
+	free(host);
+	return rc;
 }
 
 static void attempt_end(struct run *, int, int, const char *);
@@ -3029,12 +3218,21 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 	rs.job = j->id;
 	rs.pos = pos;
 	rs.attempt = attempt;
-	if ((dir = step_workdir(j->id, pos, attempt, step, s)) == NULL)
+	if ((dir = step_workdir(j->id, pos, attempt, step, s, is_main ?
+	    &t->files : NULL)) == NULL)
 		goto failed;
 	rs.workdir = dir;
 	rs.name = rt_name(j->id, pos, attempt, step);
 	rt_run_argv(&rs, &argv, &cenv);
+	if (step_registry(j->id, pos, t, es.image, &cenv) < 0) {
+		kv_free(&cenv);
+		strlist_free(&argv);
+		free((char *)rs.name);
+		goto failed;
+	}
 	r = run_logged(argv.v, &cenv, R_STEP, j, pos, attempt, step, &es.env);
+	if (r && t->registry.password && *t->registry.password)
+		strlist_add(&r->redact, xstrdup(t->registry.password));
 	strlist_free(&argv);
 	kv_free(&cenv);
 	free((char *)rs.name);
@@ -3118,14 +3316,19 @@ attempt_cleanup(const struct run *r, const struct task *t)
 	if (pid <= 0)
 		return;
 	a = run_add(pid, R_AUX, NULL, 0, 0, 0);
-	if (t == NULL || t->volumes.n == 0)
+	if (t == NULL)
 		return;
 	/* A volume can go only once no container uses it: after the rm. */
-	arg(&a->then, "%s", docker_bin);
-	arg(&a->then, "volume");
-	arg(&a->then, "rm");
-	for (v = 0; v < t->volumes.n; v++)
-		strlist_add(&a->then, rt_volume(r->job, r->pos, v));
+	for (v = 0; v < t->volumes.n + t->mounts.n; v++)
+		if (v < t->volumes.n || strcmp(t->mounts.v[v -
+		    t->volumes.n].type, "volume") == 0) {
+			if (a->then.n == 0) {
+				arg(&a->then, "%s", docker_bin);
+				arg(&a->then, "volume");
+				arg(&a->then, "rm");
+			}
+			strlist_add(&a->then, rt_volume(r->job, r->pos, v));
+		}
 }
 
 /* Marks the job FAILED because of task pos; inside the caller's transaction. */
@@ -4383,15 +4586,24 @@ job_state_now(const char *id)
 	return s;
 }
 
-/* Blocks until every job is final; returns the exit status of the worst. */
+/*
+ * Blocks until every job is final, or for at most timeout_ms when that is
+ * not negative; returns the exit status of the worst, EX_ERR on timeout.
+ */
 static int
-wait_jobs(char ids[][ID_LEN + 1], size_t n)
+wait_jobs(char ids[][ID_LEN + 1], size_t n, long long timeout_ms)
 {
+	long long until = mono_ms() + timeout_ms;
 	int worst = EX_OK, code;
 	size_t i = 0;
 	char *s;
 
 	while (i < n) {
+		if (timeout_ms >= 0 && mono_ms() >= until) {
+			warnx("job %s has not ended after %lldms; it goes on", ids[i],
+			    timeout_ms);
+			return EX_ERR;
+		}
 		if ((s = job_state_now(ids[i])) == NULL)
 			errx(EX_NOJOB, "job %s has disappeared", ids[i]);
 		if (!jstate_final(s)) {
@@ -4575,6 +4787,8 @@ cmd_submit(int argc, char *argv[])
 	}
 	random_hex(j->id, ID_LEN);
 	j->created = now_ms();
+	if (j->wait_ms >= 0 && !wait)
+		wait = 2;	/* the job file's wait: {timeout} */
 	if (spool_job(j, text, len, &ov) < 0)
 		errx(EX_ERR, "cannot spool the job: %s", errmsg);
 	if (!json || !wait) {
@@ -4587,7 +4801,7 @@ cmd_submit(int argc, char *argv[])
 	warn_no_daemon("the job waits in the spool");
 	if (wait) {
 		memcpy(ids[0], j->id, sizeof(ids[0]));
-		rc = wait_jobs(ids, 1);
+		rc = wait_jobs(ids, 1, wait == 1 ? -1 : j->wait_ms);
 		if (json)
 			print_job_json(j->id);
 	}
@@ -4995,7 +5209,7 @@ cmd_wait(int argc, char *argv[])
 			free(ids);
 			return rc;
 		}
-	rc = wait_jobs(ids, n);
+	rc = wait_jobs(ids, n, -1);
 	free(ids);
 	return rc;
 }

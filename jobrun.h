@@ -77,8 +77,22 @@ struct each {
 	struct tasklist task;		/* exactly one */
 };
 
+/* mounts: volume (a named volume per task), bind (a host path), tmpfs. */
+struct mount {
+	char *type, *source, *target;
+};
+struct mountlist {
+	struct mount *v;
+	size_t n;
+};
+
 struct task {
 	struct step c;			/* the main container */
+	struct mountlist mounts;
+	struct kvlist files;		/* path in /tork -> content */
+	struct strlist networks, tags;
+	char *gpus;
+	struct { char *username, *password; } registry;
 	struct tasklist parallel;	/* composite tasks: one of these three */
 	struct each *each;
 	struct job *subjob;
@@ -104,6 +118,8 @@ struct job {
 	struct task defaults;		/* only retry, limits, timeout, queue, priority */
 	char *output;			/* the job's result, an expression */
 	int detached;			/* a subjob: its task does not wait */
+	long long wait_ms;		/* wait.timeout: submit waits; -1 no */
+	struct strlist tags;
 	struct task *tasks;
 	size_t ntasks;
 };
