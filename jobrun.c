@@ -3332,9 +3332,25 @@ attempt_cleanup(const struct run *r, const struct task *t)
 }
 
 /* Marks the job FAILED because of task pos; inside the caller's transaction. */
-static void
-job_fail(const char *id, int pos, const char *label, const char *error)
+/* s without the job's secrets (an expression's error may quote one). */
+static char *
+secrets_out(const char *id, char *s)
 {
+	struct job *j = sched_job(id);
+	struct strlist l = { 0 };
+	size_t i;
+
+	for (i = 0; j && i < j->secrets.n; i++)
+		strlist_add(&l, xstrdup(j->secrets.v[i].val));
+	s = redact(&l, s);
+	strlist_free(&l);
+	return s;
+}
+
+static void
+job_fail(const char *id, int pos, const char *label, const char *error_)
+{
+	char *error = secrets_out(id, xstrdup(error_));
 	char *jerr = xasprintf("task %d (%s): %s", pos, label, error);
 	long long now = now_ms();
 
@@ -3347,6 +3363,7 @@ job_fail(const char *id, int pos, const char *label, const char *error)
 	    " AND parent != 0 AND state IN ('CREATED','PENDING')", "Is", now, id);
 	log_job(id, "FAILED", jerr);
 	free(jerr);
+	free(error);
 }
 
 static int
@@ -3660,15 +3677,16 @@ task_completed(const struct run *r, const struct job *j)
 /* The attempt failed: retry while retries are left, else fail the job. */
 static void
 task_failed(const struct run *r, const struct task *t, int code,
-    const char *error)
+    const char *error_)
 {
-	char lbl[32], *jerr;
+	char lbl[32], *jerr, *error = secrets_out(r->job, xstrdup(error_));
 
 	logf_("warn", "task.attempt", "job=%s task=%d attempt=%d error=\"%s\"",
 	    r->job, r->pos, r->attempt, error);
 	if (t && r->attempt <= t->retry.limit) {
 		db_exec("UPDATE tasks SET state = 'PENDING', error = ? WHERE job = ?"
 		    " AND pos = ?", "ssi", error, r->job, r->pos);
+		free(error);
 		return;
 	}
 	jerr = xasprintf("task %d (%s): %s", r->pos, t ? task_label(t, r->pos,
@@ -3692,6 +3710,7 @@ task_failed(const struct run *r, const struct task *t, int code,
 	db_commit();
 	sched_job_done(r->job, "FAILED", jerr);
 	free(jerr);
+	free(error);
 }
 
 /*
@@ -4241,12 +4260,20 @@ ingest_job(const struct env *e)
 {
 	int n;
 
+	char *st;
+
 	if (db_begin() < 0)
 		return -1;
-	if ((n = job_insert(e, NULL, 0, NULL)) >= 0 && db_commit() == 0)
-		return 0;
-	db_exec("ROLLBACK", NULL);
-	return -1;
+	if ((n = job_insert(e, NULL, 0, NULL)) < 0 || db_commit() < 0) {
+		db_exec("ROLLBACK", NULL);
+		return -1;
+	}
+	/* A job can end as it comes in: every task skipped, or an if failed. */
+	st = db_str("SELECT state FROM jobs WHERE id = ?", "s", e->id);
+	if (st && jstate_final(st))
+		sched_job_tidy(e->id);
+	free(st);
+	return 0;
 }
 
 /* Moves everything in spool/new into the database, oldest first. */
