@@ -781,29 +781,50 @@ step_check(struct pctx *c, yaml_node_t *n, const char *path, struct step *s)
 		perr(c, n, path, "missing required field 'image'");
 }
 
+typedef void (*item_check)(struct pctx *, yaml_node_t *, const char *, void *);
+
+/*
+ * Parses a list of mappings with the same fields into a growing array of
+ * elements of size sz, checking each with check.
+ */
+static void
+parse_list(struct pctx *c, yaml_node_t *n, const char *path, const char *what,
+    const struct field *fields, void **v, size_t *nv, size_t sz,
+    item_check check)
+{
+	yaml_node_item_t *it;
+	char sub[512];
+	char *e;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		perr(c, n, path, "must be a list of %s", what);
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		*v = xreallocarray(*v, *nv + 1, sz);
+		e = (char *)*v + *nv * sz;
+		memset(e, 0, sz);
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, (*nv)++);
+		parse_map(c, ynode(c, *it), sub, fields, e);
+		if (ynode(c, *it)->type == YAML_MAPPING_NODE)
+			check(c, ynode(c, *it), sub, e);
+	}
+}
+
+static void
+step_item(struct pctx *c, yaml_node_t *n, const char *path, void *s)
+{
+	step_check(c, n, path, s);
+}
+
 static void
 p_steps(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
     void *dst)
 {
 	struct steplist *l = (struct steplist *)((char *)dst + f->off);
-	yaml_node_item_t *it;
-	char sub[512];
 
-	if (n->type != YAML_SEQUENCE_NODE) {
-		perr(c, n, path, "must be a list of tasks");
-		return;
-	}
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = ynode(c, *it);
-		struct step *s;
-
-		l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-		s = &l->v[l->n];
-		memset(s, 0, sizeof(*s));
-		snprintf(sub, sizeof(sub), "%s[%zu]", path, l->n++);
-		parse_map(c, e, sub, f->sub, s);
-		step_check(c, e, sub, s);
-	}
+	parse_list(c, n, path, "tasks", f->sub, (void **)&l->v, &l->n,
+	    sizeof(*l->v), step_item);
 }
 
 /* Table rows: F(key, parser, struct, member) and E() for an evaluated field. */
@@ -1169,39 +1190,30 @@ p_subjob(struct pctx *c, yaml_node_t *n, const char *path,
 }
 
 static void
+mount_item(struct pctx *c, yaml_node_t *e, const char *sub, void *p)
+{
+	struct mount *m = p;
+
+	if (m->type == NULL || (strcmp(m->type, "volume") != 0 &&
+	    strcmp(m->type, "bind") != 0 && strcmp(m->type, "tmpfs") != 0))
+		perr(c, e, sub, "type must be volume, bind or tmpfs");
+	else if (m->target == NULL || m->target[0] != '/')
+		perr(c, e, sub, "needs an absolute 'target'");
+	else if (strcmp(m->type, "bind") == 0 && (m->source == NULL ||
+	    m->source[0] != '/'))
+		perr(c, e, sub, "a bind mount needs an absolute 'source'");
+	else if (strcmp(m->type, "bind") != 0 && m->source)
+		perr(c, e, sub, "a %s mount has no 'source'", m->type);
+}
+
+static void
 p_mounts(struct pctx *c, yaml_node_t *n, const char *path,
     const struct field *f, void *dst)
 {
 	struct mountlist *l = &((struct task *)dst)->mounts;
-	yaml_node_item_t *it;
-	char sub[512];
 
-	if (n->type != YAML_SEQUENCE_NODE) {
-		perr(c, n, path, "must be a list of mounts");
-		return;
-	}
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = ynode(c, *it);
-		struct mount *m;
-
-		l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-		m = &l->v[l->n];
-		memset(m, 0, sizeof(*m));
-		snprintf(sub, sizeof(sub), "%s[%zu]", path, l->n++);
-		parse_map(c, e, sub, f->sub, m);
-		if (e->type != YAML_MAPPING_NODE)
-			continue;
-		if (m->type == NULL || (strcmp(m->type, "volume") != 0 &&
-		    strcmp(m->type, "bind") != 0 && strcmp(m->type, "tmpfs") != 0))
-			perr(c, e, sub, "type must be volume, bind or tmpfs");
-		else if (m->target == NULL || m->target[0] != '/')
-			perr(c, e, sub, "needs an absolute 'target'");
-		else if (strcmp(m->type, "bind") == 0 && (m->source == NULL ||
-		    m->source[0] != '/'))
-			perr(c, e, sub, "a bind mount needs an absolute 'source'");
-		else if (strcmp(m->type, "bind") != 0 && m->source)
-			perr(c, e, sub, "a %s mount has no 'source'", m->type);
-	}
+	parse_list(c, n, path, "mounts", f->sub, (void **)&l->v, &l->n,
+	    sizeof(*l->v), mount_item);
 }
 
 static void
