@@ -1089,12 +1089,15 @@ task_check(struct pctx *c, yaml_node_t *n, const char *path, struct task *t,
 	if (kinds > 1)
 		perr(c, n, path, "a task has at most one of parallel, each and subjob");
 	else if (nested && strcmp(what, "subjob") != 0)
-		perr(c, n, path, "a %s task cannot be inside a parallel or each task",
-		    what);
+		perr(c, n, path, "a%s %s task cannot be inside a parallel or each "
+		    "task", *what == 'e' ? "n" : "", what);
 	else if ((bad = task_forbidden(t)) != NULL)
-		perr(c, ymap_get(c, n, bad), path, "a %s task sets no '%s'", what, bad);
-	else if (strcmp(what, "parallel") == 0 && t->parallel.n == 0)
-		perr(c, n, path, "parallel needs a non-empty 'tasks' list");
+		perr(c, ymap_get(c, n, bad), path, "a%s %s task sets no '%s'",
+		    *what == 'e' ? "n" : "", what, bad);
+	else if (strcmp(what, "parallel") == 0 &&
+	    ymap_get(c, ymap_get(c, n, "parallel"), "tasks") == NULL)
+		perr(c, ymap_get(c, n, "parallel"), path, "parallel: missing "
+		    "required field 'tasks'");
 }
 
 /* Parses a list of tasks (or, with single, one task) into *v, *nv. */
@@ -1270,6 +1273,20 @@ struct check_arg {
 	size_t upto;
 };
 
+/* Whether a task, or a task inside it, sets var name. */
+static int
+task_sets_var(const struct task *t, const char *name)
+{
+	size_t k;
+
+	if (t->var && strcmp(t->var, name) == 0)
+		return 1;
+	for (k = 0; k < t->parallel.n; k++)
+		if (task_sets_var(&t->parallel.v[k], name))
+			return 1;
+	return t->each && t->each->task.n && task_sets_var(t->each->task.v, name);
+}
+
 static int
 check_ref(void *arg, const char *ns, const char *name)
 {
@@ -1279,7 +1296,7 @@ check_ref(void *arg, const char *ns, const char *name)
 	if (strcmp(ns, "inputs") == 0)
 		return kv_get(&a->j->inputs, name) != NULL;
 	for (i = 0; i < a->upto; i++)
-		if (a->j->tasks[i].var && strcmp(a->j->tasks[i].var, name) == 0)
+		if (task_sets_var(&a->j->tasks[i], name))
 			return 1;
 	return 0;
 }
@@ -3582,6 +3599,10 @@ sched_next(const struct job *j, int pos)
 			}
 			db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is",
 			    pos, j->id);
+			if (db_exec("UPDATE jobs SET state = 'RUNNING', started = ?"
+			    " WHERE id = ? AND state = 'PENDING'", "Is", now_ms(),
+			    j->id) > 0)
+				log_job(j->id, "RUNNING", NULL);
 			rc = 0;
 			goto out;
 		}
