@@ -889,8 +889,8 @@ static const struct field mount_fields[] = {
 };
 
 static const struct field registry_fields[] = {
-	F("username", p_str, struct task, registry.username),
-	F("password", p_str, struct task, registry.password),
+	E("username", p_str, struct task, registry.username),
+	E("password", p_str, struct task, registry.password),
 	END
 };
 
@@ -1056,6 +1056,11 @@ task_forbidden(const struct task *t)
 	if (t->volumes.n) return "volumes";
 	if (t->mounts.n) return "mounts";
 	if (t->files.n) return "files";
+	if (t->c.entrypoint.n) return "entrypoint";
+	if (t->c.workdir) return "workdir";
+	if (t->networks.n) return "networks";
+	if (t->gpus) return "gpus";
+	if (t->registry.username) return "registry";
 	if (t->retry.limit >= 0) return "retry";
 	if (t->limits.cpus || t->limits.memory) return "limits";
 	if (t->timeout_ms >= 0) return "timeout";
@@ -1182,6 +1187,7 @@ p_subjob(struct pctx *c, yaml_node_t *n, const char *path,
     const struct field *f, void *dst)
 {
 	struct task *t = dst;
+	size_t i;
 
 	(void)f;
 	t->subjob = xcalloc(1, sizeof(*t->subjob));
@@ -1190,6 +1196,13 @@ p_subjob(struct pctx *c, yaml_node_t *n, const char *path,
 	parse_map(c, n, path, subjob_fields, t->subjob);
 	if (n->type == YAML_MAPPING_NODE && t->subjob->ntasks == 0)
 		perr(c, n, path, "missing required field 'tasks'");
+	/* Only the job's own secrets are cut out of the stored text. */
+	for (i = 0; i < t->subjob->secrets.n; i++)
+		if (strstr(t->subjob->secrets.v[i].val, "{{") == NULL)
+			perr(c, ymap_get(c, ymap_get(c, n, "secrets"),
+			    t->subjob->secrets.v[i].key), path, "secrets.%s: give a "
+			    "subjob's secret as {{ secrets.NAME }} of the job, not "
+			    "as text", t->subjob->secrets.v[i].key);
 }
 
 static void
@@ -1949,7 +1962,7 @@ static const char schema[] =
 	" description TEXT, state TEXT NOT NULL, envelope TEXT NOT NULL,"
 	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
 	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT,"
-	" parent TEXT, ptask INTEGER);"
+	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
@@ -2998,6 +3011,7 @@ static expr_val *
 sched_env(const struct job *j, int pos)
 {
 	expr_val *env = expr_map(), *m;
+	char *name;
 	sqlite3_stmt *st;
 	size_t i;
 
@@ -3013,7 +3027,10 @@ sched_env(const struct job *j, int pos)
 	expr_map_set(env, "secrets", m);
 	m = expr_map();
 	expr_map_set(m, "id", expr_str(j->id));
-	expr_map_set(m, "name", expr_str(j->name ? j->name : ""));
+	/* the name as evaluated (a subjob's), else as written */
+	name = db_str("SELECT name FROM jobs WHERE id = ?", "s", j->id);
+	expr_map_set(m, "name", expr_str(name ? name : j->name ? j->name : ""));
+	free(name);
 	expr_map_set(env, "job", m);
 	m = expr_map();
 	st = db_prep("SELECT var, coalesce(result, '') FROM tasks WHERE job = ?"
@@ -3169,22 +3186,30 @@ base64(const char *s)
  */
 static int
 step_registry(const char *job, int pos, const struct task *t,
-    const char *image, struct kvlist *cenv)
+    const char *image, const expr_val *env, struct kvlist *cenv,
+    struct strlist *redact_)
 {
 	const char *slash = strchr(image, '/');
-	char *dir, *host, *up, *auth, *conf;
+	char *dir, *host, *up, *auth, *conf, *user, *pass = NULL;
 	struct buf b = { 0 };
 	int rc;
 
 	if (t->registry.username == NULL)
 		return 0;
+	if ((user = sched_eval(t->registry.username, env, "registry.username")) ==
+	    NULL || (pass = sched_eval(t->registry.password ? t->registry.password :
+	    "", env, "registry.password")) == NULL) {
+		free(user);
+		return -1;
+	}
 	if (slash && (memchr(image, '.', slash - image) ||
 	    memchr(image, ':', slash - image) || strncmp(image, "localhost/", 10) == 0))
 		host = xasprintf("%.*s", (int)(slash - image), image);
 	else
 		host = xstrdup("https://index.docker.io/v1/");
-	up = xasprintf("%s:%s", t->registry.username, t->registry.password ?
-	    t->registry.password : "");
+	up = xasprintf("%s:%s", user, pass);
+	if (*pass)
+		strlist_add(redact_, xstrdup(pass));
 	auth = base64(up);
 	buf_add(&b, "{\"auths\":{");
 	json_str(&b, host);
@@ -3200,6 +3225,8 @@ step_registry(const char *job, int pos, const struct task *t,
 	free(auth);
 	free(up);
 	free(host);
+	free(user);
+	free(pass);
 	return rc;
 }
 
@@ -3218,6 +3245,7 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 	const struct step *s;
 	struct step es = { 0 };
 	struct kvlist cenv = { 0 };
+	struct strlist pw = { 0 };
 	struct run *r, tmp;
 	expr_val *env = NULL;
 	char *dir = NULL;
@@ -3253,15 +3281,17 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 	rs.workdir = dir;
 	rs.name = rt_name(j->id, pos, attempt, step);
 	rt_run_argv(&rs, &argv, &cenv);
-	if (step_registry(j->id, pos, t, es.image, &cenv) < 0) {
+	if (step_registry(j->id, pos, t, es.image, env, &cenv, &pw) < 0) {
 		kv_free(&cenv);
+		strlist_free(&pw);
 		strlist_free(&argv);
 		free((char *)rs.name);
 		goto failed;
 	}
 	r = run_logged(argv.v, &cenv, R_STEP, j, pos, attempt, step, &es.env);
-	if (r && t->registry.password && *t->registry.password)
-		strlist_add(&r->redact, xstrdup(t->registry.password));
+	if (r && pw.n)
+		strlist_add(&r->redact, xstrdup(pw.v[0]));
+	strlist_free(&pw);
 	strlist_free(&argv);
 	kv_free(&cenv);
 	free((char *)rs.name);
@@ -3464,6 +3494,8 @@ sched_subjob(const struct job *j, int pos, const struct task *t,
 	db_exec("UPDATE tasks SET state = ?, started = ?, subjob = ? WHERE job = ?"
 	    " AND pos = ?", "sIssi", t->subjob->detached ? "COMPLETED" : "RUNNING",
 	    now_ms(), cid, j->id, pos);
+	db_exec("UPDATE jobs SET detached = ? WHERE id = ?", "is",
+	    t->subjob->detached, cid);
 	logf_("info", "task.subjob", "job=%s task=%d subjob=%s", j->id, pos, cid);
 	rc = t->subjob->detached ? 0 : 1;
 out:
@@ -3482,7 +3514,7 @@ static int
 sched_child(const struct job *j, int parent, int pos, int idx,
     const struct task *c, const expr_val *env, const char *item, int wait)
 {
-	char *name = NULL, *queue = NULL, *cond = NULL;
+	char *name = NULL, *queue = NULL, *cond = NULL, *var = NULL;
 	const char *state = wait ? "CREATED" : "PENDING";
 	int rc = -1;
 
@@ -3491,12 +3523,13 @@ sched_child(const struct job *j, int parent, int pos, int idx,
 	if (cond && is_false(cond))
 		state = "SKIPPED";
 	if ((c->c.name && (name = sched_eval(c->c.name, env, "name")) == NULL) ||
-	    (c->queue && (queue = sched_eval(c->queue, env, "queue")) == NULL))
+	    (c->queue && (queue = sched_eval(c->queue, env, "queue")) == NULL) ||
+	    (c->var && (var = sched_eval(c->var, env, "var")) == NULL))
 		goto out;
 	rc = db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
 	    " state, var, created, parent, idx, item) VALUES(?,?,(SELECT seq FROM"
 	    " jobs WHERE id = ?),?,?,?,?,?,?,?,?,?)", "sisssissIiis", j->id, pos,
-	    j->id, name, queue, c->priority, state, c->var, now_ms(), parent, idx,
+	    j->id, name, queue, c->priority, state, var, now_ms(), parent, idx,
 	    item) < 0 ? -1 : 0;
 	/* A subjob needs no queue slot: its own tasks take theirs. */
 	if (rc == 0 && c->subjob && strcmp(state, "PENDING") == 0)
@@ -3505,6 +3538,7 @@ out:
 	free(cond);
 	free(name);
 	free(queue);
+	free(var);
 	return rc;
 }
 
@@ -3566,7 +3600,7 @@ static int
 sched_next(const struct job *j, int pos)
 {
 	expr_val *env = NULL;
-	char lbl[32], *name = NULL, *queue = NULL, *cond = NULL;
+	char lbl[32], *name = NULL, *queue = NULL, *cond = NULL, *var = NULL;
 	int rc = 1;
 
 	for (; (size_t)pos <= j->ntasks; pos++) {
@@ -3607,10 +3641,12 @@ sched_next(const struct job *j, int pos)
 			goto out;
 		}
 		if ((t->c.name && (name = sched_eval(t->c.name, env, "name")) ==
-		    NULL) || (queue = sched_eval(t->queue, env, "queue")) == NULL)
+		    NULL) || (queue = sched_eval(t->queue, env, "queue")) == NULL ||
+		    (t->var && (var = sched_eval(t->var, env, "var")) == NULL))
 			goto failed;
-		db_exec("UPDATE tasks SET state = 'PENDING', name = ?, queue = ?"
-		    " WHERE job = ? AND pos = ?", "sssi", name, queue, j->id, pos);
+		db_exec("UPDATE tasks SET state = 'PENDING', name = ?, queue = ?,"
+		    " var = ? WHERE job = ? AND pos = ?", "ssssi", name, queue, var,
+		    j->id, pos);
 		db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is", pos,
 		    j->id);
 		rc = 0;
@@ -3624,6 +3660,7 @@ out:
 	free(cond);
 	free(name);
 	free(queue);
+	free(var);
 	expr_free(env);
 	return rc;
 }
@@ -3639,6 +3676,7 @@ job_complete(const struct job *j)
 		env = sched_env(j, 0);
 		if ((res = sched_eval(j->output, env, "output")) == NULL)
 			res = xasprintf("error: %s", errmsg);
+		res = secrets_out(j->id, res);
 		expr_free(env);
 	}
 	db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ?, result = ?"
@@ -3972,8 +4010,9 @@ sched_cancel_subjobs(const char *id)
 	sqlite3_stmt *st;
 	size_t i;
 
-	st = db_prep("SELECT id FROM jobs WHERE parent = ? AND state NOT IN"
-	    " ('COMPLETED','FAILED','CANCELLED')", "s", id);
+	/* A detached subjob lives a life of its own. */
+	st = db_prep("SELECT id FROM jobs WHERE parent = ? AND detached = 0 AND"
+	    " state NOT IN ('COMPLETED','FAILED','CANCELLED')", "s", id);
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		strlist_add(&kids, col_str(st, 0));
 	sqlite3_finalize(st);
