@@ -533,6 +533,8 @@ exit_for_state(const char *s)
 
 struct pctx {
 	const char *file;
+	const char *text;		/* the file, for positions inside scalars */
+	size_t len;
 	yaml_document_t *doc;
 	struct buf errs;
 	int nerr;
@@ -598,27 +600,59 @@ yscalar(yaml_node_t *n)
 }
 
 /*
- * Reports a syntax error in an evaluated field at its place in the file:
- * the scalar's start plus the offset in its text (exact for one-line
- * scalars, the usual case).
+ * Where byte pos of a scalar's value is in the file: the value is the text
+ * after quoting and escapes are undone, or block indentation taken away,
+ * so walk the file's text alongside it.  Returns the offset in the file.
+ */
+static size_t
+scalar_offset(const struct pctx *c, yaml_node_t *n, const char *v, size_t pos)
+{
+	const char *t = c->text;
+	size_t i = n->start_mark.index, end = n->end_mark.index, k, indent = 0;
+	yaml_scalar_style_t st = n->data.scalar.style;
+
+	if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+		i++;
+	if (st == YAML_LITERAL_SCALAR_STYLE || st == YAML_FOLDED_SCALAR_STYLE) {
+		while (i < end && t[i] != '\n')
+			i++;
+		for (i++; i + indent < end && t[i + indent] == ' '; indent++)
+			;
+		i += indent;
+	}
+	for (k = 0; k < pos && v[k] && i < end; k++) {
+		if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE && t[i] == '\'' &&
+		    t[i + 1] == '\'')
+			i += 2;
+		else if (st == YAML_DOUBLE_QUOTED_SCALAR_STYLE && t[i] == '\\')
+			i += t[i + 1] == 'x' ? 4 : t[i + 1] == 'u' ? 6 :
+			    t[i + 1] == 'U' ? 10 : 2;
+		else if (v[k] == '\n' && indent) {
+			size_t sp;
+
+			for (i++, sp = 0; i < end && t[i] == ' ' && sp < indent; sp++)
+				i++;
+		} else
+			i++;
+	}
+	return i < c->len ? i : c->len;
+}
+
+/*
+ * Reports a syntax error in an evaluated field at its place in the file,
+ * FILE:LINE:COL of the offending token.
  */
 static void
 check_template(struct pctx *c, yaml_node_t *n, const char *path, const char *s)
 {
 	char *why = NULL;
-	size_t pos = 0, line, col, i;
-	yaml_scalar_style_t st = n->data.scalar.style;
+	size_t pos = 0, at, line = 1, col = 1, i;
 
 	if (expr_template_check(s, &why, &pos) == 0)
 		return;
-	line = n->start_mark.line + 1;
-	col = n->start_mark.column + 1;
-	if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
-		col++;
-	if (st == YAML_LITERAL_SCALAR_STYLE || st == YAML_FOLDED_SCALAR_STYLE)
-		line++;
-	for (i = 0; i < pos && s[i]; i++, col++)
-		if (s[i] == '\n') {
+	at = scalar_offset(c, n, s, pos);
+	for (i = 0; i < at; i++, col++)
+		if (c->text[i] == '\n') {
 			line++;
 			col = 0;
 		}
@@ -1522,7 +1556,7 @@ static struct job *
 spec_parse(const char *file, const char *text, size_t len,
     const struct kvlist *overrides, char **errs)
 {
-	struct pctx c = { file, NULL, { 0 }, 0 };
+	struct pctx c = { file, text, len, NULL, { 0 }, 0 };
 	yaml_parser_t p;
 	yaml_document_t doc;
 	yaml_node_t *root;
