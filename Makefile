@@ -35,11 +35,13 @@ t/unit/%: t/unit/%.c $(VENDOR_OBJ) .flags
 
 units: $(UNIT_BIN)
 
-# The one test command (README, .ci/run): installs what is missing, then runs everything.
+# The one test command (README, .ci/run): installs what is missing, then runs
+# everything: unit tests, the end-to-end suite, and a bounded fuzz run.
 check:
 	sh t/setup
 	$(MAKE) jobrun units
 	prove -j$(PROVE_J) $(UNIT_BIN) t/*.t
+	$(MAKE) fuzz
 
 demo:
 	sh t/setup
@@ -51,6 +53,46 @@ bench: jobrun
 
 lint-man:
 	mandoc -T lint -W warning man/jobrun.1 man/jobrun-job.5
+
+# Fuzzing (issue 3): `make fuzz` builds the libFuzzer targets t/fuzz/expr_fuzz (the
+# expression module) and t/fuzz/spec_fuzz (the job-file parser, jobrun.c included
+# whole) with clang, then runs each for FUZZ_SECONDS (default 60) on a copy of its
+# seed corpus t/fuzz/corpus/NAME.  It fails when one finds a crash, a leak, a hang
+# or a broken check; the input is kept as t/fuzz/artifacts/NAME-crash-* and the
+# fuzzer's output in t/fuzz/NAME.log.  Replay one: t/fuzz/NAME_fuzz FILE.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Ivendor
+FUZZ_PKGS     = yaml-0.1 sqlite3
+
+t/fuzz/expr_fuzz: t/fuzz/expr_fuzz.c vendor/expr.c vendor/expr.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/expr_fuzz.c vendor/expr.c -lm
+
+t/fuzz/spec_fuzz: t/fuzz/spec_fuzz.c jobrun.c jobrun.h $(VENDOR_SRC) $(wildcard vendor/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(FUZZ_PKGS)) -o $@ \
+	    t/fuzz/spec_fuzz.c $(VENDOR_SRC) $(shell pkg-config --libs $(FUZZ_PKGS)) -lm
+
+fuzz: t/fuzz/expr_fuzz t/fuzz/spec_fuzz
+	@mkdir -p t/fuzz/artifacts; rc=0; \
+	for f in expr spec; do \
+	    w=$$(mktemp -d "$${TMPDIR:-/tmp}/jobrun-fuzz-$$f.XXXXXX") || exit 1; \
+	    cp -R t/fuzz/corpus/$$f/. "$$w/"; \
+	    d=; [ -f t/fuzz/$$f.dict ] && d=-dict=t/fuzz/$$f.dict; \
+	    echo "fuzz: $$f for $(FUZZ_SECONDS)s ($$(ls "$$w" | wc -l) seeds)"; \
+	    if t/fuzz/$${f}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -print_final_stats=1 -artifact_prefix=t/fuzz/artifacts/$$f- $$d "$$w" \
+	        >t/fuzz/$$f.log 2>&1; then \
+	        grep -E '^stat::(number_of_executed_units|peak_rss_mb|new_units_added)' t/fuzz/$$f.log | sed 's/^/    /'; \
+	        echo "    corpus: $$(ls "$$w" | wc -l) inputs; nothing found"; \
+	    else \
+	        rc=1; tail -n 40 t/fuzz/$$f.log; \
+	        echo "fuzz: $$f FOUND A PROBLEM: $$(ls -t t/fuzz/artifacts/$$f-* 2>/dev/null | head -n 1) (log: t/fuzz/$$f.log)"; \
+	    fi; \
+	    rm -rf "$$w"; \
+	done; exit $$rc
+
+.PHONY: fuzz
 
 clean:
 	rm -f jobrun vendor/*.o $(UNIT_BIN) .flags

@@ -600,6 +600,23 @@ yscalar(yaml_node_t *n)
 }
 
 /*
+ * libyaml's marks count characters, after any byte-order mark; this is
+ * the byte offset in the text of character idx.
+ */
+static size_t
+mark_byte(const struct pctx *c, size_t idx)
+{
+	const unsigned char *t = (const unsigned char *)c->text;
+	size_t i = c->len >= 3 && t[0] == 0xef && t[1] == 0xbb && t[2] == 0xbf ?
+	    3 : 0;
+
+	for (; idx > 0 && i < c->len; idx--)
+		for (i++; i < c->len && (t[i] & 0xc0) == 0x80; i++)
+			;
+	return i;
+}
+
+/*
  * Where byte pos of a scalar's value is in the file: the value is the text
  * after quoting and escapes are undone, or block indentation taken away,
  * so walk the file's text alongside it.  Returns the offset in the file.
@@ -608,7 +625,8 @@ static size_t
 scalar_offset(const struct pctx *c, yaml_node_t *n, const char *v, size_t pos)
 {
 	const char *t = c->text;
-	size_t i = n->start_mark.index, end = n->end_mark.index, k, indent = 0;
+	size_t i = mark_byte(c, n->start_mark.index);
+	size_t end = mark_byte(c, n->end_mark.index), k, indent = 0;
 	yaml_scalar_style_t st = n->data.scalar.style;
 
 	if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE || st == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
@@ -621,18 +639,26 @@ scalar_offset(const struct pctx *c, yaml_node_t *n, const char *v, size_t pos)
 		i += indent;
 	}
 	for (k = 0; k < pos && v[k] && i < end; k++) {
-		if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE && t[i] == '\'' &&
+		if (st == YAML_DOUBLE_QUOTED_SCALAR_STYLE && t[i] == '\\' &&
+		    t[i + 1] == '\n') {
+			/* an escaped line break stands for nothing */
+			for (i += 2; i < end && (t[i] == ' ' || t[i] == '\t'); i++)
+				;
+			k--;
+		} else if (t[i] == '\n') {
+			/* a line break, folded or kept: the next line's indentation goes */
+			size_t sp = 0;
+
+			for (i++; i < end && (t[i] == ' ' || t[i] == '\t') &&
+			    (!indent || sp < indent); sp++)
+				i++;
+		} else if (st == YAML_SINGLE_QUOTED_SCALAR_STYLE && t[i] == '\'' &&
 		    t[i + 1] == '\'')
 			i += 2;
 		else if (st == YAML_DOUBLE_QUOTED_SCALAR_STYLE && t[i] == '\\')
 			i += t[i + 1] == 'x' ? 4 : t[i + 1] == 'u' ? 6 :
 			    t[i + 1] == 'U' ? 10 : 2;
-		else if (v[k] == '\n' && indent) {
-			size_t sp;
-
-			for (i++, sp = 0; i < end && t[i] == ' ' && sp < indent; sp++)
-				i++;
-		} else
+		else
 			i++;
 	}
 	return i < c->len ? i : c->len;
@@ -1518,10 +1544,18 @@ spec_secret_spans(struct pctx *c, yaml_node_t *root, struct job *j)
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *v = ynode(c, p->value);
 
+		/* An alias's node is its anchor's, elsewhere: not cut out. */
+		if (v->start_mark.index < m->start_mark.index ||
+		    v->end_mark.index > m->end_mark.index) {
+			perr(c, ynode(c, p->key), "secrets", "'%s' must be written "
+			    "out, not an alias", yscalar(ynode(c, p->key)) ?
+			    yscalar(ynode(c, p->key)) : "?");
+			continue;
+		}
 		j->secret_at = xreallocarray(j->secret_at, j->nsecret_at + 1,
 		    sizeof(*j->secret_at));
-		j->secret_at[j->nsecret_at][0] = v->start_mark.index;
-		j->secret_at[j->nsecret_at++][1] = v->end_mark.index;
+		j->secret_at[j->nsecret_at][0] = mark_byte(c, v->start_mark.index);
+		j->secret_at[j->nsecret_at++][1] = mark_byte(c, v->end_mark.index);
 	}
 }
 
@@ -2102,6 +2136,30 @@ db_str(const char *sql, const char *fmt, ...)
 }
 
 /*
+ * Columns added since the first schema: a home made by an older jobrun gets
+ * them (ALTER TABLE fails harmlessly where a column is there already).
+ */
+static void
+db_migrate(void)
+{
+	static const char *add[] = {
+		"jobs ADD COLUMN result TEXT", "jobs ADD COLUMN parent TEXT",
+		"jobs ADD COLUMN ptask INTEGER",
+		"jobs ADD COLUMN detached INTEGER DEFAULT 0",
+		"tasks ADD COLUMN parent INTEGER DEFAULT 0",
+		"tasks ADD COLUMN idx INTEGER DEFAULT 0",
+		"tasks ADD COLUMN item TEXT", "tasks ADD COLUMN subjob TEXT", NULL
+	};
+	char sql[128];
+	size_t i;
+
+	for (i = 0; add[i]; i++) {
+		snprintf(sql, sizeof(sql), "ALTER TABLE %s", add[i]);
+		sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+}
+
+/*
  * Opens the store.  The daemon opens it read-write and creates it; everyone
  * else read-only, and a home with no database yet is an empty one
  * (returns 1, db stays NULL).
@@ -2132,6 +2190,8 @@ db_open(int rw)
 		sqlite3_free(emsg);
 		return -1;
 	}
+	if (rw)
+		db_migrate();
 	return 0;
 }
 
@@ -3388,6 +3448,7 @@ step_result(const char *job, int pos, int attempt, int step)
 	char *path = home_path("work/%s/%d.%d.%d/stdout", job, pos, attempt, step);
 	char *s = read_file(path, NULL);
 
+	unlink(path);	/* it may hold a secret; the store has it, redacted */
 	free(path);
 	return s;
 }
@@ -3560,6 +3621,7 @@ sched_child(const struct job *j, int parent, int pos, int idx,
 	    (c->queue && (queue = sched_eval(c->queue, env, "queue")) == NULL) ||
 	    (c->var && (var = sched_eval(c->var, env, "var")) == NULL))
 		goto out;
+	name = secrets_out(j->id, name);
 	rc = db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
 	    " state, var, created, parent, idx, item) VALUES(?,?,(SELECT seq FROM"
 	    " jobs WHERE id = ?),?,?,?,?,?,?,?,?,?)", "sisssissIiis", j->id, pos,
@@ -3678,6 +3740,7 @@ sched_next(const struct job *j, int pos)
 		    NULL) || (queue = sched_eval(t->queue, env, "queue")) == NULL ||
 		    (t->var && (var = sched_eval(t->var, env, "var")) == NULL))
 			goto failed;
+		name = secrets_out(j->id, name);
 		db_exec("UPDATE tasks SET state = 'PENDING', name = ?, queue = ?,"
 		    " var = ? WHERE job = ? AND pos = ?", "ssssi", name, queue, var,
 		    j->id, pos);
