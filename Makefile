@@ -74,6 +74,9 @@ t/fuzz/spec_fuzz: t/fuzz/spec_fuzz.c jobrun.c jobrun.h $(VENDOR_SRC) $(wildcard 
 	    t/fuzz/spec_fuzz.c $(VENDOR_SRC) $(shell pkg-config --libs $(FUZZ_PKGS)) -lm
 
 fuzz: t/fuzz/expr_fuzz t/fuzz/spec_fuzz
+	@for r in t/fuzz/repro/spec/*; do \
+	    t/fuzz/spec_fuzz "$$r" >/dev/null 2>&1 || { echo "fuzz: $$r fails again"; exit 1; }; \
+	done; echo "fuzz: $$(ls t/fuzz/repro/spec | wc -l) earlier findings replayed"
 	@mkdir -p t/fuzz/artifacts; rc=0; \
 	for f in expr spec; do \
 	    w=$$(mktemp -d "$${TMPDIR:-/tmp}/jobrun-fuzz-$$f.XXXXXX") || exit 1; \

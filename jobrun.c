@@ -1536,27 +1536,44 @@ spec_free(struct job *j)
 static void
 spec_secret_spans(struct pctx *c, yaml_node_t *root, struct job *j)
 {
-	yaml_node_t *m = root ? ymap_get(c, root, "secrets") : NULL;
+	yaml_node_t *m = root ? ymap_get(c, root, "secrets") : NULL, *n;
 	yaml_node_pair_t *p;
+	yaml_node_item_t *it;
+	int *refs;
 
 	if (m == NULL || m->type != YAML_MAPPING_NODE)
 		return;
+	/* How often each node is used: more than once is an anchor with aliases. */
+	refs = xcalloc(c->doc->nodes.top - c->doc->nodes.start + 2, sizeof(*refs));
+	for (n = c->doc->nodes.start; n < c->doc->nodes.top; n++)
+		if (n->type == YAML_MAPPING_NODE)
+			for (p = n->data.mapping.pairs.start;
+			    p < n->data.mapping.pairs.top; p++)
+				refs[p->value]++;
+		else if (n->type == YAML_SEQUENCE_NODE)
+			for (it = n->data.sequence.items.start;
+			    it < n->data.sequence.items.top; it++)
+				refs[*it]++;
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *v = ynode(c, p->value);
 
 		/* An alias's node is its anchor's, elsewhere: not cut out. */
-		if (v->start_mark.index < m->start_mark.index ||
+		if (refs[p->value] > 1 || v->start_mark.index < m->start_mark.index ||
 		    v->end_mark.index > m->end_mark.index) {
 			perr(c, ynode(c, p->key), "secrets", "'%s' must be written "
-			    "out, not an alias", yscalar(ynode(c, p->key)) ?
+			    "out, not an anchor or an alias", yscalar(ynode(c, p->key)) ?
 			    yscalar(ynode(c, p->key)) : "?");
 			continue;
 		}
+		/* An empty value is nothing to cut (its marks are the next token's). */
+		if (v->end_mark.index == v->start_mark.index)
+			continue;
 		j->secret_at = xreallocarray(j->secret_at, j->nsecret_at + 1,
 		    sizeof(*j->secret_at));
 		j->secret_at[j->nsecret_at][0] = mark_byte(c, v->start_mark.index);
 		j->secret_at[j->nsecret_at++][1] = mark_byte(c, v->end_mark.index);
 	}
+	free(refs);
 }
 
 /* The job file with every secret's value replaced by "". */

@@ -260,6 +260,16 @@ tasks:
     cmd: [echo, "{{ nosuch(1) }}"]
 EOF
 
+bad_like secretalias.yaml "secretalias.yaml:4:3: secrets: 't' must be written out, not an anchor or an alias" \
+	"a secret that is an alias" <<'EOF'
+name: x
+inputs: {a: &v shared}
+secrets:
+  t: *v
+tasks:
+  - image: jobrun-test
+EOF
+
 # ---------------------------------------------------------------- not a job at all
 run "$JOBRUN" submit nosuch.yaml
 is "$RC" 3 "a missing file: exit 3"
