@@ -13,6 +13,8 @@
  *   logs/JOB/N.log         what task N's containers printed.
  *   work/JOB/N.A.S/        mounted at /tork in step S of attempt A of task N;
  *                          the task writes its result to /tork/stdout.
+ *   secrets/JOB            the job's secrets, from ingestion to its end: the
+ *                          job text the database keeps has them cut out.
  *   run/lock, run/daemon.pid, run/home-id
  *                          the daemon holds an exclusive flock on run/lock.
  *
@@ -22,10 +24,12 @@
  * ignores.  The first task becomes PENDING; the scheduler starts PENDING tasks
  * by queue cap, priority and submission order.  A task attempt runs its pre
  * containers, its main container and its post containers one after another;
- * each is one `docker run` child whose stdout and stderr go straight to the
- * log file.  When a task completes the next becomes PENDING in the same
- * transaction; a failed attempt is retried up to retry.limit times, then fails
- * the job.
+ * each is one `docker run` child whose output the daemon reads from a pipe
+ * and appends, secrets redacted, to the log file.  When a task completes the
+ * next becomes PENDING in the same transaction; a failed attempt is retried
+ * up to retry.limit times, then fails the job.  A parallel or each task
+ * becomes child rows of its own, run like tasks; a subjob task becomes a job
+ * of its own whose end completes or fails the task.
  *
  * What survives a crash: everything.  Containers carry the home id, job,
  * task, attempt and step in their name and labels, and the database records
