@@ -36,12 +36,13 @@ t/unit/%: t/unit/%.c $(VENDOR_OBJ) .flags
 units: $(UNIT_BIN)
 
 # The one test command (README, .ci/run): installs what is missing, then runs
-# everything: unit tests, the end-to-end suite, and a bounded fuzz run.
+# everything: a bounded fuzz run, then the unit tests and the end-to-end suite
+# (prove's summary is the last thing it prints).
 check:
 	sh t/setup
 	$(MAKE) jobrun units
-	prove -j$(PROVE_J) $(UNIT_BIN) t/*.t
 	$(MAKE) fuzz
+	prove -j$(PROVE_J) $(UNIT_BIN) t/*.t
 
 demo:
 	sh t/setup
