@@ -3,10 +3,11 @@
 PKGS    = yaml-0.1 sqlite3 ncursesw libarchive
 CC     ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ivendor
+# What the code needs whatever CFLAGS a user gives (make CFLAGS=... keeps these).
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Ivendor
 ifeq ($(SAN),1)
-CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
