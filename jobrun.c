@@ -958,6 +958,30 @@ static const struct field registry_fields[] = {
 	END
 };
 
+static void p_sidecars(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
+#define PO(m) (offsetof(struct sidecar, probe.m) - offsetof(struct sidecar, probe))
+static const struct field probe_fields[] = {
+	{ "path", p_str, PO(path), NULL, 0, 0, 0 },
+	{ "port", p_int, PO(port), NULL, 1, 65535, 0 },
+	{ "timeout", p_duration, PO(timeout_ms), NULL, 0, 0, 0 },
+	END
+};
+#undef PO
+
+static const struct field sidecar_fields[] = {
+	E("name", p_str, struct sidecar, c.name),
+	E("image", p_str, struct sidecar, c.image),
+	F("run", p_str, struct sidecar, c.run),
+	E("cmd", p_strlist, struct sidecar, c.cmd),
+	F("entrypoint", p_strlist, struct sidecar, c.entrypoint),
+	E("env", p_kv, struct sidecar, c.env),
+	F("workdir", p_str, struct sidecar, c.workdir),
+	{ "probe", p_sub, offsetof(struct sidecar, probe), probe_fields, 0, 0, 0 },
+	END
+};
+
 static const struct field task_fields[] = {
 	E("name", p_str, struct task, c.name),
 	F("description", p_str, struct task, description),
@@ -982,6 +1006,7 @@ static const struct field task_fields[] = {
 	{ "each", p_each, 0, each_fields, 0, 0, 0 },
 	{ "subjob", p_subjob, 0, NULL, 0, 0, 0 },
 	{ "mounts", p_mounts, 0, mount_fields, 0, 0, 0 },
+	{ "sidecars", p_sidecars, 0, sidecar_fields, 0, 0, 0 },
 	F("files", p_kv, struct task, files),
 	F("networks", p_strlist, struct task, networks),
 	F("tags", p_strlist, struct task, tags),
@@ -1119,6 +1144,7 @@ task_forbidden(const struct task *t)
 	if (t->post.n) return "post";
 	if (t->volumes.n) return "volumes";
 	if (t->mounts.n) return "mounts";
+	if (t->sidecars.n) return "sidecars";
 	if (t->files.n) return "files";
 	if (t->c.entrypoint.n) return "entrypoint";
 	if (t->c.workdir) return "workdir";
@@ -1153,6 +1179,10 @@ task_check(struct pctx *c, yaml_node_t *n, const char *path, struct task *t,
 				perr(c, ymap_get(c, n, "files"), path, "files: '%s' must "
 				    "be a plain file name (it goes into /tork)",
 				    t->files.v[i].key);
+			else if (strcmp(t->files.v[i].key, "entrypoint") == 0 ||
+			    strcmp(t->files.v[i].key, "stdout") == 0)
+				perr(c, ymap_get(c, n, "files"), path, "files: '%s' is "
+				    "jobrun's own file in /tork", t->files.v[i].key);
 		return;
 	}
 	if (kinds > 1)
@@ -1279,11 +1309,36 @@ mount_item(struct pctx *c, yaml_node_t *e, const char *sub, void *p)
 		perr(c, e, sub, "type must be volume, bind or tmpfs");
 	else if (m->target == NULL || m->target[0] != '/')
 		perr(c, e, sub, "needs an absolute 'target'");
+	else if (strpbrk(m->target, ":,") || (m->source && strpbrk(m->source, ":,")))
+		perr(c, e, sub, "%s '%s' has a ':' or ',', which docker would read "
+		    "as mount options", strpbrk(m->target, ":,") ? "target" : "source",
+		    strpbrk(m->target, ":,") ? m->target : m->source);
 	else if (strcmp(m->type, "bind") == 0 && (m->source == NULL ||
 	    m->source[0] != '/'))
 		perr(c, e, sub, "a bind mount needs an absolute 'source'");
 	else if (strcmp(m->type, "bind") != 0 && m->source)
 		perr(c, e, sub, "a %s mount has no 'source'", m->type);
+}
+
+static void
+sidecar_item(struct pctx *c, yaml_node_t *e, const char *sub, void *p)
+{
+	struct sidecar *sc = p;
+
+	step_check(c, e, sub, &sc->c);
+	if (ymap_get(c, e, "probe") && sc->probe.port == 0)
+		perr(c, ymap_get(c, e, "probe"), sub, "probe: missing required "
+		    "field 'port'");
+}
+
+static void
+p_sidecars(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	struct sidecarlist *l = &((struct task *)dst)->sidecars;
+
+	parse_list(c, n, path, "sidecars", f->sub, (void **)&l->v, &l->n,
+	    sizeof(*l->v), sidecar_item);
 }
 
 static void
@@ -1505,6 +1560,11 @@ task_free(struct task *t)
 		free(t->mounts.v[k].target);
 	}
 	free(t->mounts.v);
+	for (k = 0; k < t->sidecars.n; k++) {
+		step_free(&t->sidecars.v[k].c);
+		free(t->sidecars.v[k].probe.path);
+	}
+	free(t->sidecars.v);
 	kv_free(&t->files);
 	strlist_free(&t->networks);
 	strlist_free(&t->tags);
@@ -2378,6 +2438,12 @@ rt_name(const char *job, int pos, int attempt, int step)
 }
 
 static char *
+rt_sidecar(const char *job, int pos, int attempt, size_t k)
+{
+	return xasprintf("jobrun-%s-%s-%d-%d-s%zu", homeid, job, pos, attempt, k);
+}
+
+static char *
 rt_volume(const char *job, int pos, size_t v)
 {
 	return xasprintf("jobrun-%s-%s-%d-v%zu", homeid, job, pos, v);
@@ -2527,6 +2593,8 @@ struct rtstep {
 	const struct task *t;
 	const struct step *s;
 	int main;			/* the task's own container, not pre/post */
+	int detach;			/* a sidecar: docker run -d */
+	const char *netns;		/* run in this container's network */
 	const char *job, *name, *workdir;
 	int pos, attempt;
 };
@@ -2550,9 +2618,13 @@ env_private(const char *name)
 {
 	static const char *cli[] = { "PATH", "HOME", "USER", "SHELL", "TMPDIR",
 		"LANG", "TZ", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-		"http_proxy", "https_proxy", "no_proxy", NULL };
-	static const char *prefix[] = { "DOCKER_", "CONTAINERS_", "LC_", "LD_",
-		"XDG_", "GO", NULL };
+		"http_proxy", "https_proxy", "no_proxy", "DOCKER_HOST",
+		"DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH",
+		"DOCKER_TLS_VERIFY", "DOCKER_API_VERSION", "DOCKER_DEFAULT_PLATFORM",
+		"DOCKER_BUILDKIT", "GODEBUG", "GOTRACEBACK", "GOMAXPROCS", "GOGC",
+		NULL };
+	static const char *prefix[] = { "DOCKER_CLI_", "DOCKER_CONTENT_TRUST",
+		"CONTAINERS_", "LC_", "LD_", "XDG_", NULL };
 	size_t i;
 
 	for (i = 0; cli[i]; i++)
@@ -2574,15 +2646,19 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 	memset(a, 0, sizeof(*a));
 	arg(a, "%s", docker_bin);
 	arg(a, "run");
+	if (r->detach)
+		arg(a, "--detach");
 	arg(a, "--name=%s", r->name);
 	arg(a, "--label=jobrun.home=%s", homeid);
 	arg(a, "--label=jobrun.job=%s", r->job);
 	arg(a, "--label=jobrun.task=%d", r->pos);
 	arg(a, "--label=jobrun.attempt=%d", r->attempt);
 	arg(a, "--sig-proxy=false");
-	for (i = 0; i < r->t->networks.n; i++)
+	for (i = 0; !r->netns && i < r->t->networks.n; i++)
 		arg(a, "--network=%s", r->t->networks.v[i]);
-	if (network && r->t->networks.n == 0)
+	if (r->netns)
+		arg(a, "--network=container:%s", r->netns);
+	else if (network && r->t->networks.n == 0)
 		arg(a, "--network=%s", network);
 	if (r->main && r->t->gpus)
 		arg(a, "--gpus=%s", r->t->gpus);
@@ -2677,7 +2753,7 @@ rt_bg(const char *sub1, const char *sub2, const struct strlist *names)
  * they happen; memory holds only the children and a cache of parsed jobs.
  */
 
-enum { R_STEP, R_REATTACH, R_AUX };
+enum { R_STEP, R_REATTACH, R_AUX, R_PROBE };
 
 struct run {
 	pid_t pid;
@@ -2687,6 +2763,8 @@ struct run {
 	char *queue;			/* counts against this queue's cap */
 	long long deadline;		/* monotonic ms: the attempt times out */
 	long long rekill_at;		/* monotonic ms: try docker rm -f again */
+	long long tdeadline;		/* R_PROBE: the attempt's own deadline */
+	size_t probe;			/* R_PROBE: which sidecar */
 	long long kill_at;		/* monotonic ms: SIGKILL the CLI */
 	int timed_out, cancelled;
 	struct strlist then;		/* R_AUX: run this next */
@@ -3317,8 +3395,11 @@ step_registry(const char *job, int pos, const struct task *t,
 		free(user);
 		return -1;
 	}
+	/* Docker Hub's credentials go under the name the docker CLI asks by. */
 	if (slash && (memchr(image, '.', slash - image) ||
-	    memchr(image, ':', slash - image) || strncmp(image, "localhost/", 10) == 0))
+	    memchr(image, ':', slash - image) || strncmp(image, "localhost/", 10) == 0) &&
+	    strncmp(image, "docker.io/", 10) != 0 &&
+	    strncmp(image, "index.docker.io/", 16) != 0)
 		host = xasprintf("%.*s", (int)(slash - image), image);
 	else
 		host = xstrdup("https://index.docker.io/v1/");
@@ -3352,7 +3433,8 @@ static void attempt_end(struct run *, int, int, const char *);
  * own, then the post ones.  Past the last step the attempt has succeeded.
  */
 static void
-sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
+sched_step_run(struct job *j, int pos, int attempt, int step,
+    long long deadline)
 {
 	const struct task *t = task_at(j, pos);
 	struct rtstep rs = { 0 };
@@ -3363,7 +3445,7 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 	struct strlist pw = { 0 };
 	struct run *r, tmp;
 	expr_val *env = NULL;
-	char *dir = NULL;
+	char *dir = NULL, *sidecar0 = NULL;
 	int is_main;
 	pid_t pid;
 
@@ -3395,7 +3477,10 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 		goto failed;
 	rs.workdir = dir;
 	rs.name = rt_name(j->id, pos, attempt, step);
+	if (is_main && t->sidecars.n)
+		rs.netns = sidecar0 = rt_sidecar(j->id, pos, attempt, 0);
 	rt_run_argv(&rs, &argv, &cenv);
+	free(sidecar0);
 	if (step_registry(j->id, pos, t, es.image, env, &cenv, &pw) < 0) {
 		kv_free(&cenv);
 		strlist_free(&pw);
@@ -3425,6 +3510,171 @@ out:
 	free(dir);
 	step_free(&es);
 	expr_free(env);
+}
+
+static char *fmt_timeout(long long, char *, size_t);
+
+/*
+ * Starts a task's sidecars, detached, before its own container: the first
+ * in the task's network, the others, and the task, in the first's, so that
+ * they all reach each other on localhost.  Leftovers of an earlier try of
+ * the same attempt (a daemon restart) go first.  Returns 0, or -1 with
+ * errmsg.  Blocks for the `docker run -d` of each.
+ */
+static int
+sidecars_start(struct job *j, const struct task *t, int pos, int attempt)
+{
+	expr_val *env = sched_env(j, pos);
+	char *name, *first = rt_sidecar(j->id, pos, attempt, 0), *dir, *out;
+	int rc = 0, status, log = open_log(j->id, pos);
+	size_t k;
+
+	for (k = 0; k < t->sidecars.n && rc == 0; k++) {
+		struct rtstep rs = { 0 };
+		struct strlist argv;
+		struct kvlist cenv = { 0 };
+		struct step es;
+		char *rm[] = { (char *)docker_bin, "rm", "--force", NULL, NULL };
+		pid_t pid;
+
+		name = rt_sidecar(j->id, pos, attempt, k);
+		rm[3] = name;
+		rt_capture(rm, &out);
+		free(out);
+		dir = home_path("work/%s/%d.%d.s%zu", j->id, pos, attempt, k);
+		if (step_eval(&t->sidecars.v[k].c, env, &es) < 0 || mkdir_p(dir) < 0 ||
+		    (es.run && put_file(dir, "entrypoint", es.run, 0755) < 0))
+			rc = -1;
+		rs.t = t;
+		rs.s = &es;
+		rs.detach = 1;
+		rs.netns = k ? first : NULL;
+		rs.job = j->id;
+		rs.pos = pos;
+		rs.attempt = attempt;
+		rs.name = name;
+		rs.workdir = dir;
+		if (rc == 0) {
+			rt_run_argv(&rs, &argv, &cenv);
+			if ((pid = rt_spawn(argv.v, log, &cenv)) < 0 ||
+			    waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+			    WEXITSTATUS(status) != 0)
+				rc = fail("sidecar %s: docker run failed", es.name ?
+				    es.name : name);
+			strlist_free(&argv);
+			kv_free(&cenv);
+		}
+		step_free(&es);
+		free(dir);
+		free(name);
+	}
+	if (log >= 0)
+		close(log);
+	free(first);
+	expr_free(env);
+	return rc;
+}
+
+/*
+ * Starts the probe of the first sidecar from k on that has one: wget in
+ * the sidecar, until http://localhost:PORT/PATH answers or its timeout
+ * (default 1m) passes.  Returns 1 if one was started, 0 if none is left.
+ */
+static int
+probe_next(struct job *j, const struct task *t, int pos, int attempt,
+    int step, long long deadline, size_t k)
+{
+	const struct sidecar *sc;
+	char *name, *url;
+	struct run *r;
+	pid_t pid;
+
+	for (; k < t->sidecars.n && t->sidecars.v[k].probe.port == 0; k++)
+		;
+	if (k == t->sidecars.n)
+		return 0;
+	sc = &t->sidecars.v[k];
+	name = rt_sidecar(j->id, pos, attempt, k);
+	url = xasprintf("http://localhost:%d%s%s", sc->probe.port,
+	    sc->probe.path && *sc->probe.path == '/' ? "" : "/",
+	    sc->probe.path ? sc->probe.path : "");
+	{
+		/* The script is fixed; the URL reaches it as $0, not as code. */
+		char *argv[] = { (char *)docker_bin, "exec", name, "sh", "-c",
+			"until wget -q -O /dev/null \"$0\"; do sleep 0.5; done", url,
+			NULL };
+
+		pid = rt_spawn(argv, -1, NULL);
+	}
+	free(name);
+	free(url);
+	if (pid < 0)
+		return 0;
+	r = run_add(pid, R_PROBE, j->id, pos, attempt, step);
+	r->queue = db_str("SELECT queue FROM tasks WHERE job = ? AND pos = ?",
+	    "si", j->id, pos);
+	r->probe = k;
+	r->tdeadline = deadline;
+	r->deadline = mono_ms() + (sc->probe.timeout_ms > 0 ?
+	    sc->probe.timeout_ms : 60000);
+	return 1;
+}
+
+/*
+ * Starts step `step` of an attempt: the pre containers, then the task's
+ * own (after its sidecars, once their probes answer), then the post ones.
+ * Past the last step the attempt has succeeded.
+ */
+static void
+sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
+{
+	const struct task *t = task_at(j, pos);
+	struct run tmp = { 0 };
+	int is_main;
+
+	if (t && t->sidecars.n && task_step(t, step, &is_main) && is_main) {
+		snprintf(tmp.job, sizeof(tmp.job), "%s", j->id);
+		tmp.pos = pos;
+		tmp.attempt = attempt;
+		tmp.step = step;
+		if (sidecars_start(j, t, pos, attempt) < 0) {
+			attempt_end(&tmp, 0, -1, errmsg);
+			return;
+		}
+		if (probe_next(j, t, pos, attempt, step, deadline, 0))
+			return;
+	}
+	sched_step_run(j, pos, attempt, step, deadline);
+}
+
+/* A sidecar's probe ended: the next probe, or the task's own container. */
+static void
+probe_exited(struct run *r, int code)
+{
+	struct job *j = sched_job(r->job);
+	const struct task *t = j ? task_at(j, r->pos) : NULL;
+	const struct sidecar *sc;
+	char *e;
+
+	if (t == NULL || r->cancelled) {
+		attempt_end(r, 0, -1, r->cancelled ? "cancelled" : "no such task");
+		return;
+	}
+	sc = &t->sidecars.v[r->probe];
+	if (code != 0 || r->timed_out) {
+		e = xasprintf("sidecars[%zu]%s%s: no answer on port %d%s%s within %s",
+		    r->probe, sc->c.name ? " " : "", sc->c.name ? sc->c.name : "",
+		    sc->probe.port, sc->probe.path ?
+		    " at " : "", sc->probe.path ? sc->probe.path : "",
+		    fmt_timeout(sc->probe.timeout_ms > 0 ? sc->probe.timeout_ms : 60000,
+		    (char[32]){ 0 }, 32));
+		attempt_end(r, 0, -1, e);
+		free(e);
+		return;
+	}
+	if (!probe_next(j, t, r->pos, r->attempt, r->step, r->tdeadline,
+	    r->probe + 1))
+		sched_step_run(j, r->pos, r->attempt, r->step, r->tdeadline);
 }
 
 /* A timeout as it was most likely written: 2s, 45m, 1500ms. */
@@ -3486,6 +3736,8 @@ attempt_cleanup(const struct run *r, const struct task *t)
 
 	for (s = 0; s <= r->step; s++)
 		strlist_add(&names, rt_name(r->job, r->pos, r->attempt, s));
+	for (v = 0; t && v < t->sidecars.n; v++)
+		strlist_add(&names, rt_sidecar(r->job, r->pos, r->attempt, v));
 	pid = rt_bg("rm", "--force", &names);
 	strlist_free(&names);
 	if (pid <= 0)
@@ -4109,6 +4361,10 @@ kill_container(size_t i)
 	struct strlist n = { 0 };
 	pid_t pid;
 
+	if (runs[i].kind == R_PROBE) {	/* no container of its own */
+		kill(-runs[i].pid, SIGKILL);
+		return;
+	}
 	runs[i].rekill_at = mono_ms() + 1000;
 	if (runs[i].kill_at == 0)
 		runs[i].kill_at = mono_ms() + 10000;
@@ -4178,7 +4434,11 @@ sched_timeouts(void)
 	for (i = 0; i < nruns; i++) {
 		struct run *r = &runs[i];
 
-		if (r->kind != R_AUX && r->deadline && now >= r->deadline &&
+		if (r->kind == R_PROBE && r->deadline && now >= r->deadline &&
+		    !r->timed_out) {
+			r->timed_out = 1;
+			kill(-r->pid, SIGKILL);
+		} else if (r->kind != R_AUX && r->deadline && now >= r->deadline &&
 		    !r->timed_out && !r->cancelled) {
 			r->timed_out = 1;
 			logf_("warn", "task.timeout", "job=%s task=%d attempt=%d",
@@ -4227,11 +4487,29 @@ step_cli_failed(struct run *r, int code)
 	char *st = rt_inspect(name, &code);
 	struct job *j = sched_job(r->job);
 
+	char *why = cli == 125 ? docker_complaint(r->job, r->pos) : NULL;
+
 	if (st && j && strcmp(st, "running") == 0)
 		reattach(j, r->pos, r->attempt, r->step, r->deadline);
-	else
+	else if (st && j && strcmp(st, "created") == 0 && why &&
+	    strstr(why, "is already in use")) {
+		/*
+		 * The name was taken by a container that a CLI killed with the
+		 * last daemon was still creating: never started, so remove it
+		 * and run the step again.
+		 */
+		char *argv[] = { (char *)docker_bin, "rm", "--force", name, NULL };
+		char *out;
+
+		rt_capture(argv, &out);
+		free(out);
+		logf_("info", "task.restart", "job=%s task=%d attempt=%d step=%d "
+		    "reason=name-in-use", r->job, r->pos, r->attempt, r->step);
+		sched_step_run(j, r->pos, r->attempt, r->step, r->deadline);
+	} else
 		step_exited(r, st && (strcmp(st, "exited") == 0 ||
 		    strcmp(st, "dead") == 0) ? code : cli);
+	free(why);
 	free(st);
 	free(name);
 }
@@ -4269,7 +4547,9 @@ sched_reap(pid_t pid, int status)
 			step_exited(&r, st ? code : 125);
 		free(st);
 		free(name);
-	} else if (code != 0 && !r.cancelled && !r.timed_out)
+	} else if (r.kind == R_PROBE)
+		probe_exited(&r, code);
+	else if (code != 0 && !r.cancelled && !r.timed_out)
 		step_cli_failed(&r, code);
 	else
 		step_exited(&r, code);
@@ -4338,15 +4618,17 @@ sched_recover(void)
 			reattach(j, pos, attempt, step, mono_deadline(astart,
 			    t->timeout_ms));
 		else {
-			/* Never started: start this step again. */
-			if (state) {
-				char *argv[] = { (char *)docker_bin, "rm", "--force",
-					name, NULL };
-				char *out;
+			/*
+			 * Never started: start this step again.  The engine may
+			 * still be creating it for the CLI that died with the
+			 * last daemon, so remove it whatever inspect said.
+			 */
+			char *argv[] = { (char *)docker_bin, "rm", "--force", name,
+				NULL };
+			char *out;
 
-				rt_capture(argv, &out);
-				free(out);
-			}
+			rt_capture(argv, &out);
+			free(out);
 			logf_("info", "task.restart", "job=%s task=%d attempt=%d "
 			    "step=%d", id, pos, attempt, step);
 			sched_step(j, pos, attempt, step, mono_deadline(astart,

@@ -86,8 +86,19 @@ struct mountlist {
 	size_t n;
 };
 
+/* A container run beside the task's own, in whose network it runs. */
+struct sidecar {
+	struct step c;			/* first, so that step_fields apply */
+	struct { char *path; int port; long long timeout_ms; } probe;
+};
+struct sidecarlist {
+	struct sidecar *v;
+	size_t n;
+};
+
 struct task {
 	struct step c;			/* the main container */
+	struct sidecarlist sidecars;
 	struct mountlist mounts;
 	struct kvlist files;		/* path in /tork -> content */
 	struct strlist networks, tags;
