@@ -4666,12 +4666,15 @@ sched_recover(void)
 static void
 spool_reject(const char *name)
 {
-	char *bad = home_path("spool/bad"), *from, *to;
+	char *bad = home_path("spool/bad"), *from, *to, *nl;
 
 	mkdir_p(bad);
 	from = home_path("spool/new/%s", name);
 	to = home_path("spool/bad/%s", name);
 	rename(from, to);
+	/* one event, one line: a job file's errors come one per line */
+	for (nl = errmsg; (nl = strchr(nl, '\n')) != NULL; )
+		*nl = nl[1] ? ';' : '\0';
 	logf_("error", "spool.reject", "file=%s error=\"%s\"", to, errmsg);
 	free(bad);
 	free(from);
