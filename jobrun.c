@@ -4999,7 +4999,7 @@ resolve_id(const char *prefix, char out[ID_LEN + 1])
 	struct strlist found = { 0 }, names;
 	sqlite3_stmt *st;
 	size_t i, plen = strlen(prefix);
-	int rc = EX_NOJOB;
+	int rc = EX_NOJOB, retried = 0;
 	char hi[ID_LEN + 2];
 
 	if (!is_hex(prefix) || plen > ID_LEN) {
@@ -5009,6 +5009,7 @@ resolve_id(const char *prefix, char out[ID_LEN + 1])
 	}
 	/* every id with this prefix sorts in [prefix, prefix + "g") */
 	snprintf(hi, sizeof(hi), "%sg", prefix);
+again:
 	if (db && (st = db_prep("SELECT id FROM jobs WHERE id >= ? AND id < ?"
 	    " ORDER BY id LIMIT 5", "ss", prefix, hi)) != NULL) {
 		while (sqlite3_step(st) == SQLITE_ROW)
@@ -5033,6 +5034,12 @@ resolve_id(const char *prefix, char out[ID_LEN + 1])
 		}
 	}
 	strlist_free(&names);
+	/* Ingested between the two looks?  The store has it now. */
+	if (found.n == 0 && !retried++) {
+		if (db == NULL)
+			db_open(0);
+		goto again;
+	}
 	if (found.n == 1) {
 		snprintf(out, ID_LEN + 1, "%s", found.v[0]);
 		rc = 0;
@@ -5068,7 +5075,13 @@ load_job(const char *id, struct jobrow *r)
 			found = spool_jobrow(names.v[i], r, &j);
 	spec_free(j);
 	strlist_free(&names);
-	return found;
+	/*
+	 * The daemon may have ingested it between the two looks: it commits
+	 * before it unlinks, so the store has it now.
+	 */
+	if (!found && db == NULL && db_open(0) < 0)
+		return 0;
+	return found || db_job(id, r);
 }
 
 /* The state of a job now: from the store, PENDING while spooled, NULL if gone. */
