@@ -4889,6 +4889,39 @@ daemon_setup_signals(void)
 	return 0;
 }
 
+/* Records what `jobrun status` shows of the daemon in the meta table. */
+static void
+daemon_meta(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+
+	va_start(ap, fmt);
+	if (vasprintf(&v, fmt, ap) < 0)
+		err(EX_ERR, "vasprintf");
+	va_end(ap);
+	db_exec("INSERT OR REPLACE INTO meta VALUES(?, ?)", "ss", key, v);
+	free(v);
+}
+
+/* What status shows: who runs, since when, which queues with which caps. */
+static void
+daemon_announce(void)
+{
+	struct buf q = { 0 };
+	size_t i;
+
+	for (i = 0; i < nqcaps; i++)
+		buf_addf(&q, "%s%s:%d", i ? " " : "", qcaps[i].name, qcaps[i].cap);
+	daemon_meta("pid", "%d", (int)getpid());
+	daemon_meta("started", "%lld", now_ms());
+	daemon_meta("heartbeat", "%lld", now_ms());
+	daemon_meta("runtime", "%s", docker_bin);
+	daemon_meta("queues", "%s", q.s ? q.s : "");
+	daemon_meta("defcap", "%d", defcap);
+	free(q.s);
+}
+
 /* Logs what the children wrote; pfd[2..] are their pipes, in runs order. */
 static void
 daemon_output(struct pollfd *pfd, size_t n)
@@ -4910,7 +4943,7 @@ static void
 daemon_loop(int ino)
 {
 	struct pollfd *pfd = NULL;
-	long long last_scan = 0;
+	long long last_scan = 0, last_beat = 0;
 	int dirty = 1, status;
 	char drain[4096];
 	size_t n, i;
@@ -4947,6 +4980,10 @@ daemon_loop(int ino)
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			sched_reap(pid, status);
 		sched_timeouts();
+		if (mono_ms() - last_beat >= 2000) {
+			daemon_meta("heartbeat", "%lld", now_ms());
+			last_beat = mono_ms();
+		}
 	}
 	free(pfd);
 }
@@ -5787,12 +5824,70 @@ cmd_daemon(int argc, char *argv[])
 		ino = -1;
 	}
 	free(dir);
+	daemon_announce();
 	logf_("info", "daemon.start", "home=%s home_id=%s pid=%d runtime=%s",
 	    home, homeid, (int)getpid(), docker_bin);
 	sched_recover();
 	daemon_loop(ino);
 	logf_("info", "daemon.stop", "running=%zu", nruns);
 	db_close();
+	return EX_OK;
+}
+
+static char *
+meta(const char *key)
+{
+	return db ? db_str("SELECT value FROM meta WHERE key = ?", "s", key) : NULL;
+}
+
+/*
+ * Whether the daemon is alive, and what it does: exit 0 only when it is,
+ * so that cron or systemd can use this as a health check.
+ */
+static int
+cmd_status(int argc, char *argv[])
+{
+	char *started, *beat, *runtime, *queues, *defc, up[32], age[32];
+	sqlite3_stmt *st;
+	pid_t pid;
+	int alive;
+
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1 || optind != argc)
+		return usage_error("status", NULL);
+	open_store();
+	alive = daemon_alive(&pid);
+	printf("home:      %s\n", home);
+	if (!alive) {
+		printf("daemon:    not running; start one with 'jobrun daemon'\n");
+		return EX_ERR;
+	}
+	started = meta("started");
+	beat = meta("heartbeat");
+	runtime = meta("runtime");
+	queues = meta("queues");
+	defc = meta("defcap");
+	printf("daemon:    running, pid %d, up %s, heartbeat %s ago\n", (int)pid,
+	    units_fmt_duration(started ? now_ms() - atoll(started) : 0, up,
+	    sizeof(up)), units_fmt_duration(beat ? now_ms() - atoll(beat) : 0,
+	    age, sizeof(age)));
+	printf("runtime:   %s\n", runtime ? runtime : "?");
+	printf("queues:    %s%sother queues %s at once\n", queues ? queues : "",
+	    queues && *queues ? "; " : "", defc ? defc : "?");
+	printf("\n%-16s %8s %8s\n", "QUEUE", "RUNNING", "PENDING");
+	st = db_prep("SELECT queue, sum(state IN ('SCHEDULED','RUNNING')),"
+	    " sum(state = 'PENDING') FROM tasks WHERE state IN ('PENDING',"
+	    "'SCHEDULED','RUNNING') AND queue IS NOT NULL GROUP BY queue"
+	    " ORDER BY queue", NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		printf("%-16s %8d %8d\n", sqlite3_column_text(st, 0),
+		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
+	sqlite3_finalize(st);
+	free(started);
+	free(beat);
+	free(runtime);
+	free(queues);
+	free(defc);
 	return EX_OK;
 }
 
@@ -5815,6 +5910,7 @@ static const struct verb {
 	{ "logs", cmd_logs, "[-f] ID [TASK]", "print what a job's containers wrote" },
 	{ "cancel", cmd_cancel, "ID...", "cancel jobs and kill their containers" },
 	{ "wait", cmd_wait, "ID...", "wait for jobs to end; exit by their state" },
+	{ "status", cmd_status, "", "is the daemon alive, and what is it running?" },
 	{ "help", cmd_help, "[VERB]", "show this help, or one verb's" },
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
