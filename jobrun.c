@@ -1741,7 +1741,7 @@ struct env {			/* a spooled file, read back */
 	char *op;		/* "submit" for a job, else the request */
 	char *id, *file, *source;
 	char *sub;		/* a subjob: where it is in source, "POS[.IDX]" */
-	long long created;
+	long long created, due;
 	struct kvlist inputs, secrets;
 };
 
@@ -1817,6 +1817,8 @@ env_text(const struct env *e, int with_secrets)
 	json_kstr(&b, "op", e->op);
 	json_kstr(&b, "id", e->id);
 	json_kint(&b, "created", e->created);
+	if (e->due)
+		json_kint(&b, "due", e->due);
 	json_kstr(&b, "file", e->file);
 	json_kstr(&b, "sub", e->sub);
 	json_kv(&b, "inputs", &e->inputs);
@@ -1844,6 +1846,7 @@ spool_job(const struct job *j, const char *text, size_t len,
 	e.op = "submit";
 	e.id = (char *)j->id;
 	e.created = j->created;
+	e.due = j->due;
 	e.file = j->file;
 	e.inputs = *ov;
 	e.secrets = j->secrets;
@@ -1928,6 +1931,8 @@ spool_parse(const char *text, struct env *e)
 			e->sub = xstrdup(v);
 		else if (strcmp(k, "created") == 0 && v)
 			e->created = strtoll(v, NULL, 10);
+		else if (strcmp(k, "due") == 0 && v)
+			e->due = strtoll(v, NULL, 10);
 		else if ((strcmp(k, "inputs") == 0 || strcmp(k, "secrets") == 0) &&
 		    vn->type == YAML_MAPPING_NODE) {
 			struct kvlist *l = k[0] == 'i' ? &e->inputs : &e->secrets;
@@ -2111,7 +2116,7 @@ static const char schema[] =
 	" description TEXT, state TEXT NOT NULL, envelope TEXT NOT NULL,"
 	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
 	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT,"
-	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0);"
+	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0, due INTEGER);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
@@ -2229,7 +2234,8 @@ db_migrate(void)
 		"jobs ADD COLUMN detached INTEGER DEFAULT 0",
 		"tasks ADD COLUMN parent INTEGER DEFAULT 0",
 		"tasks ADD COLUMN idx INTEGER DEFAULT 0",
-		"tasks ADD COLUMN item TEXT", "tasks ADD COLUMN subjob TEXT", NULL
+		"tasks ADD COLUMN item TEXT", "tasks ADD COLUMN subjob TEXT",
+		"jobs ADD COLUMN due INTEGER", NULL
 	};
 	char sql[128];
 	size_t i;
@@ -2298,7 +2304,7 @@ db_commit(void)
 /* A job as the commands show it. */
 struct jobrow {
 	char *id, *name, *description, *state, *error, *envelope, *result, *parent;
-	long long created, started, completed;
+	long long created, started, completed, due;
 	int ntasks, ndone;
 };
 
@@ -2311,7 +2317,7 @@ struct taskrow {
 #define JOB_COLS "id, name, description, state, error, envelope, created," \
 	" started, completed, ntasks," \
 	" (SELECT count(*) FROM tasks t WHERE t.job = jobs.id AND" \
-	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result, parent"
+	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result, parent, due"
 
 static void
 jobrow_read(sqlite3_stmt *st, struct jobrow *r)
@@ -2329,6 +2335,7 @@ jobrow_read(sqlite3_stmt *st, struct jobrow *r)
 	r->ndone = sqlite3_column_int(st, 10);
 	r->result = col_str(st, 11);
 	r->parent = col_str(st, 12);
+	r->due = sqlite3_column_int64(st, 13);
 }
 
 static void
@@ -4316,6 +4323,38 @@ sched_start(const char *id, int pos)
 	sched_step(j, pos, attempt, 0, mono_deadline(now, t->timeout_ms));
 }
 
+/* Delayed jobs whose time has come become PENDING, their first task too. */
+static void
+sched_due(void)
+{
+	struct strlist ids = { 0 };
+	sqlite3_stmt *st;
+	struct job *j;
+	size_t i;
+	char *s;
+
+	st = db_prep("SELECT id FROM jobs WHERE state = 'SCHEDULED' AND due <= ?",
+	    "I", now_ms());
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&ids, col_str(st, 0));
+	sqlite3_finalize(st);
+	for (i = 0; i < ids.n; i++) {
+		if ((j = sched_job(ids.v[i])) == NULL)
+			continue;
+		db_begin();
+		db_exec("UPDATE jobs SET state = 'PENDING' WHERE id = ?", "s", j->id);
+		log_job(j->id, "PENDING", NULL);
+		if (sched_next(j, 1) == 1)
+			job_complete(j);
+		db_commit();
+		s = db_str("SELECT state FROM jobs WHERE id = ?", "s", ids.v[i]);
+		if (s && jstate_final(s))
+			sched_job_tidy(ids.v[i]);
+		free(s);
+	}
+	strlist_free(&ids);
+}
+
 /* Starts what the queue caps allow: by priority, then submission order. */
 static void
 sched_tick(void)
@@ -4458,9 +4497,18 @@ sched_timeouts(void)
 static int
 sched_wait_ms(void)
 {
-	long long now = mono_ms(), next = now + 1000;
+	long long now = mono_ms(), next = now + 1000, due;
 	size_t i;
+	char *s;
 
+	/* the next delayed job's time, if it comes within the second */
+	if ((s = db_str("SELECT min(due) FROM jobs WHERE state = 'SCHEDULED'",
+	    NULL)) != NULL) {
+		due = atoll(s) - now_ms();
+		free(s);
+		if (now + due < next)
+			next = now + (due > 0 ? due : 0);
+	}
 	for (i = 0; i < nruns; i++) {
 		if (runs[i].deadline && !runs[i].timed_out && runs[i].deadline < next)
 			next = runs[i].deadline;
@@ -4706,10 +4754,11 @@ job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 	json_end(&in, '}');
 	env = env_text(e, 0);
 	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
-	    " envelope, inputs, created, ntasks, parent, ptask)"
-	    " VALUES(?,?,?,'PENDING',?,?,?,?,?,?)", "sssssIisi", j->id,
-	    name ? name : j->name, j->description, env, in.s, e->created,
-	    (int)j->ntasks, parent, ptask);
+	    " envelope, inputs, created, ntasks, parent, ptask, due)"
+	    " VALUES(?,?,?,?,?,?,?,?,?,?,?)", "ssssssIisiI", j->id,
+	    name ? name : j->name, j->description, e->due > now ? "SCHEDULED" :
+	    "PENDING", env, in.s, e->created, (int)j->ntasks, parent, ptask,
+	    e->due);
 	free(env);
 	free(in.s);
 	seq = sqlite3_last_insert_rowid(db);
@@ -4721,7 +4770,9 @@ job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 		    "siIssisI", j->id, (int)i + 1, seq, t->c.name, t->queue,
 		    t->priority, t->var, now);
 	}
-	if (n == 1) {
+	if (n == 1 && e->due > now)
+		log_job(j->id, "SCHEDULED", NULL);
+	else if (n == 1) {
 		log_job(j->id, "PENDING", NULL);
 		if (sched_next(j, 1) == 1)
 			job_complete(j);	/* every task was skipped */
@@ -4955,6 +5006,7 @@ daemon_loop(int ino)
 			last_scan = mono_ms();
 			dirty = 0;
 		}
+		sched_due();
 		sched_tick();
 		pfd = xreallocarray(pfd, nruns + 2, sizeof(*pfd));
 		pfd[0].fd = sigpipe_[0];
@@ -5017,8 +5069,9 @@ spool_jobrow(const char *name, struct jobrow *r, struct job **jp)
 	r->id = xstrdup(e.id);
 	r->name = j && j->name ? xstrdup(j->name) : NULL;
 	r->description = j && j->description ? xstrdup(j->description) : NULL;
-	r->state = xstrdup("PENDING");
+	r->state = xstrdup(e.due > now_ms() ? "SCHEDULED" : "PENDING");
 	r->created = e.created;
+	r->due = e.due;
 	r->ntasks = j ? (int)j->ntasks : 0;
 	r->envelope = text;
 	env_free(&e);
@@ -5206,6 +5259,7 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 	json_kstr(b, "description", r->description);
 	json_kstr(b, "state", r->state);
 	json_time(b, "createdAt", r->created);
+	json_time(b, "dueAt", r->due);
 	json_time(b, "startedAt", r->started);
 	json_time(b, "completedAt", r->completed);
 	json_kstr(b, "error", r->error);
@@ -5291,6 +5345,43 @@ parse_input(struct kvlist *l, const char *s)
 	return 0;
 }
 
+/*
+ * submit --at: HH:MM (the next such time, local), or an ISO 8601 date and
+ * time, local unless it ends in Z.  Returns ms since the epoch, or -1.
+ */
+static long long
+parse_at(const char *s)
+{
+	static const char *fmts[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+		"%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", NULL };
+	time_t now = time(NULL), t;
+	struct tm tm;
+	const char *end = NULL;
+	size_t i;
+
+	localtime_r(&now, &tm);
+	if ((end = strptime(s, "%H:%M", &tm)) != NULL && *end == '\0' &&
+	    strlen(s) <= 5) {
+		tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		if ((t = mktime(&tm)) <= now)
+			tm.tm_mday++, tm.tm_isdst = -1, t = mktime(&tm);
+		return (long long)t * 1000;
+	}
+	for (i = 0; fmts[i]; i++) {
+		memset(&tm, 0, sizeof(tm));
+		if ((end = strptime(s, fmts[i], &tm)) == NULL)
+			continue;
+		if (strcmp(end, "Z") == 0)
+			return (long long)timegm(&tm) * 1000;
+		if (*end == '\0') {
+			tm.tm_isdst = -1;
+			return (long long)mktime(&tm) * 1000;
+		}
+	}
+	return -1;
+}
+
 static int
 cmd_submit(int argc, char *argv[])
 {
@@ -5298,8 +5389,12 @@ cmd_submit(int argc, char *argv[])
 		{ "wait", no_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "input", required_argument, NULL, 'i' },
+		{ "at", required_argument, NULL, 'A' },
+		{ "in", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
+	long long due = 0, ms;
+	const char *why;
 	struct kvlist ov = { 0 };
 	struct job *j;
 	char *text, *errs, ids[1][ID_LEN + 1];
@@ -5315,6 +5410,17 @@ cmd_submit(int argc, char *argv[])
 			if (parse_input(&ov, optarg) < 0)
 				return usage_error("submit", "-i takes NAME=VALUE, "
 				    "not '%s'", optarg);
+			break;
+		case 'A':
+			if ((due = parse_at(optarg)) < 0)
+				return usage_error("submit", "--at takes HH:MM or "
+				    "YYYY-MM-DDTHH:MM[:SS][Z], not '%s'", optarg);
+			break;
+		case 'I':
+			if (units_duration(optarg, &ms, &why) < 0)
+				return usage_error("submit", "--in takes a duration "
+				    "such as 90s or 2h, not '%s' (%s)", optarg, why);
+			due = now_ms() + ms;
 			break;
 		default:
 			return usage_error("submit", NULL);
@@ -5339,6 +5445,7 @@ cmd_submit(int argc, char *argv[])
 	}
 	random_hex(j->id, ID_LEN);
 	j->created = now_ms();
+	j->due = due > j->created ? due : 0;
 	if (j->wait_ms >= 0 && !wait)
 		wait = 2;	/* the job file's wait: {timeout} */
 	if (spool_job(j, text, len, &ov) < 0)
@@ -5467,6 +5574,8 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		printf("description: %s\n", r->description);
 	printf("state:      %s\n", r->state);
 	printf("created:    %s\n", fmt_local(r->created, a, sizeof(a)));
+	if (r->due)
+		printf("due:        %s\n", fmt_local(r->due, a, sizeof(a)));
 	if (r->started)
 		printf("started:    %s\n", fmt_local(r->started, a, sizeof(a)));
 	if (r->completed)
@@ -5901,7 +6010,8 @@ static const struct verb {
 	const char *args;
 	const char *about;
 } verbs[] = {
-	{ "submit", cmd_submit, "[--wait] [--json] [-i NAME=VALUE]... FILE|-",
+	{ "submit", cmd_submit, "[--wait] [--json] [--at TIME | --in DURATION] "
+	    "[-i NAME=VALUE]... FILE|-",
 	    "check a job file, spool it and print its id" },
 	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME]",
 	    "run the spooled jobs, one container per task (foreground)" },
@@ -5934,8 +6044,12 @@ usage(FILE *f)
 	fprintf(f, "usage: jobrun [--home DIR] VERB [ARGS]\n"
 	    "       jobrun --help | --version\n\n");
 	for (i = 0; i < NVERBS; i++)
-		fprintf(f, "  %-6s %-44s %s\n", verbs[i].name, verbs[i].args,
-		    verbs[i].about);
+		if (strlen(verbs[i].args) > 44)
+			fprintf(f, "  %-6s %s\n  %-6s %-44s %s\n", verbs[i].name,
+			    verbs[i].args, "", "", verbs[i].about);
+		else
+			fprintf(f, "  %-6s %-44s %s\n", verbs[i].name, verbs[i].args,
+			    verbs[i].about);
 	fprintf(f, "\nIds may be shortened to any unique prefix.  Exit status: 0 ok "
 	    "or COMPLETED, 1 error,\n2 usage, 3 invalid job file, 4 FAILED, "
 	    "5 CANCELLED, 6 no such job.\nSee jobrun(1) and jobrun-job(5).\n");

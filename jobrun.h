@@ -123,6 +123,7 @@ struct job {
 	char *file;			/* the name it was submitted as */
 	char *name, *description;
 	long long created;		/* ms since the epoch */
+	long long due;			/* submit --at/--in: not before; 0 now */
 	struct kvlist inputs, secrets;
 	size_t (*secret_at)[2];		/* byte ranges of the secrets' values */
 	size_t nsecret_at;		/* in the job file */

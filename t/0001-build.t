@@ -13,7 +13,7 @@ is "$RC" 0 "--help exits 0"
 for v in $VERBS; do
 	like "$OUT" "(^|[[:space:]])$v([[:space:]]|$)" "--help lists '$v'"
 done
-like "$OUT" 'submit \[--wait\] \[--json\] \[-i NAME=VALUE\]\.\.\. FILE\|-' "--help has submit's usage line"
+like "$OUT" 'submit \[--wait\] \[--json\] \[--at TIME \| --in DURATION\] \[-i NAME=VALUE\]\.\.\. FILE\|-' "--help has submit's usage line"
 
 run "$JOBRUN" help
 is "$RC" 0 "help exits 0"
@@ -21,7 +21,7 @@ like "$OUT" 'daemon \[-q QUEUE:N\]\.\.\. \[--network NAME\]' "help has daemon's 
 
 run "$JOBRUN" help submit
 is "$RC" 0 "help submit exits 0"
-like "$OUT" 'jobrun (\[--home DIR\] )?submit \[--wait\] \[--json\] \[-i NAME=VALUE\]\.\.\. FILE\|-' \
+like "$OUT" 'jobrun (\[--home DIR\] )?submit \[--wait\] \[--json\] \[--at TIME \| --in DURATION\] \[-i NAME=VALUE\]\.\.\. FILE\|-' \
 	"help submit prints submit's usage"
 unlike "$OUT" 'ls \[--json\] \[-n N\]' "help submit is about submit only"
 
