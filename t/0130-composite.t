@@ -613,8 +613,8 @@ spread=$(jq_ms "$par" '[.tasks[] | select(.parent == 1 and .queue == "trio") | .
 ok "$([ -n "$spread" ] && [ "$spread" -lt 1000 ]; echo $?)" "par: the three sleepers started within 1 s of each other ($spread ms)"
 is "$(max_overlap "$par" 1)" 4 "par: all four children ran at the same time"
 took=$(jq_ms "$par" '.tasks[] | select(.position == 1) | (.completedAt | ms) - (.startedAt | ms)')
-ok "$([ -n "$took" ] && [ "$took" -ge 2000 ] && [ "$took" -lt 5000 ]; echo $?)" \
-	"par: three 2 s children took 2 to 5 s, not 6 ($took ms)"
+ok "$([ -n "$took" ] && [ "$took" -ge 2000 ] && [ "$took" -lt 6000 ]; echo $?)" \
+	"par: three 2 s children took under 6 s, the least three in a row take ($took ms)"
 ok "$(jq_ms "$par" '([.tasks[] | select(.position == 2) | .startedAt | ms][0]) >= ([.tasks[] | select(.parent == 1) | .completedAt | ms] | max)' | grep -qx true; echo $?)" \
 	"par: the next top-level task started after every child completed"
 is "$(pos_field "$par" 2 result)" after "par: the next top-level task ran"
