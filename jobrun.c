@@ -2124,7 +2124,7 @@ static const char schema[] =
 	" var TEXT, exit_code INTEGER, result TEXT, error TEXT,"
 	" created INTEGER, started INTEGER, completed INTEGER,"
 	" parent INTEGER DEFAULT 0, idx INTEGER DEFAULT 0, item TEXT, subjob TEXT,"
-	" PRIMARY KEY(job, pos));"
+	" progress TEXT, progress_at INTEGER, PRIMARY KEY(job, pos));"
 	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);";
 
 /*
@@ -2235,7 +2235,8 @@ db_migrate(void)
 		"tasks ADD COLUMN parent INTEGER DEFAULT 0",
 		"tasks ADD COLUMN idx INTEGER DEFAULT 0",
 		"tasks ADD COLUMN item TEXT", "tasks ADD COLUMN subjob TEXT",
-		"jobs ADD COLUMN due INTEGER", NULL
+		"jobs ADD COLUMN due INTEGER", "tasks ADD COLUMN progress TEXT",
+		"tasks ADD COLUMN progress_at INTEGER", NULL
 	};
 	char sql[128];
 	size_t i;
