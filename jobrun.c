@@ -491,7 +491,13 @@ kv_free(struct kvlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* The daemon's own log: one logfmt line per event on stderr. */
+/* Who spooled the request the daemon is acting on; -1 between requests. */
+static long long caller_uid = -1;
+
+/*
+ * The daemon's own log: one logfmt line per event on stderr, naming the
+ * caller's uid when a request caused it.
+ */
 static void
 logf_(const char *level, const char *event, const char *fmt, ...)
 {
@@ -506,6 +512,8 @@ logf_(const char *level, const char *event, const char *fmt, ...)
 		vfprintf(stderr, fmt, ap);
 		va_end(ap);
 	}
+	if (caller_uid >= 0)
+		fprintf(stderr, " uid=%lld", caller_uid);
 	fputc('\n', stderr);
 }
 
@@ -770,6 +778,23 @@ p_cpus(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 	p_str(c, n, path, f, dst);
 }
 
+/* retry.scalingFactor: how much longer each wait is than the one before. */
+static void
+p_factor(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	const char *s = yscalar(n);
+	char *end;
+	double v = s ? strtod(s, &end) : 0;
+
+	if (s == NULL || *s == '\0' || *end != '\0' || !(v >= 1) || v > 100) {
+		perr(c, n, path, "must be a number from 1 to 100, such as 2 or 1.5, "
+		    "not '%s'", s ? s : "");
+		return;
+	}
+	*(double *)((char *)dst + f->off) = v;
+}
+
 static void
 p_strlist(struct pctx *c, yaml_node_t *n, const char *path,
     const struct field *f, void *dst)
@@ -908,8 +933,13 @@ static const struct field step_fields[] = {
 	END
 };
 
+static void p_factor(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
 static const struct field retry_fields[] = {
 	{ "limit", p_int, 0, NULL, 0, 10, 0 },
+	F("initialDelay", p_duration, struct retry, initial_ms),
+	F("scalingFactor", p_factor, struct retry, scaling),
 	END
 };
 
@@ -1032,6 +1062,27 @@ static const struct field defaults_fields[] = {
 static void p_tasks(struct pctx *, yaml_node_t *, const char *,
     const struct field *, void *);
 
+static const struct field schedule_fields[] = {
+	F("cron", p_str, struct job, cron),
+	END
+};
+
+static const struct field autodelete_fields[] = {
+	F("after", p_duration, struct job, autodelete_ms),
+	END
+};
+
+static void p_webhooks(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
+static const struct field webhook_fields[] = {
+	E("url", p_str, struct webhook, url),
+	F("event", p_str, struct webhook, event),
+	E("headers", p_kv, struct webhook, headers),
+	E("if", p_str, struct webhook, if_),
+	END
+};
+
 static const struct field job_fields[] = {
 	F("name", p_str, struct job, name),
 	F("description", p_str, struct job, description),
@@ -1041,6 +1092,10 @@ static const struct field job_fields[] = {
 	E("output", p_str, struct job, output),
 	F("tags", p_strlist, struct job, tags),
 	{ "wait", p_sub, 0, wait_fields, 0, 0, 0 },
+	F("unique", p_bool, struct job, unique),
+	{ "schedule", p_sub, 0, schedule_fields, 0, 0, 0 },
+	{ "autoDelete", p_sub, 0, autodelete_fields, 0, 0, 0 },
+	{ "webhooks", p_webhooks, 0, webhook_fields, 0, 0, 0 },
 	{ "tasks", p_tasks, 0, NULL, 0, 0, 0 },
 	END
 };
@@ -1108,6 +1163,7 @@ task_init(struct task *t)
 	memset(t, 0, sizeof(*t));
 	t->priority = -1;
 	t->retry.limit = -1;
+	t->retry.initial_ms = -1;
 	t->timeout_ms = -1;
 }
 
@@ -1119,6 +1175,11 @@ task_defaults(struct task *t, const struct task *d)
 		t->priority = d->priority < 0 ? 0 : d->priority;
 	if (t->retry.limit < 0)
 		t->retry.limit = d->retry.limit < 0 ? 0 : d->retry.limit;
+	if (t->retry.initial_ms < 0)
+		t->retry.initial_ms = d->retry.initial_ms < 0 ? 0 :
+		    d->retry.initial_ms;
+	if (t->retry.scaling == 0)
+		t->retry.scaling = d->retry.scaling == 0 ? 2 : d->retry.scaling;
 	if (t->timeout_ms < 0)
 		t->timeout_ms = d->timeout_ms < 0 ? 0 : d->timeout_ms;
 	if (t->limits.cpus == NULL && d->limits.cpus)
@@ -1151,7 +1212,8 @@ task_forbidden(const struct task *t)
 	if (t->networks.n) return "networks";
 	if (t->gpus) return "gpus";
 	if (t->registry.username) return "registry";
-	if (t->retry.limit >= 0) return "retry";
+	if (t->retry.limit >= 0 || t->retry.initial_ms >= 0 || t->retry.scaling)
+		return "retry";
 	if (t->limits.cpus || t->limits.memory) return "limits";
 	if (t->timeout_ms >= 0) return "timeout";
 	return NULL;
@@ -1349,6 +1411,42 @@ p_mounts(struct pctx *c, yaml_node_t *n, const char *path,
 
 	parse_list(c, n, path, "mounts", f->sub, (void **)&l->v, &l->n,
 	    sizeof(*l->v), mount_item);
+}
+
+static const char *const hook_events[] = { "job.StateChange", "job.Progress",
+	"task.StateChange", "task.Progress", NULL };
+
+static void
+webhook_item(struct pctx *c, yaml_node_t *e, const char *sub, void *p)
+{
+	struct webhook *w = p;
+	size_t i;
+
+	if (w->url == NULL || *w->url == '\0') {
+		perr(c, e, sub, "missing required field 'url'");
+		return;
+	}
+	if (w->event == NULL)
+		w->event = xstrdup("job.StateChange");
+	for (i = 0; hook_events[i] && strcmp(hook_events[i], w->event); i++)
+		;
+	if (hook_events[i] == NULL)
+		perr(c, ymap_get(c, e, "event"), sub, "event: '%s' is not one of "
+		    "job.StateChange, job.Progress, task.StateChange, task.Progress",
+		    w->event);
+	else if (strstr(w->url, "{{") == NULL && strncmp(w->url, "http://", 7))
+		perr(c, ymap_get(c, e, "url"), sub, "url: '%s' must start with "
+		    "http:// (jobrun speaks plain HTTP only)", w->url);
+}
+
+static void
+p_webhooks(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	struct webhooklist *l = &((struct job *)dst)->webhooks;
+
+	parse_list(c, n, path, "webhooks", f->sub, (void **)&l->v, &l->n,
+	    sizeof(*l->v), webhook_item);
 }
 
 static void
@@ -1587,6 +1685,14 @@ spec_free(struct job *j)
 	free(j->name);
 	free(j->description);
 	free(j->output);
+	free(j->cron);
+	for (i = 0; i < j->webhooks.n; i++) {
+		free(j->webhooks.v[i].url);
+		free(j->webhooks.v[i].event);
+		free(j->webhooks.v[i].if_);
+		kv_free(&j->webhooks.v[i].headers);
+	}
+	free(j->webhooks.v);
 	free(j->defaults.queue);
 	free(j->secret_at);
 	free(j->defaults.limits.cpus);
@@ -1680,6 +1786,7 @@ spec_parse(const char *file, const char *text, size_t len,
 
 	j->file = xstrdup(file);
 	j->wait_ms = -1;
+	j->autodelete_ms = -1;
 	task_init(&j->defaults);
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -1743,6 +1850,9 @@ struct env {			/* a spooled file, read back */
 	char *sub;		/* a subjob: where it is in source, "POS[.IDX]" */
 	long long created, due;
 	struct kvlist inputs, secrets;
+	long long uid;		/* who spooled it, for the daemon's log */
+	long long arg;		/* stop: grace ms; prune: minimum age ms */
+	char *state;		/* prune: only jobs in this state */
 };
 
 static char *home;		/* the jobrun home, absolute */
@@ -1795,6 +1905,18 @@ spool_put(const char *name, const char *text)
 	return rc;
 }
 
+/* A job's inputs as the store keeps them: what unique jobs compare. */
+static void
+inputs_json(struct buf *b, const struct kvlist *l)
+{
+	size_t i;
+
+	buf_add(b, "{");
+	for (i = 0; i < l->n; i++)
+		json_kstr(b, l->v[i].key, l->v[i].val);
+	json_end(b, '}');
+}
+
 static void
 json_kv(struct buf *b, const char *k, const struct kvlist *l)
 {
@@ -1821,6 +1943,7 @@ env_text(const struct env *e, int with_secrets)
 		json_kint(&b, "due", e->due);
 	json_kstr(&b, "file", e->file);
 	json_kstr(&b, "sub", e->sub);
+	json_kint(&b, "uid", (long long)getuid());
 	json_kv(&b, "inputs", &e->inputs);
 	if (with_secrets)
 		json_kv(&b, "secrets", &e->secrets);
@@ -1859,8 +1982,9 @@ spool_job(const struct job *j, const char *text, size_t len,
 	return rc;
 }
 
+/* Spools a request (cancel, stop, restart, prune...) for the daemon. */
 static int
-spool_request(const char *op, const char *id)
+spool_req(const char *op, const char *id, long long arg, const char *state)
 {
 	struct buf b = { 0 };
 	char name[64], rnd[9];
@@ -1869,6 +1993,9 @@ spool_request(const char *op, const char *id)
 	buf_add(&b, "{\"jobrun\":1,");
 	json_kstr(&b, "op", op);
 	json_kstr(&b, "job", id);
+	json_kint(&b, "uid", (long long)getuid());
+	json_kint(&b, "arg", arg);
+	json_kstr(&b, "state", state);
 	json_end(&b, '}');
 	buf_add(&b, "\n");
 	random_hex(rnd, 8);
@@ -1886,6 +2013,7 @@ env_free(struct env *e)
 	free(e->file);
 	free(e->source);
 	free(e->sub);
+	free(e->state);
 	kv_free(&e->inputs);
 	kv_free(&e->secrets);
 	memset(e, 0, sizeof(*e));
@@ -1902,6 +2030,7 @@ spool_parse(const char *text, struct env *e)
 	int rc = 0;
 
 	memset(e, 0, sizeof(*e));
+	e->uid = -1;
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
 	if (!yaml_parser_load(&p, &doc)) {
@@ -1933,6 +2062,12 @@ spool_parse(const char *text, struct env *e)
 			e->created = strtoll(v, NULL, 10);
 		else if (strcmp(k, "due") == 0 && v)
 			e->due = strtoll(v, NULL, 10);
+		else if (strcmp(k, "uid") == 0 && v)
+			e->uid = strtoll(v, NULL, 10);
+		else if (strcmp(k, "arg") == 0 && v)
+			e->arg = strtoll(v, NULL, 10);
+		else if (strcmp(k, "state") == 0 && v)
+			e->state = xstrdup(v);
 		else if ((strcmp(k, "inputs") == 0 || strcmp(k, "secrets") == 0) &&
 		    vn->type == YAML_MAPPING_NODE) {
 			struct kvlist *l = k[0] == 'i' ? &e->inputs : &e->secrets;
@@ -2116,7 +2251,8 @@ static const char schema[] =
 	" description TEXT, state TEXT NOT NULL, envelope TEXT NOT NULL,"
 	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
 	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT,"
-	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0, due INTEGER);"
+	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0, due INTEGER,"
+	" restarts INTEGER DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
@@ -2124,7 +2260,8 @@ static const char schema[] =
 	" var TEXT, exit_code INTEGER, result TEXT, error TEXT,"
 	" created INTEGER, started INTEGER, completed INTEGER,"
 	" parent INTEGER DEFAULT 0, idx INTEGER DEFAULT 0, item TEXT, subjob TEXT,"
-	" progress TEXT, progress_at INTEGER, PRIMARY KEY(job, pos));"
+	" progress TEXT, progress_at INTEGER, not_before INTEGER,"
+	" abase INTEGER DEFAULT 0, PRIMARY KEY(job, pos));"
 	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);";
 
 /*
@@ -2236,7 +2373,10 @@ db_migrate(void)
 		"tasks ADD COLUMN idx INTEGER DEFAULT 0",
 		"tasks ADD COLUMN item TEXT", "tasks ADD COLUMN subjob TEXT",
 		"jobs ADD COLUMN due INTEGER", "tasks ADD COLUMN progress TEXT",
-		"tasks ADD COLUMN progress_at INTEGER", NULL
+		"tasks ADD COLUMN progress_at INTEGER",
+		"tasks ADD COLUMN not_before INTEGER",
+		"tasks ADD COLUMN abase INTEGER DEFAULT 0",
+		"jobs ADD COLUMN restarts INTEGER DEFAULT 0", NULL
 	};
 	char sql[128];
 	size_t i;
@@ -2307,18 +2447,27 @@ struct jobrow {
 	char *id, *name, *description, *state, *error, *envelope, *result, *parent;
 	long long created, started, completed, due;
 	int ntasks, ndone;
+	double progress;		/* mean of the top-level tasks'; -1 none */
+	char *pmsg;			/* the latest progress any task reported */
 };
 
 struct taskrow {
 	int pos, priority, attempt, has_exit, exit_code, parent;
-	char *name, *queue, *state, *result, *error, *var, *subjob;
-	long long created, started, completed;
+	char *name, *queue, *state, *result, *error, *var, *subjob, *progress;
+	long long created, started, completed, progress_at;
 };
 
 #define JOB_COLS "id, name, description, state, error, envelope, created," \
 	" started, completed, ntasks," \
 	" (SELECT count(*) FROM tasks t WHERE t.job = jobs.id AND" \
-	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result, parent, due"
+	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result, parent, due," \
+	" (SELECT CASE WHEN count(t.progress) = 0 THEN NULL ELSE avg(CASE WHEN" \
+	"  t.state IN ('COMPLETED','SKIPPED') THEN 100.0 WHEN t.progress GLOB" \
+	"  '[0-9]*' AND t.progress NOT GLOB '*[^0-9.]*' THEN min(CAST(t.progress" \
+	"  AS REAL), 100.0) ELSE 0.0 END) END FROM tasks t WHERE t.job = jobs.id" \
+	"  AND t.parent = 0)," \
+	" (SELECT t.progress FROM tasks t WHERE t.job = jobs.id AND t.progress" \
+	"  IS NOT NULL ORDER BY t.progress_at DESC LIMIT 1)"
 
 static void
 jobrow_read(sqlite3_stmt *st, struct jobrow *r)
@@ -2337,6 +2486,9 @@ jobrow_read(sqlite3_stmt *st, struct jobrow *r)
 	r->result = col_str(st, 11);
 	r->parent = col_str(st, 12);
 	r->due = sqlite3_column_int64(st, 13);
+	r->progress = sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 :
+	    sqlite3_column_double(st, 14);
+	r->pmsg = col_str(st, 15);
 }
 
 static void
@@ -2350,6 +2502,7 @@ jobrow_free(struct jobrow *r)
 	free(r->envelope);
 	free(r->result);
 	free(r->parent);
+	free(r->pmsg);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -2363,6 +2516,7 @@ taskrow_free(struct taskrow *t)
 	free(t->error);
 	free(t->var);
 	free(t->subjob);
+	free(t->progress);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -2396,7 +2550,8 @@ db_tasks(const char *id, struct taskrow **out)
 	/* children right after their parent */
 	st = db_prep("SELECT pos, priority, attempt, exit_code IS NOT NULL,"
 	    " exit_code, name, queue, state, result, error, var, created,"
-	    " started, completed, parent, subjob FROM tasks WHERE job = ? ORDER BY"
+	    " started, completed, parent, subjob, progress, progress_at FROM tasks"
+	    " WHERE job = ? ORDER BY"
 	    " CASE parent WHEN 0 THEN pos ELSE parent END, parent != 0, pos", "s",
 	    id);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -2420,6 +2575,8 @@ db_tasks(const char *id, struct taskrow **out)
 		t->completed = sqlite3_column_int64(st, 13);
 		t->parent = sqlite3_column_int(st, 14);
 		t->subjob = col_str(st, 15);
+		t->progress = col_str(st, 16);
+		t->progress_at = sqlite3_column_int64(st, 17);
 	}
 	sqlite3_finalize(st);
 	return n;
@@ -2676,6 +2833,8 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 		arg(a, "--memory=%lld", r->t->limits.memory);
 	arg(a, "--volume=%s:/tork", r->workdir);
 	arg(a, "--env=TORK_OUTPUT=/tork/stdout");
+	arg(a, "--env=TORK_PROGRESS=/tork/progress");
+	arg(a, "--env=JOBRUN_PROGRESS=/tork/progress");
 	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
 	/*
 	 * Values go to the CLI through its environment (`--env NAME`), not
@@ -2779,6 +2938,7 @@ struct run {
 	int out, log;			/* the child's output pipe, its log file */
 	struct buf part;		/* output not yet logged: no newline yet */
 	struct strlist redact;		/* values no log may show */
+	long long prog_mtime;		/* the progress file as last read */
 };
 
 struct qcap {
@@ -4123,6 +4283,29 @@ task_completed(const struct run *r, const struct job *j)
 	}
 }
 
+/* Attempts made before the last restart do not count against retry.limit. */
+static int
+task_abase(const char *id, int pos)
+{
+	char *s = db_str("SELECT abase FROM tasks WHERE job = ? AND pos = ?", "si",
+	    id, pos);
+	int n = s ? atoi(s) : 0;
+
+	free(s);
+	return n;
+}
+
+/* How long to wait before the attempt after attempt n: initialDelay * scalingFactor^(n-1). */
+static long long
+retry_delay(const struct task *t, int n)
+{
+	double d = (double)t->retry.initial_ms;
+
+	while (--n > 0 && d < 86400000.0)
+		d *= t->retry.scaling;
+	return d > 86400000.0 ? 86400000 : (long long)d;
+}
+
 /* The attempt failed: retry while retries are left, else fail the job. */
 static void
 task_failed(const struct run *r, const struct task *t, int code,
@@ -4132,9 +4315,16 @@ task_failed(const struct run *r, const struct task *t, int code,
 
 	logf_("warn", "task.attempt", "job=%s task=%d attempt=%d error=\"%s\"",
 	    r->job, r->pos, r->attempt, error);
-	if (t && r->attempt <= t->retry.limit) {
-		db_exec("UPDATE tasks SET state = 'PENDING', error = ? WHERE job = ?"
-		    " AND pos = ?", "ssi", error, r->job, r->pos);
+	if (t && r->attempt - task_abase(r->job, r->pos) <= t->retry.limit) {
+		long long delay = retry_delay(t, r->attempt -
+		    task_abase(r->job, r->pos));
+
+		db_exec("UPDATE tasks SET state = 'PENDING', error = ?, not_before ="
+		    " ? WHERE job = ? AND pos = ?", "sIsi", error, now_ms() + delay,
+		    r->job, r->pos);
+		if (delay)
+			logf_("info", "task.retry", "job=%s task=%d attempt=%d "
+			    "delay=%lldms", r->job, r->pos, r->attempt + 1, delay);
 		free(error);
 		return;
 	}
@@ -4365,7 +4555,8 @@ sched_tick(void)
 	size_t ngo = 0, i;
 
 	st = db_prep("SELECT job, pos, queue FROM tasks WHERE state = 'PENDING'"
-	    " ORDER BY priority DESC, jseq, pos", NULL);
+	    " AND coalesce(not_before, 0) <= ? ORDER BY priority DESC, jseq, pos",
+	    "I", now_ms());
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		const char *q = (const char *)sqlite3_column_text(st, 2);
 		int pending = 0;
@@ -4465,6 +4656,118 @@ sched_cancel(const char *id)
 	sched_job_done(id, "CANCELLED", NULL);
 }
 
+/*
+ * Like cancel, but each running container gets SIGTERM and grace_ms to end
+ * before docker kills it (docker stop); the job is CANCELLED with why.
+ */
+static void
+sched_stop(const char *id, long long grace_ms)
+{
+	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *why;
+	struct strlist n = { 0 };
+	long long now = now_ms(), g = grace_ms / 1000;
+	size_t i;
+	pid_t pid;
+
+	if (state == NULL || jstate_final(state)) {
+		logf_("info", "job.stop", "job=%s ignored=%s", id,
+		    state ? state : "unknown");
+		free(state);
+		return;
+	}
+	free(state);
+	why = xasprintf("stopped (SIGTERM, then SIGKILL after %llds)", g);
+	db_begin();
+	db_exec("UPDATE tasks SET state = 'CANCELLED', completed = ? WHERE job = ?"
+	    " AND state NOT IN ('COMPLETED','FAILED','CANCELLED','SKIPPED')",
+	    "Is", now, id);
+	db_exec("UPDATE jobs SET state = 'CANCELLED', completed = ?, error = ?"
+	    " WHERE id = ?", "Iss", now, why, id);
+	db_commit();
+	sched_cancel_subjobs(id);
+	for (i = 0; i < nruns; i++) {
+		struct run *r = &runs[i];
+
+		if (r->kind == R_AUX || strcmp(r->job, id) != 0)
+			continue;
+		r->cancelled = 1;
+		if (r->kind == R_PROBE) {
+			kill(-r->pid, SIGKILL);
+			continue;
+		}
+		/* rm -f only once the grace is over and docker stop did not do */
+		r->rekill_at = mono_ms() + grace_ms + 5000;
+		r->kill_at = r->rekill_at + 10000;
+		strlist_add(&n, rt_name(r->job, r->pos, r->attempt, r->step));
+	}
+	if (n.n) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "--time=%lld", g);
+		if ((pid = rt_bg("stop", t, &n)) > 0)
+			run_add(pid, R_AUX, NULL, 0, 0, 0);
+	}
+	strlist_free(&n);
+	sched_job_done(id, "CANCELLED", why);
+	free(why);
+}
+
+/*
+ * A FAILED or CANCELLED job runs again from the first task that did not
+ * complete; completed tasks keep their results (Tork's restart).  Attempts
+ * go on counting, so that no container name is used twice, but retry.limit
+ * counts from the restart.
+ */
+static void
+sched_restart(const char *id)
+{
+	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *p;
+	char *sec = home_path("secrets/%s", id);
+	struct job *j;
+	int pos;
+
+	if (state == NULL || (strcmp(state, "FAILED") && strcmp(state,
+	    "CANCELLED")) || (j = sched_job(id)) == NULL) {
+		logf_("info", "job.restart", "job=%s ignored=%s", id,
+		    state ? state : "unknown");
+		goto out;
+	}
+	if (j->secrets.n && access(sec, F_OK) < 0) {
+		logf_("warn", "job.restart", "job=%s ignored=\"its secrets were "
+		    "deleted when it ended\"", id);
+		goto out;
+	}
+	p = db_str("SELECT min(pos) FROM tasks WHERE job = ? AND parent = 0 AND"
+	    " state NOT IN ('COMPLETED','SKIPPED')", "s", id);
+	pos = p ? atoi(p) : (int)j->ntasks + 1;
+	free(p);
+	db_begin();
+	db_exec("WITH RECURSIVE d(p) AS (SELECT pos FROM tasks WHERE job = ?1 AND"
+	    " parent >= ?2 AND parent <= ?3 UNION SELECT t.pos FROM tasks t, d"
+	    " WHERE t.job = ?1 AND t.parent = d.p)"
+	    " DELETE FROM tasks WHERE job = ?1 AND pos IN d", "sii", id, pos,
+	    (int)j->ntasks);
+	db_exec("UPDATE tasks SET state = 'CREATED', abase = attempt, step = 0,"
+	    " not_before = NULL, exit_code = NULL, result = NULL, error = NULL,"
+	    " started = NULL, completed = NULL, subjob = NULL, progress = NULL,"
+	    " progress_at = NULL WHERE job = ? AND parent = 0 AND pos >= ?",
+	    "si", id, pos);
+	db_exec("UPDATE jobs SET state = 'PENDING', completed = NULL, error = NULL,"
+	    " result = NULL, restarts = restarts + 1 WHERE id = ?", "s", id);
+	logf_("info", "job.restart", "job=%s task=%d", id, pos);
+	log_job(id, "PENDING", NULL);
+	if (sched_next(j, pos) == 1)
+		job_complete(j);
+	db_commit();
+	free(state);
+	state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
+	if (state && jstate_final(state))
+		sched_job_tidy(id);
+out:
+	free(state);
+	free(sec);
+}
+
 static void
 sched_timeouts(void)
 {
@@ -4502,9 +4805,10 @@ sched_wait_ms(void)
 	size_t i;
 	char *s;
 
-	/* the next delayed job's time, if it comes within the second */
-	if ((s = db_str("SELECT min(due) FROM jobs WHERE state = 'SCHEDULED'",
-	    NULL)) != NULL) {
+	/* the next delayed job's or retry's time, if it comes within the second */
+	if ((s = db_str("SELECT min(t) FROM (SELECT min(due) t FROM jobs WHERE"
+	    " state = 'SCHEDULED' UNION ALL SELECT min(not_before) FROM tasks"
+	    " WHERE state = 'PENDING' AND not_before > ?)", "I", now_ms())) != NULL) {
 		due = atoll(s) - now_ms();
 		free(s);
 		if (now + due < next)
@@ -4563,6 +4867,58 @@ step_cli_failed(struct run *r, int code)
 	free(name);
 }
 
+/*
+ * A task reports progress by writing a number from 0 to 100, or a short
+ * message, to $TORK_PROGRESS (/tork/progress); the first line counts.  The
+ * daemon looks each second, and when the step ends.
+ */
+static void
+progress_read(struct run *r)
+{
+	char *path, *text, *v, *old;
+	struct stat sb;
+	long long mt;
+
+	if (r->kind != R_STEP && r->kind != R_REATTACH)
+		return;
+	path = home_path("work/%s/%d.%d.%d/progress", r->job, r->pos, r->attempt,
+	    r->step);
+	if (stat(path, &sb) < 0 || (mt = sb.st_mtim.tv_sec * 1000000000LL +
+	    sb.st_mtim.tv_nsec + sb.st_size) == r->prog_mtime ||
+	    (text = read_file(path, NULL)) == NULL) {
+		free(path);
+		return;
+	}
+	free(path);
+	r->prog_mtime = mt;
+	text[strcspn(text, "\r\n")] = '\0';
+	for (v = text; *v == ' ' || *v == '\t'; v++)
+		;
+	if (strlen(v) > 200)
+		v[200] = '\0';
+	v = redact(&r->redact, xstrdup(v));
+	old = db_str("SELECT progress FROM tasks WHERE job = ? AND pos = ?", "si",
+	    r->job, r->pos);
+	if (*v && (old == NULL || strcmp(old, v) != 0)) {
+		db_exec("UPDATE tasks SET progress = ?, progress_at = ? WHERE job = ?"
+		    " AND pos = ?", "sIsi", v, now_ms(), r->job, r->pos);
+		logf_("info", "task.progress", "job=%s task=%d progress=\"%s\"",
+		    r->job, r->pos, v);
+	}
+	free(old);
+	free(v);
+	free(text);
+}
+
+static void
+sched_progress(void)
+{
+	size_t i;
+
+	for (i = 0; i < nruns; i++)
+		progress_read(&runs[i]);
+}
+
 /* A child exited; works on a copy, since handling it may add runs. */
 static void
 sched_reap(pid_t pid, int status)
@@ -4576,6 +4932,7 @@ sched_reap(pid_t pid, int status)
 	if (i == nruns)
 		return;
 	run_output(&runs[i], 1);	/* the child is gone: so is the rest */
+	progress_read(&runs[i]);
 	r = runs[i];
 	runs[i] = runs[--nruns];
 	if (r.kind == R_AUX) {
@@ -4749,10 +5106,7 @@ job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 		spec_free(j);
 		return -1;
 	}
-	buf_add(&in, "{");
-	for (i = 0; i < j->inputs.n; i++)
-		json_kstr(&in, j->inputs.v[i].key, j->inputs.v[i].val);
-	json_end(&in, '}');
+	inputs_json(&in, &j->inputs);
 	env = env_text(e, 0);
 	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
 	    " envelope, inputs, created, ntasks, parent, ptask, due)"
@@ -4803,6 +5157,38 @@ ingest_job(const struct env *e)
 	return 0;
 }
 
+static int req_cancel(const struct env *e) { sched_cancel(e->id); return 0; }
+static int req_restart(const struct env *e) { sched_restart(e->id); return 0; }
+
+static int
+req_stop(const struct env *e)
+{
+	sched_stop(e->id, e->arg > 0 ? e->arg : 10000);
+	return 0;
+}
+
+/* What each spooled op does: a job to ingest, or a request about one. */
+static const struct req {
+	const char *op;
+	int (*fn)(const struct env *);
+} reqs[] = {
+	{ "submit", ingest_job },
+	{ "cancel", req_cancel },
+	{ "stop", req_stop },
+	{ "restart", req_restart },
+};
+
+static int
+spool_dispatch(const struct env *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		if (strcmp(reqs[i].op, e->op) == 0)
+			return reqs[i].fn(e);
+	return fail("unknown request '%s'", e->op);
+}
+
 /* Moves everything in spool/new into the database, oldest first. */
 static void
 spool_ingest(void)
@@ -4820,13 +5206,9 @@ spool_ingest(void)
 			spool_reject(names.v[i]);
 			continue;
 		}
-		if (strcmp(e.op, "submit") == 0)
-			rc = ingest_job(&e);
-		else if (strcmp(e.op, "cancel") == 0) {
-			sched_cancel(e.id);
-			rc = 0;
-		} else
-			rc = fail("unknown request '%s'", e.op);
+		caller_uid = e.uid;
+		rc = spool_dispatch(&e);
+		caller_uid = -1;
 		if (rc == 0) {
 			path = home_path("spool/new/%s", names.v[i]);
 			unlink(path);
@@ -4995,7 +5377,7 @@ static void
 daemon_loop(int ino)
 {
 	struct pollfd *pfd = NULL;
-	long long last_scan = 0, last_beat = 0;
+	long long last_scan = 0, last_beat = 0, last_prog = 0;
 	int dirty = 1, status;
 	char drain[4096];
 	size_t n, i;
@@ -5033,6 +5415,10 @@ daemon_loop(int ino)
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			sched_reap(pid, status);
 		sched_timeouts();
+		if (mono_ms() - last_prog >= 1000) {
+			sched_progress();
+			last_prog = mono_ms();
+		}
 		if (mono_ms() - last_beat >= 2000) {
 			daemon_meta("heartbeat", "%lld", now_ms());
 			last_beat = mono_ms();
@@ -5063,6 +5449,7 @@ spool_jobrow(const char *name, struct jobrow *r, struct job **jp)
 	char *text = NULL;
 
 	memset(r, 0, sizeof(*r));
+	r->progress = -1;
 	*jp = NULL;
 	if (strstr(name, ".job") == NULL || spool_read(name, &e, &text) < 0)
 		return 0;
@@ -5267,6 +5654,9 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 	json_kstr(b, "result", r->result);
 	json_kint(b, "taskCount", r->ntasks);
 	json_kint(b, "completedTasks", r->ndone);
+	if (r->progress >= 0)
+		buf_addf(b, "\"progress\":%.1f,", r->progress);
+	json_kstr(b, "progressMessage", r->pmsg);
 	if (r->envelope && spool_parse(r->envelope, &e) == 0) {
 		struct job *j = spool_job_of(&e);
 
@@ -5301,6 +5691,8 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 			json_kstr(b, "subjobId", t->subjob);
 			json_kstr(b, "result", t->result);
 			json_kstr(b, "error", t->error);
+			json_kstr(b, "progress", t->progress);
+			json_time(b, "progressAt", t->progress_at);
 			json_end(b, '}');
 			buf_add(b, ",");
 		}
@@ -5383,6 +5775,66 @@ parse_at(const char *s)
 	return -1;
 }
 
+/*
+ * A job of the same name and inputs that is still pending or running, in
+ * the store or in the spool: a unique job's twin.  Its id goes to out.
+ */
+static int
+submit_twin(const struct job *j, char out[ID_LEN + 1])
+{
+	struct strlist names = { 0 };
+	struct buf in = { 0 }, sin;
+	struct jobrow r;
+	struct job *sj;
+	char *id = NULL;
+	size_t i;
+
+	inputs_json(&in, &j->inputs);
+	if (db_open(0) == 0 && db) {
+		id = db_str("SELECT id FROM jobs WHERE name IS ? AND inputs = ? AND"
+		    " parent IS NULL AND state IN ('PENDING','SCHEDULED','RUNNING')"
+		    " ORDER BY seq LIMIT 1", "ss", j->name, in.s);
+		db_close();
+	}
+	spool_list(&names);
+	for (i = 0; id == NULL && i < names.n; i++) {
+		if (!spool_jobrow(names.v[i], &r, &sj))
+			continue;
+		memset(&sin, 0, sizeof(sin));
+		if (sj)
+			inputs_json(&sin, &sj->inputs);
+		if (sj && ((j->name == NULL && sj->name == NULL) || (j->name &&
+		    sj->name && strcmp(j->name, sj->name) == 0)) &&
+		    strcmp(in.s, sin.s) == 0)
+			id = xstrdup(r.id);
+		free(sin.s);
+		spec_free(sj);
+		jobrow_free(&r);
+	}
+	strlist_free(&names);
+	free(in.s);
+	if (id)
+		snprintf(out, ID_LEN + 1, "%s", id);
+	free(id);
+	return id != NULL;
+}
+
+/* Serialises unique submits, so that two at once cannot both find no twin. */
+static int
+submit_lock(void)
+{
+	char *dir = home_path("run"), *path = home_path("run/submit.lock");
+	int fd;
+
+	mkdir_p(dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(fd, LOCK_EX) < 0)
+		fd = fail("%s: %s", path, strerror(errno));
+	free(dir);
+	free(path);
+	return fd;
+}
+
 static int
 cmd_submit(int argc, char *argv[])
 {
@@ -5392,6 +5844,7 @@ cmd_submit(int argc, char *argv[])
 		{ "input", required_argument, NULL, 'i' },
 		{ "at", required_argument, NULL, 'A' },
 		{ "in", required_argument, NULL, 'I' },
+		{ "unique", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	long long due = 0, ms;
@@ -5401,10 +5854,11 @@ cmd_submit(int argc, char *argv[])
 	char *text, *errs, ids[1][ID_LEN + 1];
 	const char *file;
 	size_t len;
-	int c, wait = 0, json = 0, rc = EX_OK;
+	int c, wait = 0, json = 0, unique = 0, lock = -1, rc = EX_OK;
 
 	while ((c = getopt_long(argc, argv, "i:", lo, NULL)) != -1)
 		switch (c) {
+		case 'u': unique = 1; break;
 		case 'w': wait = 1; break;
 		case 'j': json = 1; break;
 		case 'i':
@@ -5449,8 +5903,24 @@ cmd_submit(int argc, char *argv[])
 	j->due = due > j->created ? due : 0;
 	if (j->wait_ms >= 0 && !wait)
 		wait = 2;	/* the job file's wait: {timeout} */
+	if ((unique || j->unique) && (lock = submit_lock()) < 0)
+		errx(EX_ERR, "%s", errmsg);
+	if (lock >= 0 && submit_twin(j, ids[0])) {
+		if (json)
+			printf("{\"id\":\"%s\",\"duplicate\":true}\n", ids[0]);
+		else
+			printf("%s\n", ids[0]);
+		warnx("job %s of the same name and inputs is still pending or "
+		    "running; not submitted", ids[0]);
+		spec_free(j);
+		free(text);
+		kv_free(&ov);
+		return EX_DUPLICATE;
+	}
 	if (spool_job(j, text, len, &ov) < 0)
 		errx(EX_ERR, "cannot spool the job: %s", errmsg);
+	if (lock >= 0)
+		close(lock);
 	if (!json || !wait) {
 		if (json)
 			printf("{\"id\":\"%s\"}\n", j->id);
@@ -5471,14 +5941,32 @@ cmd_submit(int argc, char *argv[])
 	return rc;
 }
 
+/* "40%", "40% copying part 2" or "copying part 2": a job's progress, short. */
+static char *
+fmt_progress(const struct jobrow *r, char *out, size_t n)
+{
+	char pct[16] = "";
+	int num = r->pmsg && r->pmsg[strspn(r->pmsg, "0123456789.")] == '\0';
+
+	/* a task that only sends messages says nothing about a percentage */
+	if (r->progress > 0 || (r->progress == 0 && (r->pmsg == NULL || num)))
+		snprintf(pct, sizeof(pct), "%.0f%%", r->progress);
+	snprintf(out, n, "%s%s%.40s", pct, *pct && r->pmsg && !num ? " " : "",
+	    r->pmsg && !num ? r->pmsg : "");
+	return out;
+}
+
 static void
 print_ls_row(const struct jobrow *r)
 {
-	char t[32], tasks[32];
+	char t[32], tasks[32], p[64];
 
 	snprintf(tasks, sizeof(tasks), "%d/%d", r->ndone, r->ntasks);
-	printf("%-12s  %-24.24s  %-9s  %-5s  %s\n", r->id, r->name ? r->name : "-",
+	printf("%-12s  %-24.24s  %-9s  %-5s  %-19s", r->id, r->name ? r->name : "-",
 	    r->state, tasks, fmt_local(r->created, t, sizeof(t)));
+	if (r->progress >= 0 || r->pmsg)
+		printf("  %s", fmt_progress(r, p, sizeof(p)));
+	putchar('\n');
 }
 
 static void
@@ -5525,8 +6013,8 @@ cmd_ls(int argc, char *argv[])
 	if (json)
 		buf_add(&b, "[");
 	else
-		printf("%-12s  %-24s  %-9s  %-5s  %s\n", "ID", "NAME", "STATE",
-		    "TASKS", "CREATED");
+		printf("%-12s  %-24s  %-9s  %-5s  %-19s  %s\n", "ID", "NAME", "STATE",
+		    "TASKS", "CREATED", "PROGRESS");
 	/* Spooled jobs are the newest of all. */
 	spool_list(&names);
 	for (i = names.n; i-- > 0 && (limit < 0 || shown < limit); ) {
@@ -5587,6 +6075,8 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		printf("error:      %s\n", r->error);
 	if (r->result)
 		printf("result:     %s\n", r->result);
+	if (r->progress >= 0 || r->pmsg)
+		printf("progress:   %s\n", fmt_progress(r, a, sizeof(a)));
 	printf("tasks:      %d/%d completed\n\n", r->ndone, r->ntasks);
 	if (n == 0)
 		return;
@@ -5615,10 +6105,14 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		    tm, res);
 	}
 	for (i = 0; i < n; i++)
+		if (t[i].progress)
+			printf("\ntask %d progress: %s (%s)", t[i].pos, t[i].progress,
+			    fmt_local(t[i].progress_at, a, sizeof(a)));
+	for (i = 0; i < n; i++)
 		if (t[i].error)
 			printf("\ntask %d error: %s", t[i].pos, t[i].error);
 	for (i = 0; i < n; i++)
-		if (t[i].error) {
+		if (t[i].error || t[i].progress) {
 			putchar('\n');
 			break;
 		}
@@ -5803,53 +6297,194 @@ cmd_logs(int argc, char *argv[])
 	return rc;
 }
 
+static int request_check(const char *, const char *);
+
+/* stop returns once the job's containers are gone, as docker stop does. */
 static int
-cmd_cancel(int argc, char *argv[])
+stop_wait(const char *id, long long until)
 {
-	char id[ID_LEN + 1], *s;
+	char *hid = home_path("run/home-id"), *h = read_file(hid, NULL), *out;
+	char *lh = xasprintf("label=jobrun.home=%s", h ? h : "");
+	char *lj = xasprintf("label=jobrun.job=%s", id);
+	char *argv[] = { (char *)docker_bin, "ps", "-q", "--filter", lh,
+	    "--filter", lj, NULL };
+	int gone = 0;
+
+	while (!gone && mono_ms() < until) {
+		out = NULL;
+		if (rt_capture(argv, &out) == 0 && out && *out == '\0')
+			gone = 1;
+		else
+			usleep(200000);
+		free(out);
+	}
+	free(lh);
+	free(lj);
+	free(h);
+	free(hid);
+	return gone;
+}
+
+/*
+ * Spools op for each job and, while a daemon runs, waits until the job is
+ * final or, for restart, restarted (its restarts count went up).
+ */
+static int
+request_jobs(const char *op, int argc, char *argv[], long long arg, long long wait_ms)
+{
+	char id[ID_LEN + 1], *s, *before;
 	pid_t pid;
-	int i, rc = EX_OK, r, alive;
+	int i, rc = EX_OK, r = 0, alive, restart = strcmp(op, "restart") == 0;
 	long long until;
 
-	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
-	    NULL) != -1)
-		return usage_error("cancel", NULL);
-	if (optind >= argc)
-		return usage_error("cancel", "expected at least one job id");
 	open_store();
 	alive = daemon_alive(&pid);
-	for (i = optind; i < argc; i++) {
+	for (i = 0; i < argc; i++) {
 		if ((r = resolve_id(argv[i], id)) != 0) {
 			rc = r;
 			continue;
 		}
-		s = job_state_now(id);
-		if (s && jstate_final(s)) {
-			warnx("job %s is already %s", id, s);
-			free(s);
-			rc = rc ? rc : EX_ERR;
+		if ((r = request_check(op, id)) != 0) {
+			rc = rc ? rc : r;
 			continue;
 		}
-		free(s);
-		if (spool_request("cancel", id) < 0)
+		before = db ? db_str("SELECT restarts FROM jobs WHERE id = ?", "s",
+		    id) : NULL;
+		if (spool_req(op, id, arg, NULL) < 0)
 			errx(EX_ERR, "cannot spool the request: %s", errmsg);
-		if (!alive)
-			continue;
-		for (until = mono_ms() + 10000; mono_ms() < until; usleep(50000)) {
-			s = job_state_now(id);
-			r = s && jstate_final(s);
+		for (until = mono_ms() + wait_ms; alive && mono_ms() < until;
+		    usleep(50000)) {
+			s = restart ? db_str("SELECT restarts FROM jobs WHERE id = ?",
+			    "s", id) : job_state_now(id);
+			r = restart ? s && before && strcmp(s, before) != 0 :
+			    s && jstate_final(s);
 			free(s);
 			if (r)
 				break;
 		}
-		if (!r) {
-			warnx("job %s: the daemon has not cancelled it after 10s; "
-			    "it will", id);
+		free(before);
+		if (alive && r && strcmp(op, "stop") == 0)
+			r = stop_wait(id, until);
+		if (alive && !r) {
+			warnx("job %s: the daemon has not done '%s' after %llds; it "
+			    "will", id, op, wait_ms / 1000);
 			rc = rc ? rc : EX_ERR;
 		}
 	}
 	if (!alive)
 		warn_no_daemon("the request waits in the spool");
+	return rc;
+}
+
+/* Whether op makes sense for the job as it is now; prints why not. */
+static int
+request_check(const char *op, const char *id)
+{
+	struct jobrow r;
+	struct env e;
+	struct job *j = NULL;
+	char *s = job_state_now(id), *sec;
+	int rc = 0;
+
+	if (strcmp(op, "restart") != 0) {
+		if (s && jstate_final(s)) {
+			warnx("job %s is already %s", id, s);
+			rc = EX_ERR;
+		}
+		free(s);
+		return rc;
+	}
+	if (s == NULL || (strcmp(s, "FAILED") && strcmp(s, "CANCELLED"))) {
+		warnx("job %s is %s; only a FAILED or CANCELLED job can be "
+		    "restarted", id, s ? s : "unknown");
+		free(s);
+		return EX_ERR;
+	}
+	free(s);
+	memset(&r, 0, sizeof(r));
+	if (load_job(id, &r) && r.envelope && spool_parse(r.envelope, &e) == 0) {
+		j = spool_job_of(&e);
+		env_free(&e);
+	}
+	sec = home_path("secrets/%s", id);
+	s = r.parent ? db_str("SELECT detached FROM jobs WHERE id = ?", "s", id) :
+	    NULL;
+	if (r.parent && !(s && atoi(s))) {
+		warnx("job %s is a subjob of %s; restart that job", id, r.parent);
+		rc = EX_ERR;
+	} else if (j && j->secrets.n && access(sec, F_OK) < 0) {
+		warnx("job %s had secrets, which jobrun deletes when a job ends; "
+		    "submit it again", id);
+		rc = EX_ERR;
+	}
+	free(s);
+	free(sec);
+	spec_free(j);
+	jobrow_free(&r);
+	return rc;
+}
+
+static int
+cmd_cancel(int argc, char *argv[])
+{
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1)
+		return usage_error("cancel", NULL);
+	if (optind >= argc)
+		return usage_error("cancel", "expected at least one job id");
+	return request_jobs("cancel", argc - optind, argv + optind, 0, 10000);
+}
+
+static int
+cmd_stop(int argc, char *argv[])
+{
+	long long grace = 10000;
+	const char *why;
+	int c;
+
+	while ((c = getopt(argc, argv, "t:")) != -1)
+		switch (c) {
+		case 't':
+			if (units_duration(optarg, &grace, &why) < 0 &&
+			    (grace = strtoll(optarg, NULL, 10) * 1000,
+			    strspn(optarg, "0123456789") != strlen(optarg)))
+				return usage_error("stop", "-t takes seconds or a "
+				    "duration such as 30s, not '%s'", optarg);
+			break;
+		default:
+			return usage_error("stop", NULL);
+		}
+	if (optind >= argc)
+		return usage_error("stop", "expected at least one job id");
+	return request_jobs("stop", argc - optind, argv + optind, grace,
+	    grace + 20000);
+}
+
+static int
+cmd_restart(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char (*ids)[ID_LEN + 1];
+	int c, i, wait = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		switch (c) {
+		case 'w': wait = 1; break;
+		default: return usage_error(argv[0], NULL);
+		}
+	if (optind >= argc)
+		return usage_error(argv[0], "expected at least one job id");
+	rc = request_jobs("restart", argc - optind, argv + optind, 0, 10000);
+	if (rc || !wait)
+		return rc;
+	ids = xcalloc(argc - optind, sizeof(*ids));
+	for (i = optind; i < argc; i++)
+		resolve_id(argv[i], ids[i - optind]);
+	rc = wait_jobs(ids, argc - optind, -1);
+	free(ids);
 	return rc;
 }
 
@@ -6020,6 +6655,11 @@ static const struct verb {
 	{ "show", cmd_show, "[--json] ID", "show a job and its tasks" },
 	{ "logs", cmd_logs, "[-f] ID [TASK]", "print what a job's containers wrote" },
 	{ "cancel", cmd_cancel, "ID...", "cancel jobs and kill their containers" },
+	{ "stop", cmd_stop, "[-t GRACE] ID...",
+	    "stop jobs: SIGTERM, then SIGKILL after GRACE (10s)" },
+	{ "restart", cmd_restart, "[--wait] ID...",
+	    "run a FAILED or CANCELLED job again from where it stopped" },
+	{ "retry", cmd_restart, "[--wait] ID...", "the same as restart" },
 	{ "wait", cmd_wait, "ID...", "wait for jobs to end; exit by their state" },
 	{ "status", cmd_status, "", "is the daemon alive, and what is it running?" },
 	{ "help", cmd_help, "[VERB]", "show this help, or one verb's" },
