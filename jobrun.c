@@ -2262,7 +2262,8 @@ static const char schema[] =
 	" parent INTEGER DEFAULT 0, idx INTEGER DEFAULT 0, item TEXT, subjob TEXT,"
 	" progress TEXT, progress_at INTEGER, not_before INTEGER,"
 	" abase INTEGER DEFAULT 0, PRIMARY KEY(job, pos));"
-	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);";
+	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);"
+	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value REAL);";
 
 /*
  * Binds arguments by a format: s string (NULL binds NULL), i int,
@@ -2423,6 +2424,17 @@ db_open(int rw)
 	return 0;
 }
 
+/* An empty store in memory: what a home with no database yet reads as. */
+static int
+db_open_memory(void)
+{
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+	    sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK)
+		return fail("database: %s", db ? sqlite3_errmsg(db) : "no memory");
+	db_migrate();
+	return 0;
+}
+
 static void
 db_close(void)
 {
@@ -2440,6 +2452,177 @@ static int
 db_commit(void)
 {
 	return db_exec("COMMIT", NULL) < 0 ? -1 : 0;
+}
+
+/*
+ * Counters for `jobrun metrics` live in the store, so that they only ever
+ * go up, across daemon restarts and prunes.
+ */
+static void
+db_count(const char *name, double delta)
+{
+	sqlite3_stmt *st;
+
+	db_exec("INSERT INTO counters VALUES(?, 0) ON CONFLICT(name) DO NOTHING",
+	    "s", name);
+	if ((st = db_prep("UPDATE counters SET value = value + ? WHERE name = ?",
+	    "Is", 0LL, name)) != NULL) {
+		sqlite3_bind_double(st, 1, delta);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+}
+
+/* The task duration histogram's upper bounds, in seconds. */
+static const double hist_le[] = { 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600 };
+#define NHIST (sizeof(hist_le) / sizeof(hist_le[0]))
+
+/* A task ended after ms: counted in its bucket (buckets are cumulative when printed). */
+static void
+db_observe(long long ms)
+{
+	char name[32];
+	size_t i;
+
+	for (i = 0; i < NHIST && ms > hist_le[i] * 1000; i++)
+		;
+	snprintf(name, sizeof(name), "duration_bucket_%zu", i);
+	db_count(name, 1);
+	db_count("duration_sum", ms / 1000.0);
+	db_count("duration_count", 1);
+}
+
+static void prom_label(struct buf *, const char *);
+
+static void
+prom_head(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_addf(b, "# HELP jobrun_%s %s\n# TYPE jobrun_%s %s\n", name, help,
+	    name, type);
+}
+
+/* count(*) by state, every state named even at 0 (so that rate() works). */
+static void
+prom_states(struct buf *b, const char *table, const char *const *states)
+{
+	char sql[96];
+	size_t i;
+
+	for (i = 0; states[i]; i++) {
+		char *n;
+
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE state = ?",
+		    table);
+		n = db_str(sql, "s", states[i]);
+		buf_addf(b, "jobrun_%s{state=\"%s\"} %s\n", table, states[i],
+		    n ? n : "0");
+		free(n);
+	}
+}
+
+static double
+counter(const char *name)
+{
+	char *v = db_str("SELECT value FROM counters WHERE name = ?", "s", name);
+	double d = v ? atof(v) : 0;
+
+	free(v);
+	return d;
+}
+
+static void
+prom_histogram(struct buf *b)
+{
+	char name[32];
+	double cum = 0;
+	size_t i;
+
+	prom_head(b, "task_duration_seconds", "histogram", "Time from a task's "
+	    "first start to its end (COMPLETED or FAILED).");
+	for (i = 0; i <= NHIST; i++) {
+		snprintf(name, sizeof(name), "duration_bucket_%zu", i);
+		cum += counter(name);
+		if (i < NHIST)
+			buf_addf(b, "jobrun_task_duration_seconds_bucket{le=\"%g\"} "
+			    "%.0f\n", hist_le[i], cum);
+		else
+			buf_addf(b, "jobrun_task_duration_seconds_bucket{le=\"+Inf\"} "
+			    "%.0f\n", cum);
+	}
+	buf_addf(b, "jobrun_task_duration_seconds_sum %.3f\n",
+	    counter("duration_sum"));
+	buf_addf(b, "jobrun_task_duration_seconds_count %.0f\n",
+	    counter("duration_count"));
+}
+
+/* The store in Prometheus' text format (jobrun metrics, --metrics-file). */
+static void
+db_metrics(struct buf *b, int alive)
+{
+	static const char *const js[] = { "PENDING", "SCHEDULED", "RUNNING",
+		"COMPLETED", "FAILED", "CANCELLED", NULL };
+	static const char *const ts[] = { "CREATED", "PENDING", "SCHEDULED",
+		"RUNNING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED", NULL };
+	static const struct { const char *name, *help; } cs[] = {
+		{ "tasks_started", "Task attempts started." },
+		{ "tasks_failed", "Tasks that ended FAILED, retries spent." },
+		{ "tasks_retried", "Failed task attempts that were retried." },
+	};
+	struct buf pend = { 0 };
+	sqlite3_stmt *st;
+	char *beat;
+	size_t i;
+
+	prom_head(b, "up", "gauge", "Whether a daemon runs for this home.");
+	buf_addf(b, "jobrun_up %d\n", alive);
+	beat = db_str("SELECT value FROM meta WHERE key = 'heartbeat'", NULL);
+	prom_head(b, "daemon_heartbeat_timestamp_seconds", "gauge",
+	    "When the daemon last said it was alive (Unix time).");
+	buf_addf(b, "jobrun_daemon_heartbeat_timestamp_seconds %.3f\n",
+	    beat ? atoll(beat) / 1000.0 : 0);
+	free(beat);
+	prom_head(b, "jobs", "gauge", "Jobs in the store, by state.");
+	prom_states(b, "jobs", js);
+	prom_head(b, "tasks", "gauge", "Tasks in the store, by state.");
+	prom_states(b, "tasks", ts);
+	prom_head(b, "queue_running", "gauge", "Tasks running, by queue.");
+	st = db_prep("SELECT queue, sum(state IN ('SCHEDULED','RUNNING')),"
+	    " sum(state = 'PENDING') FROM tasks WHERE state IN ('PENDING',"
+	    "'SCHEDULED','RUNNING') AND queue IS NOT NULL GROUP BY queue"
+	    " ORDER BY queue", NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		buf_addf(b, "jobrun_queue_running{queue=\"");
+		prom_label(b, (const char *)sqlite3_column_text(st, 0));
+		buf_addf(b, "\"} %d\n", sqlite3_column_int(st, 1));
+		buf_addf(&pend, "jobrun_queue_pending{queue=\"");
+		prom_label(&pend, (const char *)sqlite3_column_text(st, 0));
+		buf_addf(&pend, "\"} %d\n", sqlite3_column_int(st, 2));
+	}
+	sqlite3_finalize(st);
+	prom_head(b, "queue_pending", "gauge", "Tasks waiting for a slot, by queue.");
+	buf_add(b, pend.s ? pend.s : "");
+	free(pend.s);
+	for (i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+		char n[64];
+
+		snprintf(n, sizeof(n), "%s_total", cs[i].name);
+		prom_head(b, n, "counter", cs[i].help);
+		buf_addf(b, "jobrun_%s %.0f\n", n, counter(cs[i].name));
+	}
+	prom_histogram(b);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void
+prom_label(struct buf *b, const char *s)
+{
+	for (; s && *s; s++)
+		if (*s == '\\' || *s == '"')
+			buf_addf(b, "\\%c", *s);
+		else if (*s == '\n')
+			buf_add(b, "\\n");
+		else
+			buf_addn(b, s, 1);
 }
 
 /* A job as the commands show it. */
@@ -2952,6 +3135,7 @@ static struct qcap *qcaps;
 static size_t nqcaps;
 static int defcap;
 static int sigpipe_[2] = { -1, -1 };
+static const char *metrics_file;	/* daemon --metrics-file */
 static volatile sig_atomic_t got_term;
 
 struct jcache {
@@ -4227,6 +4411,18 @@ job_complete(const struct job *j)
  * transaction, so that no crash can leave a job with nothing to do and not
  * finished; or the job completed.
  */
+/* A task ended: its time from first start to now goes into the histogram. */
+static void
+task_observe(const char *id, int pos)
+{
+	char *s = db_str("SELECT started FROM tasks WHERE job = ? AND pos = ?",
+	    "si", id, pos);
+
+	if (s && atoll(s) > 0)
+		db_observe(now_ms() - atoll(s));
+	free(s);
+}
+
 /*
  * A child of a parallel or each task completed: the next waiting child of
  * an each starts; when none is left the parent completes.  Returns the
@@ -4264,6 +4460,7 @@ task_completed(const struct run *r, const struct job *j)
 	db_begin();
 	db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ?, error = NULL"
 	    " WHERE job = ? AND pos = ?", "Isi", now_ms(), r->job, r->pos);
+	task_observe(r->job, r->pos);
 	if ((next = child_completed(j, r->pos)) == 0) {
 		db_commit();
 		return;
@@ -4322,6 +4519,7 @@ task_failed(const struct run *r, const struct task *t, int code,
 		db_exec("UPDATE tasks SET state = 'PENDING', error = ?, not_before ="
 		    " ? WHERE job = ? AND pos = ?", "sIsi", error, now_ms() + delay,
 		    r->job, r->pos);
+		db_count("tasks_retried", 1);
 		if (delay)
 			logf_("info", "task.retry", "job=%s task=%d attempt=%d "
 			    "delay=%lldms", r->job, r->pos, r->attempt + 1, delay);
@@ -4333,6 +4531,8 @@ task_failed(const struct run *r, const struct task *t, int code,
 	db_begin();
 	db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
 	    " WHERE job = ? AND pos = ?", "Issi", now_ms(), error, r->job, r->pos);
+	task_observe(r->job, r->pos);
+	db_count("tasks_failed", 1);
 	if (code >= 0)
 		db_exec("UPDATE tasks SET exit_code = ? WHERE job = ? AND pos = ?",
 		    "isi", code, r->job, r->pos);
@@ -4507,6 +4707,7 @@ sched_start(const char *id, int pos)
 	db_exec("UPDATE tasks SET state = 'SCHEDULED', attempt = ?, step = 0,"
 	    " astart = ?, started = coalesce(started, ?) WHERE job = ? AND pos = ?",
 	    "iIIsi", attempt, now, now, id, pos);
+	db_count("tasks_started", 1);
 	if (db_exec("UPDATE jobs SET state = 'RUNNING', started = ? WHERE id = ?"
 	    " AND state = 'PENDING'", "Is", now, id) > 0)
 		log_job(id, "RUNNING", NULL);
@@ -5356,6 +5557,33 @@ daemon_announce(void)
 	free(q.s);
 }
 
+/*
+ * --metrics-file: node_exporter's textfile collector reads every *.prom
+ * file of a directory, so the file is replaced whole, never half written,
+ * and readable by the exporter's user.
+ */
+static void
+daemon_metrics(void)
+{
+	struct buf b = { 0 };
+	char *dir = xstrdup(metrics_file), *slash = strrchr(dir, '/'), *tmp;
+	const char *base = slash ? slash + 1 : metrics_file;
+
+	if (slash)
+		*slash = '\0';
+	db_metrics(&b, 1);
+	tmp = xasprintf("%s/.%s.tmp", slash ? (*dir ? dir : "/") : ".", base);
+	unlink(tmp);	/* left by a crash, it would block O_EXCL */
+	if (write_file_atomic(slash ? (*dir ? dir : "/") : ".", slash ?
+	    (*dir ? dir : "/") : ".", base, b.s, b.len) < 0)
+		logf_("error", "metrics.write", "error=\"%s\"", errmsg);
+	else
+		chmod(metrics_file, 0644);
+	free(tmp);
+	free(dir);
+	free(b.s);
+}
+
 /* Logs what the children wrote; pfd[2..] are their pipes, in runs order. */
 static void
 daemon_output(struct pollfd *pfd, size_t n)
@@ -5377,7 +5605,7 @@ static void
 daemon_loop(int ino)
 {
 	struct pollfd *pfd = NULL;
-	long long last_scan = 0, last_beat = 0, last_prog = 0;
+	long long last_scan = 0, last_beat = 0, last_prog = 0, last_metrics = 0;
 	int dirty = 1, status;
 	char drain[4096];
 	size_t n, i;
@@ -5422,6 +5650,10 @@ daemon_loop(int ino)
 		if (mono_ms() - last_beat >= 2000) {
 			daemon_meta("heartbeat", "%lld", now_ms());
 			last_beat = mono_ms();
+		}
+		if (metrics_file && mono_ms() - last_metrics >= 5000) {
+			daemon_metrics();
+			last_metrics = mono_ms();
 		}
 	}
 	free(pfd);
@@ -6535,6 +6767,7 @@ cmd_daemon(int argc, char *argv[])
 	static const struct option lo[] = {
 		{ "queue", required_argument, NULL, 'q' },
 		{ "network", required_argument, NULL, 'N' },
+		{ "metrics-file", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char *dir;
@@ -6549,6 +6782,12 @@ cmd_daemon(int argc, char *argv[])
 				    "from 1 to 10000, not '%s'", optarg);
 			break;
 		case 'N': network = optarg; break;
+		case 'M':
+			if (*optarg == '\0' || optarg[strlen(optarg) - 1] == '/')
+				return usage_error("daemon", "--metrics-file takes a "
+				    "file name, not '%s'", optarg);
+			metrics_file = optarg;
+			break;
 		default: return usage_error("daemon", NULL);
 		}
 	if (optind != argc)
@@ -6574,6 +6813,10 @@ cmd_daemon(int argc, char *argv[])
 	    home, homeid, (int)getpid(), docker_bin);
 	sched_recover();
 	daemon_loop(ino);
+	if (metrics_file) {
+		daemon_meta("heartbeat", "%lld", now_ms());
+		daemon_metrics();	/* still says up: rewritten by the next */
+	}
 	logf_("info", "daemon.stop", "running=%zu", nruns);
 	db_close();
 	return EX_OK;
@@ -6636,6 +6879,27 @@ cmd_status(int argc, char *argv[])
 	return EX_OK;
 }
 
+/* The store in Prometheus' text format, for a scrape or a cron job. */
+static int
+cmd_metrics(int argc, char *argv[])
+{
+	struct buf b = { 0 };
+	pid_t pid;
+
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1 || optind != argc)
+		return usage_error("metrics", NULL);
+	open_store();
+	if (db == NULL) {	/* an empty home: the same names, all zero */
+		if (db_open_memory() < 0)
+			errx(EX_ERR, "%s", errmsg);
+	}
+	db_metrics(&b, daemon_alive(&pid));
+	fputs(b.s, stdout);
+	free(b.s);
+	return EX_OK;
+}
+
 static int cmd_help(int, char *[]);
 
 /* ---------------------------------------------------------------- main -- */
@@ -6649,7 +6913,8 @@ static const struct verb {
 	{ "submit", cmd_submit, "[--wait] [--json] [--at TIME | --in DURATION] "
 	    "[-i NAME=VALUE]... FILE|-",
 	    "check a job file, spool it and print its id" },
-	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME]",
+	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME] "
+	    "[--metrics-file PATH]",
 	    "run the spooled jobs, one container per task (foreground)" },
 	{ "ls", cmd_ls, "[--json] [-n N]", "list jobs, newest first" },
 	{ "show", cmd_show, "[--json] ID", "show a job and its tasks" },
@@ -6662,6 +6927,7 @@ static const struct verb {
 	{ "retry", cmd_restart, "[--wait] ID...", "the same as restart" },
 	{ "wait", cmd_wait, "ID...", "wait for jobs to end; exit by their state" },
 	{ "status", cmd_status, "", "is the daemon alive, and what is it running?" },
+	{ "metrics", cmd_metrics, "", "print the store's metrics, Prometheus style" },
 	{ "help", cmd_help, "[VERB]", "show this help, or one verb's" },
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
