@@ -2252,7 +2252,7 @@ static const char schema[] =
 	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
 	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT,"
 	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0, due INTEGER,"
-	" restarts INTEGER DEFAULT 0);"
+	" restarts INTEGER DEFAULT 0, delete_at INTEGER);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
@@ -2263,7 +2263,13 @@ static const char schema[] =
 	" progress TEXT, progress_at INTEGER, not_before INTEGER,"
 	" abase INTEGER DEFAULT 0, PRIMARY KEY(job, pos));"
 	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);"
-	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value REAL);";
+	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value REAL);"
+	"CREATE TABLE IF NOT EXISTS hooks("
+	" seq INTEGER PRIMARY KEY, job TEXT NOT NULL, task INTEGER, event TEXT,"
+	" url TEXT, headers TEXT, body TEXT, state TEXT, attempts INTEGER DEFAULT 0,"
+	" next_at INTEGER, status INTEGER, error TEXT, created INTEGER,"
+	" log TEXT);"
+	"CREATE INDEX IF NOT EXISTS hooks_job ON hooks(job);";
 
 /*
  * Binds arguments by a format: s string (NULL binds NULL), i int,
@@ -2377,7 +2383,8 @@ db_migrate(void)
 		"tasks ADD COLUMN progress_at INTEGER",
 		"tasks ADD COLUMN not_before INTEGER",
 		"tasks ADD COLUMN abase INTEGER DEFAULT 0",
-		"jobs ADD COLUMN restarts INTEGER DEFAULT 0", NULL
+		"jobs ADD COLUMN restarts INTEGER DEFAULT 0",
+		"jobs ADD COLUMN delete_at INTEGER", NULL
 	};
 	char sql[128];
 	size_t i;
@@ -3122,6 +3129,7 @@ struct run {
 	struct buf part;		/* output not yet logged: no newline yet */
 	struct strlist redact;		/* values no log may show */
 	long long prog_mtime;		/* the progress file as last read */
+	int log_cut;			/* --log-max reached, said so */
 };
 
 struct qcap {
@@ -3136,6 +3144,7 @@ static size_t nqcaps;
 static int defcap;
 static int sigpipe_[2] = { -1, -1 };
 static const char *metrics_file;	/* daemon --metrics-file */
+static long long log_max;		/* daemon --log-max: bytes per task log */
 static volatile sig_atomic_t got_term;
 
 struct jcache {
@@ -3237,9 +3246,24 @@ redact(const struct strlist *l, char *s)
 
 /* Appends output to the run's log with every secret value replaced. */
 static void
-log_redacted(const struct run *r, const char *s, size_t n)
+log_redacted(struct run *r, const char *s, size_t n)
 {
 	size_t i, k, from = 0, m = 0;
+	struct stat sb;
+	char cap[32], *note;
+
+	/* daemon --log-max: a full log takes one note per run, then nothing */
+	if (log_max > 0 && fstat(r->log, &sb) == 0 && sb.st_size >= log_max) {
+		if (!r->log_cut) {
+			note = xasprintf("[jobrun: this log reached --log-max %s; "
+			    "output dropped]\n", units_fmt_size(log_max, cap,
+			    sizeof(cap)));
+			write_all(r->log, note, strlen(note));
+			free(note);
+			r->log_cut = 1;
+		}
+		return;
+	}
 
 	for (i = 0; i < n && r->redact.n; ) {
 		for (k = 0; k < r->redact.n; k++) {
@@ -4401,8 +4425,9 @@ job_complete(const struct job *j)
 		res = secrets_out(j->id, res);
 		expr_free(env);
 	}
-	db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ?, result = ?"
-	    " WHERE id = ?", "Iss", now_ms(), res, j->id);
+	db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ?, result = ?,"
+	    " delete_at = ? WHERE id = ?", "IsIs", now_ms(), res, j->autodelete_ms <
+	    0 ? 0 : now_ms() + j->autodelete_ms, j->id);
 	free(res);
 }
 
@@ -5358,6 +5383,85 @@ ingest_job(const struct env *e)
 	return 0;
 }
 
+/*
+ * Deletes a final job: its rows, its logs, what is left of its work files,
+ * and its subjobs with it.  Inside the caller's transaction.
+ */
+static void
+job_delete(const char *id)
+{
+	struct strlist kids = { 0 };
+	sqlite3_stmt *st;
+	char *p;
+	size_t i;
+
+	st = db_prep("SELECT id FROM jobs WHERE parent = ?", "s", id);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&kids, col_str(st, 0));
+	sqlite3_finalize(st);
+	for (i = 0; i < kids.n; i++)
+		job_delete(kids.v[i]);
+	strlist_free(&kids);
+	db_exec("DELETE FROM tasks WHERE job = ?", "s", id);
+	db_exec("DELETE FROM jobs WHERE id = ?", "s", id);
+	db_exec("DELETE FROM hooks WHERE job = ?", "s", id);
+	sched_forget(id);
+	p = home_path("logs/%s", id);
+	rm_rf(p);
+	free(p);
+	p = home_path("work/%s", id);
+	rm_rf(p);
+	free(p);
+}
+
+/*
+ * Deletes the final top-level jobs that match: state (NULL: any final one)
+ * and ended before `before` (ms).  Returns how many.
+ */
+static int
+jobs_prune(const char *where, const char *state, long long before)
+{
+	struct strlist ids = { 0 };
+	sqlite3_stmt *st;
+	char *sql;
+	size_t i;
+
+	sql = xasprintf("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
+	    " ('COMPLETED','FAILED','CANCELLED') AND (?1 IS NULL OR state = ?1)"
+	    " AND %s <= ?2", where);
+	st = db_prep(sql, "sI", state, before);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&ids, col_str(st, 0));
+	sqlite3_finalize(st);
+	free(sql);
+	if (ids.n == 0)
+		return 0;
+	db_begin();
+	for (i = 0; i < ids.n; i++)
+		job_delete(ids.v[i]);
+	db_commit();
+	for (i = 0; i < ids.n; i++)
+		logf_("info", "job.delete", "job=%s", ids.v[i]);
+	strlist_free(&ids);
+	return (int)i;
+}
+
+/* autoDelete: completed jobs whose time is up go (FAILED and CANCELLED stay). */
+static void
+sched_expire(void)
+{
+	jobs_prune("coalesce(nullif(delete_at, 0), 1e18)", "COMPLETED", now_ms());
+}
+
+static int
+req_prune(const struct env *e)
+{
+	int n = jobs_prune("completed", e->state, now_ms() - e->arg);
+
+	logf_("info", "jobs.prune", "deleted=%d", n);
+	return 0;
+}
+
 static int req_cancel(const struct env *e) { sched_cancel(e->id); return 0; }
 static int req_restart(const struct env *e) { sched_restart(e->id); return 0; }
 
@@ -5377,6 +5481,7 @@ static const struct req {
 	{ "cancel", req_cancel },
 	{ "stop", req_stop },
 	{ "restart", req_restart },
+	{ "prune", req_prune },
 };
 
 static int
@@ -5606,6 +5711,7 @@ daemon_loop(int ino)
 {
 	struct pollfd *pfd = NULL;
 	long long last_scan = 0, last_beat = 0, last_prog = 0, last_metrics = 0;
+	long long last_expire = 0;
 	int dirty = 1, status;
 	char drain[4096];
 	size_t n, i;
@@ -5650,6 +5756,10 @@ daemon_loop(int ino)
 		if (mono_ms() - last_beat >= 2000) {
 			daemon_meta("heartbeat", "%lld", now_ms());
 			last_beat = mono_ms();
+		}
+		if (mono_ms() - last_expire >= 5000) {
+			sched_expire();
+			last_expire = mono_ms();
 		}
 		if (metrics_file && mono_ms() - last_metrics >= 5000) {
 			daemon_metrics();
@@ -6768,8 +6878,10 @@ cmd_daemon(int argc, char *argv[])
 		{ "queue", required_argument, NULL, 'q' },
 		{ "network", required_argument, NULL, 'N' },
 		{ "metrics-file", required_argument, NULL, 'M' },
+		{ "log-max", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *why;
 	char *dir;
 	int c, ino;
 
@@ -6787,6 +6899,11 @@ cmd_daemon(int argc, char *argv[])
 				return usage_error("daemon", "--metrics-file takes a "
 				    "file name, not '%s'", optarg);
 			metrics_file = optarg;
+			break;
+		case 'L':
+			if (units_size(optarg, &log_max, &why) < 0 || log_max < 1024)
+				return usage_error("daemon", "--log-max takes a size of "
+				    "at least 1k, such as 10m, not '%s'", optarg);
 			break;
 		default: return usage_error("daemon", NULL);
 		}
@@ -6879,6 +6996,82 @@ cmd_status(int argc, char *argv[])
 	return EX_OK;
 }
 
+/*
+ * Deletes ended jobs.  Only the daemon writes the store: while one runs it
+ * gets a request; else prune takes the home's lock and does it itself.
+ */
+static int
+cmd_prune(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "older-than", required_argument, NULL, 'o' },
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *state = NULL, *why;
+	long long older = 0, until;
+	sqlite3_stmt *st;
+	struct strlist ids = { 0 };
+	size_t i, left = 0;
+	pid_t pid;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		switch (c) {
+		case 'o':
+			if (units_duration(optarg, &older, &why) < 0)
+				return usage_error("prune", "--older-than takes a "
+				    "duration such as 7d or 12h, not '%s' (%s)",
+				    optarg, why);
+			break;
+		case 's':
+			state = optarg;
+			if (!jstate_final(state))
+				return usage_error("prune", "--state takes COMPLETED, "
+				    "FAILED or CANCELLED, not '%s'", optarg);
+			break;
+		default:
+			return usage_error("prune", NULL);
+		}
+	if (optind != argc)
+		return usage_error("prune", "unexpected argument '%s'", argv[optind]);
+	if (!daemon_alive(&pid)) {
+		if (spool_init() < 0 || daemon_lock() < 0 || db_open(1) < 0)
+			errx(EX_ERR, "%s", errmsg);
+		printf("deleted %d jobs\n", jobs_prune("completed", state,
+		    now_ms() - older));
+		return EX_OK;
+	}
+	open_store();
+	st = db ? db_prep("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
+	    " ('COMPLETED','FAILED','CANCELLED') AND (?1 IS NULL OR state = ?1)"
+	    " AND completed <= ?2", "sI", state, now_ms() - older) : NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&ids, col_str(st, 0));
+	sqlite3_finalize(st);
+	if (spool_req("prune", "-", older, state) < 0)
+		errx(EX_ERR, "cannot spool the request: %s", errmsg);
+	for (until = mono_ms() + 10000; mono_ms() < until; usleep(50000)) {
+		char *n;
+
+		for (i = 0, left = 0; i < ids.n; i++) {
+			n = db_str("SELECT 1 FROM jobs WHERE id = ?", "s", ids.v[i]);
+			left += n != NULL;
+			free(n);
+		}
+		if (left == 0)
+			break;
+	}
+	printf("deleted %zu jobs\n", ids.n - left);
+	strlist_free(&ids);
+	if (left) {
+		warnx("the daemon has not deleted %zu of them after 10s; it will",
+		    left);
+		return EX_ERR;
+	}
+	return EX_OK;
+}
+
 /* The store in Prometheus' text format, for a scrape or a cron job. */
 static int
 cmd_metrics(int argc, char *argv[])
@@ -6914,7 +7107,7 @@ static const struct verb {
 	    "[-i NAME=VALUE]... FILE|-",
 	    "check a job file, spool it and print its id" },
 	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME] "
-	    "[--metrics-file PATH]",
+	    "[--metrics-file PATH] [--log-max SIZE]",
 	    "run the spooled jobs, one container per task (foreground)" },
 	{ "ls", cmd_ls, "[--json] [-n N]", "list jobs, newest first" },
 	{ "show", cmd_show, "[--json] ID", "show a job and its tasks" },
@@ -6927,6 +7120,8 @@ static const struct verb {
 	{ "retry", cmd_restart, "[--wait] ID...", "the same as restart" },
 	{ "wait", cmd_wait, "ID...", "wait for jobs to end; exit by their state" },
 	{ "status", cmd_status, "", "is the daemon alive, and what is it running?" },
+	{ "prune", cmd_prune, "[--older-than DURATION] [--state STATE]",
+	    "delete ended jobs with their logs" },
 	{ "metrics", cmd_metrics, "", "print the store's metrics, Prometheus style" },
 	{ "help", cmd_help, "[VERB]", "show this help, or one verb's" },
 };
