@@ -36,12 +36,16 @@ t/unit/%: t/unit/%.c $(VENDOR_OBJ) .flags
 
 units: $(UNIT_BIN)
 
+# The HTTP server the webhook tests post to (usage at the top of t/hooksink.c).
+t/hooksink: t/hooksink.c .flags
+	$(CC) $(CFLAGS) -o $@ t/hooksink.c $(LDFLAGS)
+
 # The one test command (README, .ci/run): installs what is missing, then runs
 # everything: a bounded fuzz run, then the unit tests and the end-to-end suite
 # (prove's summary is the last thing it prints).
 check:
 	sh t/setup
-	$(MAKE) jobrun units
+	$(MAKE) jobrun units t/hooksink
 	$(MAKE) fuzz
 	prove -j$(PROVE_J) $(UNIT_BIN) t/*.t
 
@@ -100,6 +104,6 @@ fuzz: t/fuzz/expr_fuzz t/fuzz/spec_fuzz
 .PHONY: fuzz
 
 clean:
-	rm -f jobrun vendor/*.o $(UNIT_BIN) .flags
+	rm -f jobrun vendor/*.o $(UNIT_BIN) t/hooksink .flags
 
 .PHONY: all units check demo bench lint-man clean FORCE
