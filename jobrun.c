@@ -69,7 +69,9 @@
 #include <yaml.h>
 
 #include "jobrun.h"
+#include "cron.h"
 #include "expr.h"
+#include "http.h"
 #include "units.h"
 
 /* ---------------------------------------------------------------- util -- */
@@ -1702,6 +1704,23 @@ spec_free(struct job *j)
 	free(j);
 }
 
+/* schedule: needs a cron expression that parses. */
+static void
+spec_schedule(struct pctx *c, yaml_node_t *root, struct job *j)
+{
+	yaml_node_t *n = ymap_get(c, root, "schedule");
+	struct cron cr;
+	const char *why;
+
+	if (n == NULL || n->type != YAML_MAPPING_NODE)
+		return;
+	if (j->cron == NULL)
+		perr(c, n, "schedule", "missing required field 'cron'");
+	else if (cron_parse(j->cron, &cr, &why) < 0)
+		perr(c, ymap_get(c, n, "cron"), "schedule.cron", "invalid cron "
+		    "expression '%s': %s", j->cron, why);
+}
+
 /* Notes where the secrets' values are in the text, so that they can be cut out. */
 static void
 spec_secret_spans(struct pctx *c, yaml_node_t *root, struct job *j)
@@ -1809,6 +1828,7 @@ spec_parse(const char *file, const char *text, size_t len,
 		parse_map(&c, root, "", job_fields, j);
 		if (j->tasks == NULL && c.nerr == 0)
 			perr(&c, root, "", "missing required field 'tasks'");
+		spec_schedule(&c, root, j);
 	}
 	for (i = 0; overrides && i < overrides->n; i++)
 		kv_set(&j->inputs, overrides->v[i].key, overrides->v[i].val);
@@ -1853,6 +1873,7 @@ struct env {			/* a spooled file, read back */
 	long long uid;		/* who spooled it, for the daemon's log */
 	long long arg;		/* stop: grace ms; prune: minimum age ms */
 	char *state;		/* prune: only jobs in this state */
+	char *cron;		/* op "schedule": when the job runs */
 };
 
 static char *home;		/* the jobrun home, absolute */
@@ -1943,6 +1964,7 @@ env_text(const struct env *e, int with_secrets)
 		json_kint(&b, "due", e->due);
 	json_kstr(&b, "file", e->file);
 	json_kstr(&b, "sub", e->sub);
+	json_kstr(&b, "cron", e->cron);
 	json_kint(&b, "uid", (long long)getuid());
 	json_kv(&b, "inputs", &e->inputs);
 	if (with_secrets)
@@ -1966,16 +1988,18 @@ spool_job(const struct job *j, const char *text, size_t len,
 	char name[64], *s;
 	int rc;
 
-	e.op = "submit";
+	e.op = j->cron ? "schedule" : "submit";
 	e.id = (char *)j->id;
 	e.created = j->created;
 	e.due = j->due;
 	e.file = j->file;
+	e.cron = j->cron;
 	e.inputs = *ov;
 	e.secrets = j->secrets;
 	e.source = spec_scrub(text, len, j);
 	s = env_text(&e, 1);
-	snprintf(name, sizeof(name), "%013lld-%s.job", j->created, j->id);
+	snprintf(name, sizeof(name), "%013lld-%s.%s", j->created, j->id,
+	    j->cron ? "sched" : "job");
 	rc = spool_put(name, s);
 	free(s);
 	free(e.source);
@@ -2014,6 +2038,7 @@ env_free(struct env *e)
 	free(e->source);
 	free(e->sub);
 	free(e->state);
+	free(e->cron);
 	kv_free(&e->inputs);
 	kv_free(&e->secrets);
 	memset(e, 0, sizeof(*e));
@@ -2068,6 +2093,8 @@ spool_parse(const char *text, struct env *e)
 			e->arg = strtoll(v, NULL, 10);
 		else if (strcmp(k, "state") == 0 && v)
 			e->state = xstrdup(v);
+		else if (strcmp(k, "cron") == 0 && v)
+			e->cron = xstrdup(v);
 		else if ((strcmp(k, "inputs") == 0 || strcmp(k, "secrets") == 0) &&
 		    vn->type == YAML_MAPPING_NODE) {
 			struct kvlist *l = k[0] == 'i' ? &e->inputs : &e->secrets;
@@ -2084,7 +2111,9 @@ spool_parse(const char *text, struct env *e)
 		}
 	}
 	if (rc == 0 && (e->op == NULL || e->id == NULL ||
-	    (strcmp(e->op, "submit") == 0 && e->source == NULL)))
+	    ((strcmp(e->op, "submit") == 0 || strcmp(e->op, "schedule") == 0) &&
+	    e->source == NULL) || (strcmp(e->op, "schedule") == 0 &&
+	    e->cron == NULL)))
 		rc = fail("unreadable spool file: missing fields");
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&p);
@@ -2252,7 +2281,7 @@ static const char schema[] =
 	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
 	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT,"
 	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0, due INTEGER,"
-	" restarts INTEGER DEFAULT 0, delete_at INTEGER);"
+	" restarts INTEGER DEFAULT 0, delete_at INTEGER, schedule TEXT);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
@@ -2269,7 +2298,12 @@ static const char schema[] =
 	" url TEXT, headers TEXT, body TEXT, state TEXT, attempts INTEGER DEFAULT 0,"
 	" next_at INTEGER, status INTEGER, error TEXT, created INTEGER,"
 	" log TEXT);"
-	"CREATE INDEX IF NOT EXISTS hooks_job ON hooks(job);";
+	"CREATE INDEX IF NOT EXISTS hooks_job ON hooks(job);"
+	"CREATE TABLE IF NOT EXISTS schedules("
+	" seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, name TEXT, cron TEXT,"
+	" envelope TEXT NOT NULL, state TEXT NOT NULL, created INTEGER,"
+	" next_at INTEGER, last_at INTEGER, last_job TEXT, runs INTEGER DEFAULT 0,"
+	" skipped INTEGER DEFAULT 0);";
 
 /*
  * Binds arguments by a format: s string (NULL binds NULL), i int,
@@ -2384,7 +2418,8 @@ db_migrate(void)
 		"tasks ADD COLUMN not_before INTEGER",
 		"tasks ADD COLUMN abase INTEGER DEFAULT 0",
 		"jobs ADD COLUMN restarts INTEGER DEFAULT 0",
-		"jobs ADD COLUMN delete_at INTEGER", NULL
+		"jobs ADD COLUMN delete_at INTEGER", "jobs ADD COLUMN schedule TEXT",
+		NULL
 	};
 	char sql[128];
 	size_t i;
@@ -2639,6 +2674,7 @@ struct jobrow {
 	int ntasks, ndone;
 	double progress;		/* mean of the top-level tasks'; -1 none */
 	char *pmsg;			/* the latest progress any task reported */
+	char *schedule;			/* the schedule that made it, if any */
 };
 
 struct taskrow {
@@ -2657,7 +2693,7 @@ struct taskrow {
 	"  AS REAL), 100.0) ELSE 0.0 END) END FROM tasks t WHERE t.job = jobs.id" \
 	"  AND t.parent = 0)," \
 	" (SELECT t.progress FROM tasks t WHERE t.job = jobs.id AND t.progress" \
-	"  IS NOT NULL ORDER BY t.progress_at DESC LIMIT 1)"
+	"  IS NOT NULL ORDER BY t.progress_at DESC LIMIT 1), schedule"
 
 static void
 jobrow_read(sqlite3_stmt *st, struct jobrow *r)
@@ -2679,6 +2715,7 @@ jobrow_read(sqlite3_stmt *st, struct jobrow *r)
 	r->progress = sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 :
 	    sqlite3_column_double(st, 14);
 	r->pmsg = col_str(st, 15);
+	r->schedule = col_str(st, 16);
 }
 
 static void
@@ -2693,6 +2730,7 @@ jobrow_free(struct jobrow *r)
 	free(r->result);
 	free(r->parent);
 	free(r->pmsg);
+	free(r->schedule);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -5031,10 +5069,12 @@ sched_wait_ms(void)
 	size_t i;
 	char *s;
 
-	/* the next delayed job's or retry's time, if it comes within the second */
+	/* the next delayed job's, retry's or cron firing's time, within the second */
 	if ((s = db_str("SELECT min(t) FROM (SELECT min(due) t FROM jobs WHERE"
 	    " state = 'SCHEDULED' UNION ALL SELECT min(not_before) FROM tasks"
-	    " WHERE state = 'PENDING' AND not_before > ?)", "I", now_ms())) != NULL) {
+	    " WHERE state = 'PENDING' AND not_before > ?1 UNION ALL SELECT"
+	    " min(next_at) FROM schedules WHERE state = 'ACTIVE' AND next_at > 0)",
+	    "I", now_ms())) != NULL) {
 		due = atoll(s) - now_ms();
 		free(s);
 		if (now + due < next)
@@ -5462,6 +5502,149 @@ req_prune(const struct env *e)
 	return 0;
 }
 
+/* The next firing of a cron expression after now, or 0 if it has none. */
+static long long
+cron_after(const char *expr, long long now)
+{
+	struct cron c;
+	long long t;
+
+	if (cron_parse(expr, &c, NULL) < 0 || (t = cron_next(&c, now)) < 0)
+		return 0;
+	return t;
+}
+
+/*
+ * A schedule comes in: its envelope is kept (its secrets in
+ * secrets/SCHEDULE, for every run) and its first firing computed.
+ */
+static int
+req_schedule(const struct env *e)
+{
+	char *env = env_text(e, 0);
+	struct job *j = spool_job_of(e);
+	long long next = cron_after(e->cron, now_ms());
+	int n;
+
+	if (j == NULL || secrets_put(e) < 0) {
+		free(env);
+		spec_free(j);
+		return -1;
+	}
+	n = db_exec("INSERT OR IGNORE INTO schedules(id, name, cron, envelope,"
+	    " state, created, next_at) VALUES(?,?,?,?,'ACTIVE',?,?)", "ssssII",
+	    e->id, j->name, e->cron, env, e->created, next);
+	if (n == 1)
+		logf_("info", "schedule.add", "schedule=%s cron=\"%s\" next=%lld",
+		    e->id, e->cron, next);
+	free(env);
+	spec_free(j);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * A schedule's time came: a job of its own, linked to it, unless the
+ * last run is still going (then this firing is skipped and logged).  The
+ * next firing counts from now, so that a daemon that was down over many
+ * firings makes one catch-up run, not a burst.
+ */
+static void
+sched_fire(const char *sid)
+{
+	char *text = db_str("SELECT envelope FROM schedules WHERE id = ?", "s", sid);
+	char *last = db_str("SELECT j.state FROM schedules s JOIN jobs j ON"
+	    " j.id = s.last_job WHERE s.id = ?", "s", sid), id[ID_LEN + 1], *st;
+	struct job sec = { 0 };
+	struct env e;
+	long long now = now_ms();
+
+	if (text == NULL || spool_parse(text, &e) < 0) {
+		free(text);
+		free(last);
+		return;
+	}
+	if (last && !jstate_final(last)) {
+		db_exec("UPDATE schedules SET skipped = skipped + 1, next_at = ?"
+		    " WHERE id = ?", "Is", cron_after(e.cron, now), sid);
+		logf_("info", "schedule.skip", "schedule=%s reason=\"the last run "
+		    "is %s\"", sid, last);
+		goto out;
+	}
+	snprintf(sec.id, sizeof(sec.id), "%s", sid);
+	secrets_get(&sec);
+	kv_free(&e.secrets);
+	e.secrets = sec.secrets;
+	random_hex(id, ID_LEN);
+	free(e.id);
+	e.id = xstrdup(id);
+	free(e.op);
+	e.op = xstrdup("submit");
+	e.created = now;
+	db_begin();
+	if (job_insert(&e, NULL, 0, NULL) == 1) {
+		db_exec("UPDATE jobs SET schedule = ? WHERE id = ?", "ss", sid, id);
+		db_exec("UPDATE schedules SET last_job = ?, last_at = ?, runs ="
+		    " runs + 1, next_at = ? WHERE id = ?", "sIIs", id, now,
+		    cron_after(e.cron, now), sid);
+		logf_("info", "schedule.fire", "schedule=%s job=%s", sid, id);
+	}
+	db_commit();
+	st = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
+	if (st && jstate_final(st))
+		sched_job_tidy(id);
+	free(st);
+out:
+	env_free(&e);
+	free(text);
+	free(last);
+}
+
+static void
+sched_cron(void)
+{
+	struct strlist ids = { 0 };
+	sqlite3_stmt *st;
+	size_t i;
+
+	st = db_prep("SELECT id FROM schedules WHERE state = 'ACTIVE' AND"
+	    " next_at > 0 AND next_at <= ? ORDER BY next_at", "I", now_ms());
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&ids, col_str(st, 0));
+	sqlite3_finalize(st);
+	for (i = 0; i < ids.n; i++)
+		sched_fire(ids.v[i]);
+	strlist_free(&ids);
+}
+
+/* schedule pause|resume|rm: a resumed schedule counts its next firing from now. */
+static int
+req_sched_op(const struct env *e)
+{
+	const char *op = e->op + strlen("schedule.");
+	char *cr = db_str("SELECT cron FROM schedules WHERE id = ?", "s", e->id);
+	char *path;
+
+	if (cr == NULL)
+		logf_("info", "schedule.change", "schedule=%s op=%s ignored=unknown",
+		    e->id, op);
+	else if (strcmp(op, "pause") == 0)
+		db_exec("UPDATE schedules SET state = 'PAUSED' WHERE id = ?", "s",
+		    e->id);
+	else if (strcmp(op, "resume") == 0)
+		db_exec("UPDATE schedules SET state = 'ACTIVE', next_at = ? WHERE"
+		    " id = ?", "Is", cron_after(cr, now_ms()), e->id);
+	else {
+		db_exec("DELETE FROM schedules WHERE id = ?", "s", e->id);
+		path = home_path("secrets/%s", e->id);
+		unlink(path);
+		free(path);
+	}
+	if (cr)
+		logf_("info", "schedule.change", "schedule=%s op=%s", e->id, op);
+	free(cr);
+	return 0;
+}
+
 static int req_cancel(const struct env *e) { sched_cancel(e->id); return 0; }
 static int req_restart(const struct env *e) { sched_restart(e->id); return 0; }
 
@@ -5482,6 +5665,10 @@ static const struct req {
 	{ "stop", req_stop },
 	{ "restart", req_restart },
 	{ "prune", req_prune },
+	{ "schedule", req_schedule },
+	{ "schedule.pause", req_sched_op },
+	{ "schedule.resume", req_sched_op },
+	{ "schedule.rm", req_sched_op },
 };
 
 static int
@@ -5724,6 +5911,7 @@ daemon_loop(int ino)
 			dirty = 0;
 		}
 		sched_due();
+		sched_cron();
 		sched_tick();
 		pfd = xreallocarray(pfd, nruns + 2, sizeof(*pfd));
 		pfd[0].fd = sigpipe_[0];
@@ -5985,6 +6173,7 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 	buf_add(b, "{");
 	json_kstr(b, "id", r->id);
 	json_kstr(b, "parentId", r->parent);
+	json_kstr(b, "scheduleId", r->schedule);
 	json_kstr(b, "name", r->name);
 	json_kstr(b, "description", r->description);
 	json_kstr(b, "state", r->state);
@@ -6187,9 +6376,12 @@ cmd_submit(int argc, char *argv[])
 		{ "at", required_argument, NULL, 'A' },
 		{ "in", required_argument, NULL, 'I' },
 		{ "unique", no_argument, NULL, 'u' },
+		{ "cron", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
 	long long due = 0, ms;
+	const char *cronx = NULL;
+	struct cron cr;
 	const char *why;
 	struct kvlist ov = { 0 };
 	struct job *j;
@@ -6201,6 +6393,12 @@ cmd_submit(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "i:", lo, NULL)) != -1)
 		switch (c) {
 		case 'u': unique = 1; break;
+		case 'c':
+			if (cron_parse(optarg, &cr, &why) < 0)
+				return usage_error("submit", "--cron: invalid "
+				    "expression '%s': %s", optarg, why);
+			cronx = optarg;
+			break;
 		case 'w': wait = 1; break;
 		case 'j': json = 1; break;
 		case 'i':
@@ -6240,12 +6438,23 @@ cmd_submit(int argc, char *argv[])
 		kv_free(&ov);
 		return EX_INVALID;
 	}
+	if (cronx) {
+		free(j->cron);
+		j->cron = xstrdup(cronx);
+	}
+	if (j->cron && (wait || due)) {
+		spec_free(j);
+		free(text);
+		kv_free(&ov);
+		return usage_error("submit", "a schedule (--cron or schedule:) runs "
+		    "at its firings: it takes no --wait, --at or --in");
+	}
 	random_hex(j->id, ID_LEN);
 	j->created = now_ms();
 	j->due = due > j->created ? due : 0;
-	if (j->wait_ms >= 0 && !wait)
+	if (j->wait_ms >= 0 && !wait && !j->cron)
 		wait = 2;	/* the job file's wait: {timeout} */
-	if ((unique || j->unique) && (lock = submit_lock()) < 0)
+	if ((unique || j->unique) && !j->cron && (lock = submit_lock()) < 0)
 		errx(EX_ERR, "%s", errmsg);
 	if (lock >= 0 && submit_twin(j, ids[0])) {
 		if (json)
@@ -6401,6 +6610,8 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 	printf("name:       %s\n", r->name ? r->name : "-");
 	if (r->parent)
 		printf("parent:     %s\n", r->parent);
+	if (r->schedule)
+		printf("schedule:   %s\n", r->schedule);
 	if (r->description)
 		printf("description: %s\n", r->description);
 	printf("state:      %s\n", r->state);
@@ -6460,6 +6671,8 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		}
 }
 
+static int show_schedule(const char *, int);
+
 static int
 cmd_show(int argc, char *argv[])
 {
@@ -6469,7 +6682,7 @@ cmd_show(int argc, char *argv[])
 	};
 	struct jobrow r;
 	struct taskrow *t;
-	char id[ID_LEN + 1];
+	char id[ID_LEN + 1], *sid;
 	size_t n, i;
 	int c, json = 0, rc;
 
@@ -6481,6 +6694,14 @@ cmd_show(int argc, char *argv[])
 	if (argc - optind != 1)
 		return usage_error("show", "expected one job id");
 	open_store();
+	if (db && is_hex(argv[optind]) && (sid = db_str("SELECT id FROM schedules"
+	    " WHERE id LIKE ?1 || '%' AND (SELECT count(*) FROM schedules WHERE id"
+	    " LIKE ?1 || '%') = 1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE id LIKE"
+	    " ?1 || '%')", "s", argv[optind])) != NULL) {
+		show_schedule(sid, json);
+		free(sid);
+		return EX_OK;
+	}
 	if ((rc = resolve_id(argv[optind], id)) != 0)
 		return rc;
 	if (json) {
@@ -6996,6 +7217,218 @@ cmd_status(int argc, char *argv[])
 	return EX_OK;
 }
 
+/* A schedule's id from a unique prefix, in the store or the spool. */
+static int
+resolve_schedule(const char *prefix, char out[ID_LEN + 1])
+{
+	struct strlist names = { 0 }, found = { 0 };
+	sqlite3_stmt *st;
+	char *like = xasprintf("%s%%", prefix), *dash;
+	size_t i;
+
+	if (*prefix == '\0' || !is_hex(prefix) || strlen(prefix) > ID_LEN) {
+		warnx("'%s' is not a schedule id", prefix);
+		free(like);
+		return EX_NOJOB;
+	}
+	st = db ? db_prep("SELECT id FROM schedules WHERE id LIKE ?", "s", like) :
+	    NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&found, col_str(st, 0));
+	sqlite3_finalize(st);
+	spool_list(&names);
+	for (i = 0; i < names.n; i++)
+		if (strstr(names.v[i], ".sched") && (dash = strchr(names.v[i], '-')) &&
+		    strncmp(dash + 1, prefix, strlen(prefix)) == 0 && found.n == 0)
+			strlist_add(&found, xasprintf("%.*s", ID_LEN, dash + 1));
+	strlist_free(&names);
+	free(like);
+	if (found.n != 1) {
+		warnx(found.n ? "'%s' matches more than one schedule" :
+		    "no schedule matches '%s'", prefix);
+		strlist_free(&found);
+		return EX_NOJOB;
+	}
+	snprintf(out, ID_LEN + 1, "%s", found.v[0]);
+	strlist_free(&found);
+	return 0;
+}
+
+static void
+print_schedule_row(sqlite3_stmt *st, int json, struct buf *b)
+{
+	char n[32], l[32];
+
+	if (json) {
+		buf_add(b, "{");
+		json_kstr(b, "id", (const char *)sqlite3_column_text(st, 0));
+		json_kstr(b, "name", (const char *)sqlite3_column_text(st, 1));
+		json_kstr(b, "cron", (const char *)sqlite3_column_text(st, 2));
+		json_kstr(b, "state", (const char *)sqlite3_column_text(st, 3));
+		json_time(b, "nextAt", sqlite3_column_int64(st, 4));
+		json_time(b, "lastAt", sqlite3_column_int64(st, 5));
+		json_kstr(b, "lastJobId", (const char *)sqlite3_column_text(st, 6));
+		json_kint(b, "runs", sqlite3_column_int(st, 7));
+		json_kint(b, "skipped", sqlite3_column_int(st, 8));
+		json_end(b, '}');
+		buf_add(b, ",");
+		return;
+	}
+	printf("%-12s  %-20.20s  %-16s  %-6s  %-19s  %-19s  %5d %5d\n",
+	    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1) ?
+	    (const char *)sqlite3_column_text(st, 1) : "-",
+	    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+	    sqlite3_column_int64(st, 4) && strcmp((const char *)
+	    sqlite3_column_text(st, 3), "ACTIVE") == 0 ?
+	    fmt_local(sqlite3_column_int64(st, 4), n, sizeof(n)) : "-",
+	    sqlite3_column_int64(st, 5) ? fmt_local(sqlite3_column_int64(st, 5),
+	    l, sizeof(l)) : "-", sqlite3_column_int(st, 7),
+	    sqlite3_column_int(st, 8));
+}
+
+#define SCHED_COLS "id, name, cron, state, next_at, last_at, last_job, runs," \
+	" skipped"
+
+/* The cron schedules, with their next firing (local time). */
+static int
+cmd_schedules(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf b = { 0 };
+	sqlite3_stmt *st;
+	int c, json = 0;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		switch (c) {
+		case 'j': json = 1; break;
+		default: return usage_error("schedules", NULL);
+		}
+	if (optind != argc)
+		return usage_error("schedules", "unexpected argument '%s'",
+		    argv[optind]);
+	open_store();
+	if (json)
+		buf_add(&b, "[");
+	else
+		printf("%-12s  %-20s  %-16s  %-6s  %-19s  %-19s  %5s %5s\n", "ID",
+		    "NAME", "CRON", "STATE", "NEXT", "LAST", "RUNS", "SKIPS");
+	st = db ? db_prep("SELECT " SCHED_COLS " FROM schedules ORDER BY seq",
+	    NULL) : NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		print_schedule_row(st, json, &b);
+	sqlite3_finalize(st);
+	if (json) {
+		json_end(&b, ']');
+		puts(b.s);
+		free(b.s);
+	}
+	return EX_OK;
+}
+
+/* schedule pause|resume|rm ID...: spooled for the daemon, as cancel is. */
+static int
+cmd_schedule(int argc, char *argv[])
+{
+	static const char *const ops[] = { "pause", "resume", "rm", NULL };
+	char id[ID_LEN + 1], op[32], *st;
+	long long until;
+	pid_t pid;
+	int i, k, rc = EX_OK, r, alive;
+
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1)
+		return usage_error("schedule", NULL);
+	for (k = 0; optind < argc && ops[k] && strcmp(ops[k], argv[optind]); k++)
+		;
+	if (optind >= argc || ops[k] == NULL)
+		return usage_error("schedule", "expected pause, resume or rm");
+	if (optind + 1 >= argc)
+		return usage_error("schedule", "expected at least one schedule id");
+	snprintf(op, sizeof(op), "schedule.%s", ops[k]);
+	open_store();
+	alive = daemon_alive(&pid);
+	for (i = optind + 1; i < argc; i++) {
+		if ((r = resolve_schedule(argv[i], id)) != 0) {
+			rc = r;
+			continue;
+		}
+		if (spool_req(op, id, 0, NULL) < 0)
+			errx(EX_ERR, "cannot spool the request: %s", errmsg);
+		for (until = mono_ms() + 10000; alive && mono_ms() < until;
+		    usleep(50000)) {
+			st = db ? db_str("SELECT state FROM schedules WHERE id = ?",
+			    "s", id) : NULL;
+			r = k == 2 ? st == NULL : st && strcmp(st, k ? "ACTIVE" :
+			    "PAUSED") == 0;
+			free(st);
+			if (r)
+				break;
+		}
+	}
+	if (!alive)
+		warn_no_daemon("the request waits in the spool");
+	return rc;
+}
+
+/* show of a schedule: what it runs, when, and its recent runs. */
+static int
+show_schedule(const char *id, int json)
+{
+	struct buf b = { 0 };
+	sqlite3_stmt *st;
+	char t[32];
+	int found = 0;
+
+	st = db_prep("SELECT " SCHED_COLS " FROM schedules WHERE id = ?", "s", id);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		if (json) {
+			print_schedule_row(st, 1, &b);
+			b.s[--b.len] = '\0';	/* the row's comma */
+			b.len--;		/* and its closing brace */
+			buf_add(&b, ",\"recentRuns\":[");
+		} else {
+			printf("schedule:   %s\nname:       %s\ncron:       %s\n"
+			    "state:      %s\n", id, sqlite3_column_text(st, 1) ?
+			    (const char *)sqlite3_column_text(st, 1) : "-",
+			    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
+			if (sqlite3_column_int64(st, 4))
+				printf("next:       %s\n", fmt_local(
+				    sqlite3_column_int64(st, 4), t, sizeof(t)));
+			printf("runs:       %d (%d skipped)\n\nrecent runs:\n",
+			    sqlite3_column_int(st, 7), sqlite3_column_int(st, 8));
+		}
+	}
+	sqlite3_finalize(st);
+	if (!found)
+		return 0;
+	st = db_prep("SELECT id, state, created FROM jobs WHERE schedule = ?"
+	    " ORDER BY seq DESC LIMIT 10", "s", id);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		if (json) {
+			buf_add(&b, "{");
+			json_kstr(&b, "id", (const char *)sqlite3_column_text(st, 0));
+			json_kstr(&b, "state", (const char *)sqlite3_column_text(st, 1));
+			json_time(&b, "createdAt", sqlite3_column_int64(st, 2));
+			json_end(&b, '}');
+			buf_add(&b, ",");
+		} else
+			printf("  %s  %-9s  %s\n", sqlite3_column_text(st, 0),
+			    sqlite3_column_text(st, 1), fmt_local(
+			    sqlite3_column_int64(st, 2), t, sizeof(t)));
+	sqlite3_finalize(st);
+	if (json) {
+		json_end(&b, ']');
+		buf_add(&b, "}");
+		puts(b.s);
+		free(b.s);
+	}
+	return 1;
+}
+
 /*
  * Deletes ended jobs.  Only the daemon writes the store: while one runs it
  * gets a request; else prune takes the home's lock and does it itself.
@@ -7103,8 +7536,8 @@ static const struct verb {
 	const char *args;
 	const char *about;
 } verbs[] = {
-	{ "submit", cmd_submit, "[--wait] [--json] [--at TIME | --in DURATION] "
-	    "[-i NAME=VALUE]... FILE|-",
+	{ "submit", cmd_submit, "[--wait] [--json] [--unique] [--at TIME | "
+	    "--in DURATION | --cron EXPR] [-i NAME=VALUE]... FILE|-",
 	    "check a job file, spool it and print its id" },
 	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME] "
 	    "[--metrics-file PATH] [--log-max SIZE]",
@@ -7120,6 +7553,10 @@ static const struct verb {
 	{ "retry", cmd_restart, "[--wait] ID...", "the same as restart" },
 	{ "wait", cmd_wait, "ID...", "wait for jobs to end; exit by their state" },
 	{ "status", cmd_status, "", "is the daemon alive, and what is it running?" },
+	{ "schedules", cmd_schedules, "[--json]",
+	    "list the cron schedules with their next run" },
+	{ "schedule", cmd_schedule, "pause|resume|rm ID...",
+	    "pause, resume or remove cron schedules" },
 	{ "prune", cmd_prune, "[--older-than DURATION] [--state STATE]",
 	    "delete ended jobs with their logs" },
 	{ "metrics", cmd_metrics, "", "print the store's metrics, Prometheus style" },
