@@ -3148,7 +3148,7 @@ rt_bg(const char *sub1, const char *sub2, const struct strlist *names)
  * they happen; memory holds only the children and a cache of parsed jobs.
  */
 
-enum { R_STEP, R_REATTACH, R_AUX, R_PROBE };
+enum { R_STEP, R_REATTACH, R_AUX, R_PROBE, R_HOOK };
 
 struct run {
 	pid_t pid;
@@ -3168,6 +3168,7 @@ struct run {
 	struct strlist redact;		/* values no log may show */
 	long long prog_mtime;		/* the progress file as last read */
 	int log_cut;			/* --log-max reached, said so */
+	int hookfd;			/* R_HOOK: the answer comes down this */
 };
 
 struct qcap {
@@ -3359,6 +3360,8 @@ run_free(struct run *r)
 	run_output(r, 1);
 	if (r->log >= 0)
 		close(r->log);
+	if (r->kind == R_HOOK && r->hookfd >= 0)
+		close(r->hookfd);
 	free(r->part.s);
 	free(r->queue);
 	strlist_free(&r->then);
@@ -3476,11 +3479,14 @@ sched_forget(const char *id)
 		}
 }
 
+static void hook_event(const char *, int, const char *, const char *);
+
 static void
 log_job(const char *id, const char *state, const char *error)
 {
 	logf_(error ? "warn" : "info", "job.state", "job=%s state=%s%s%s%s", id,
 	    state, error ? " error=\"" : "", error ? error : "", error ? "\"" : "");
+	hook_event(id, 0, "job.StateChange", state);
 }
 
 /*
@@ -3915,6 +3921,8 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 	pid = r->pid;
 	db_exec("UPDATE tasks SET step = ?, state = ? WHERE job = ? AND pos = ?",
 	    "issi", step, is_main ? "RUNNING" : "SCHEDULED", j->id, pos);
+	if (is_main)
+		hook_event(j->id, pos, "task.StateChange", "RUNNING");
 	logf_("info", "task.step", "job=%s task=%d attempt=%d step=%d pid=%d",
 	    j->id, pos, attempt, step, (int)pid);
 	goto out;
@@ -4396,6 +4404,7 @@ sched_next(const struct job *j, int pos)
 		if (cond && is_false(cond)) {
 			db_exec("UPDATE tasks SET state = 'SKIPPED', completed = ?"
 			    " WHERE job = ? AND pos = ?", "Isi", now_ms(), j->id, pos);
+			hook_event(j->id, pos, "task.StateChange", "SKIPPED");
 			logf_("info", "task.state", "job=%s task=%d state=SKIPPED",
 			    j->id, pos);
 			free(cond);
@@ -4523,6 +4532,7 @@ task_completed(const struct run *r, const struct job *j)
 	db_begin();
 	db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ?, error = NULL"
 	    " WHERE job = ? AND pos = ?", "Isi", now_ms(), r->job, r->pos);
+	hook_event(r->job, r->pos, "task.StateChange", "COMPLETED");
 	task_observe(r->job, r->pos);
 	if ((next = child_completed(j, r->pos)) == 0) {
 		db_commit();
@@ -4596,6 +4606,7 @@ task_failed(const struct run *r, const struct task *t, int code,
 	    " WHERE job = ? AND pos = ?", "Issi", now_ms(), error, r->job, r->pos);
 	task_observe(r->job, r->pos);
 	db_count("tasks_failed", 1);
+	hook_event(r->job, r->pos, "task.StateChange", "FAILED");
 	if (code >= 0)
 		db_exec("UPDATE tasks SET exit_code = ? WHERE job = ? AND pos = ?",
 		    "isi", code, r->job, r->pos);
@@ -4739,6 +4750,310 @@ subjob_ended(const char *id, const char *state, const char *error)
 	free(result);
 }
 
+/*
+ * Webhooks.  An event of a job with webhooks becomes one row in hooks per
+ * webhook whose event matches and whose if holds: url, headers and body
+ * fixed then, secrets cut out of the body.  Delivery is a forked child per
+ * attempt (vendor/http.c, 5 s at most), so the loop never waits on a
+ * server; 429, 5xx and network errors are tried again after 1, 2, 4 and
+ * 8 s, and every attempt is written down for show.
+ */
+#define HOOK_TRIES	5
+#define HOOK_INFLIGHT	8
+
+static void json_job(struct buf *, const struct jobrow *, const struct taskrow *,
+    size_t);
+
+/* job (and task) as webhook if expressions see them: Tork's names too. */
+static void
+hook_env_obj(expr_val *env, const char *name, const char *const *kv)
+{
+	expr_val *m = expr_map();
+	char up[32];
+
+	for (; kv[0]; kv += 2) {
+		expr_map_set(m, kv[0], kv[1] ? expr_str(kv[1]) : expr_nil());
+		snprintf(up, sizeof(up), "%s", kv[0]);
+		up[0] = (char)toupper((unsigned char)up[0]);
+		expr_map_set(m, strcmp(up, "Id") ? up : "ID", kv[1] ?
+		    expr_str(kv[1]) : expr_nil());
+	}
+	expr_map_set(env, name, m);
+}
+
+/* The body of an event: the job (show --json, no tasks), or the task. */
+static char *
+hook_body(const struct jobrow *r, const struct taskrow *t, const char *event)
+{
+	struct buf b = { 0 };
+
+	buf_add(&b, "{");
+	json_kstr(&b, "event", event);
+	if (t) {
+		buf_add(&b, "\"task\":{");
+		json_kstr(&b, "jobId", r->id);
+		json_kint(&b, "position", t->pos);
+		json_kstr(&b, "name", t->name);
+		json_kstr(&b, "state", t->state);
+		json_kint(&b, "attempt", t->attempt);
+		json_kstr(&b, "result", t->result);
+		json_kstr(&b, "error", t->error);
+		json_kstr(&b, "progress", t->progress);
+		json_end(&b, '}');
+		buf_add(&b, ",");
+	}
+	buf_add(&b, "\"job\":");
+	json_job(&b, r, NULL, 0);
+	json_end(&b, '}');
+	return buf_take(&b);
+}
+
+/* Where a delivery's real url and headers wait, when they hold a secret. */
+static char *
+hook_secret_path(long long seq)
+{
+	return home_path("secrets/hook-%lld", seq);
+}
+
+/*
+ * The store gets the url and headers with secrets cut out, like all it
+ * keeps; a url or header that needs one (a token, say) is kept whole in
+ * secrets/hook-SEQ until the delivery is over.
+ */
+static void
+hook_insert(const char *id, int pos, const char *event, const char *url,
+    const char *headers, const char *body)
+{
+	char *ru = secrets_out(id, xstrdup(url)), *rh = secrets_out(id,
+	    xstrdup(headers)), *dir, *name, *text;
+
+	db_exec("INSERT INTO hooks(job, task, event, url, headers, body, state,"
+	    " next_at, created) VALUES(?,?,?,?,?,?,'PENDING',?,?)", "sissssII",
+	    id, pos, event, ru, rh, body, now_ms(), now_ms());
+	if (strcmp(ru, url) || strcmp(rh, headers)) {
+		dir = home_path("secrets");
+		name = xasprintf("hook-%lld", (long long)sqlite3_last_insert_rowid(db));
+		text = xasprintf("%s\n%s", url, headers);
+		write_file_atomic(dir, dir, name, text, strlen(text));
+		free(dir);
+		free(name);
+		free(text);
+	}
+	free(ru);
+	free(rh);
+}
+
+static void
+hook_add(const struct job *j, const struct webhook *w, const expr_val *env,
+    const char *event, int pos, const char *body)
+{
+	struct buf h = { 0 };
+	char *url, *v, *cond = NULL;
+	size_t i;
+
+	if (w->if_ && ((cond = sched_eval(w->if_, env, "webhooks.if")) == NULL ||
+	    is_false(cond))) {
+		if (cond == NULL)
+			logf_("warn", "webhook.skip", "job=%s error=\"%s\"", j->id,
+			    errmsg);
+		free(cond);
+		return;
+	}
+	free(cond);
+	if ((url = sched_eval(w->url, env, "webhooks.url")) == NULL) {
+		logf_("warn", "webhook.skip", "job=%s error=\"%s\"", j->id, errmsg);
+		return;
+	}
+	for (i = 0; i < w->headers.n; i++) {
+		if ((v = sched_eval(w->headers.v[i].val, env, "webhooks.headers")) ==
+		    NULL)
+			continue;
+		buf_addf(&h, "%s: %s\n", w->headers.v[i].key, v);
+		free(v);
+	}
+	hook_insert(j->id, pos, event, url, h.s ? h.s : "", body);
+	free(url);
+	free(h.s);
+}
+
+/* Something happened to job id (task pos, or 0): queue its webhooks. */
+static void
+hook_event(const char *id, int pos, const char *event, const char *state)
+{
+	struct job *j = sched_job(id);
+	struct jobrow r;
+	struct taskrow *tasks = NULL, *t = NULL;
+	expr_val *env;
+	char *body;
+	size_t i, n = 0;
+
+	for (i = 0; j && i < j->webhooks.n; i++)
+		if (strcmp(j->webhooks.v[i].event, event) == 0)
+			break;
+	if (j == NULL || i == j->webhooks.n || !db_job(id, &r))
+		return;
+	if (state && pos == 0) {
+		free(r.state);
+		r.state = xstrdup(state);
+	}
+	n = pos ? db_tasks(id, &tasks) : 0;
+	for (i = 0; i < n && tasks[i].pos != pos; i++)
+		;
+	t = i < n ? &tasks[i] : NULL;
+	if (t && state) {
+		free(t->state);
+		t->state = xstrdup(state);
+	}
+	env = sched_env(j, 0);
+	hook_env_obj(env, "job", (const char *const[]){ "id", r.id, "name", r.name,
+	    "state", r.state, "error", r.error, "result", r.result, NULL });
+	if (t)
+		hook_env_obj(env, "task", (const char *const[]){ "name", t->name,
+		    "state", t->state, "error", t->error, "result", t->result,
+		    "progress", t->progress, NULL });
+	body = secrets_out(id, hook_body(&r, t, event));
+	for (i = 0; i < j->webhooks.n; i++)
+		if (strcmp(j->webhooks.v[i].event, event) == 0)
+			hook_add(j, &j->webhooks.v[i], env, event, pos, body);
+	free(body);
+	expr_free(env);
+	for (i = 0; i < n; i++)
+		taskrow_free(&tasks[i]);
+	free(tasks);
+	jobrow_free(&r);
+}
+
+/* The child: one POST, its outcome down the pipe as "STATUS MESSAGE". */
+static void
+hook_child(int fd, const char *url, char *headers, const char *body)
+{
+	const char *hv[64];
+	char err[HTTP_ERRSZ] = "", *line, *save = NULL;
+	int n = 0, status;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (line = strtok_r(headers, "\n", &save); line && n < 63;
+	    line = strtok_r(NULL, "\n", &save))
+		hv[n++] = line;
+	hv[n] = NULL;
+	status = http_post(url, hv, body, strlen(body), 5000, err, sizeof(err));
+	dprintf(fd, "%d %s", status, status < 0 ? err : "");
+	_exit(0);
+}
+
+static void
+hook_spawn(long long seq, const char *url, const char *headers,
+    const char *body)
+{
+	struct run *r;
+	int fds[2];
+	pid_t pid;
+	char *h = xstrdup(headers ? headers : ""), *path = hook_secret_path(seq);
+	char *real = read_file(path, NULL), *nl;
+
+	free(path);
+	if (real && (nl = strchr(real, '\n')) != NULL) {
+		*nl = '\0';
+		url = real;
+		free(h);
+		h = xstrdup(nl + 1);
+	}
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		free(h);
+		free(real);
+		return;
+	}
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		hook_child(fds[1], url, h, body ? body : "");
+	}
+	free(h);
+	free(real);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		return;
+	}
+	r = run_add(pid, R_HOOK, NULL, (int)seq, 0, 0);
+	r->hookfd = fds[0];
+	db_exec("UPDATE hooks SET state = 'SENDING', attempts = attempts + 1"
+	    " WHERE seq = ?", "I", seq);
+}
+
+static size_t
+hooks_inflight(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nruns; i++)
+		n += runs[i].kind == R_HOOK;
+	return n;
+}
+
+/* Starts the deliveries that are due, HOOK_INFLIGHT at most at once. */
+static void
+sched_hooks(void)
+{
+	sqlite3_stmt *st;
+	size_t room = HOOK_INFLIGHT - hooks_inflight();
+
+	if (room == 0)
+		return;
+	st = db_prep("SELECT seq, url, headers, body FROM hooks WHERE state ="
+	    " 'PENDING' AND next_at <= ? ORDER BY seq LIMIT ?", "Ii", now_ms(),
+	    (int)room);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		hook_spawn(sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+}
+
+/* An attempt ended: delivered, tried again later, or given up. */
+static void
+hook_done(struct run *r)
+{
+	char out[HTTP_ERRSZ + 16] = "", t[40], *at, *sp;
+	ssize_t n = read(r->hookfd, out, sizeof(out) - 1);
+	long long seq = r->pos, next;
+	int status = n > 0 ? atoi(out) : -1, tries;
+	const char *err = n > 0 && (sp = strchr(out, ' ')) && sp[1] ? sp + 1 :
+	    n > 0 ? "" : "the delivery process died";
+	const char *state;
+
+	if (n > 0)
+		out[n] = '\0';
+	at = db_str("SELECT attempts FROM hooks WHERE seq = ?", "I", seq);
+	tries = at ? atoi(at) : HOOK_TRIES;
+	free(at);
+	if (status >= 200 && status < 300)
+		state = "DELIVERED";
+	else if ((status < 0 || status == 429 || status >= 500) &&
+	    tries < HOOK_TRIES)
+		state = "PENDING";
+	else
+		state = "FAILED";
+	next = now_ms() + (1000LL << (tries > 0 ? tries - 1 : 0));
+	fmt_rfc3339(now_ms(), t, sizeof(t));
+	db_exec("UPDATE hooks SET state = ?, status = ?, error = ?, next_at = ?,"
+	    " log = coalesce(log, '') || ? WHERE seq = ?", "sisIsI", state,
+	    status, status < 0 ? err : NULL, next, status < 0 ?
+	    (at = xasprintf("%s %s\n", t, err)) : (at = xasprintf("%s %d\n", t,
+	    status)), seq);
+	free(at);
+	if (strcmp(state, "PENDING") != 0) {
+		at = hook_secret_path(seq);
+		unlink(at);
+		free(at);
+	}
+	logf_(strcmp(state, "FAILED") ? "info" : "warn", "webhook.attempt",
+	    "hook=%lld attempt=%d status=%d state=%s%s%s%s", seq, tries, status,
+	    state, status < 0 ? " error=\"" : "", status < 0 ? err : "",
+	    status < 0 ? "\"" : "");
+}
+
 /* Starts a PENDING task's next attempt. */
 static void
 sched_start(const char *id, int pos)
@@ -4771,6 +5086,7 @@ sched_start(const char *id, int pos)
 	    " astart = ?, started = coalesce(started, ?) WHERE job = ? AND pos = ?",
 	    "iIIsi", attempt, now, now, id, pos);
 	db_count("tasks_started", 1);
+	hook_event(id, pos, "task.StateChange", "SCHEDULED");
 	if (db_exec("UPDATE jobs SET state = 'RUNNING', started = ? WHERE id = ?"
 	    " AND state = 'PENDING'", "Is", now, id) > 0)
 		log_job(id, "RUNNING", NULL);
@@ -5080,6 +5396,13 @@ sched_wait_ms(void)
 		if (now + due < next)
 			next = now + (due > 0 ? due : 0);
 	}
+	if (hooks_inflight() < HOOK_INFLIGHT && (s = db_str("SELECT min(next_at)"
+	    " FROM hooks WHERE state = 'PENDING'", NULL)) != NULL) {
+		due = atoll(s) - now_ms();
+		free(s);
+		if (now + due < next)
+			next = now + (due > 0 ? due : 0);
+	}
 	for (i = 0; i < nruns; i++) {
 		if (runs[i].deadline && !runs[i].timed_out && runs[i].deadline < next)
 			next = runs[i].deadline;
@@ -5168,6 +5491,8 @@ progress_read(struct run *r)
 	if (*v && (old == NULL || strcmp(old, v) != 0)) {
 		db_exec("UPDATE tasks SET progress = ?, progress_at = ? WHERE job = ?"
 		    " AND pos = ?", "sIsi", v, now_ms(), r->job, r->pos);
+		hook_event(r->job, r->pos, "task.Progress", NULL);
+		hook_event(r->job, 0, "job.Progress", NULL);
 		logf_("info", "task.progress", "job=%s task=%d progress=\"%s\"",
 		    r->job, r->pos, v);
 	}
@@ -5221,6 +5546,8 @@ sched_reap(pid_t pid, int status)
 		free(name);
 	} else if (r.kind == R_PROBE)
 		probe_exited(&r, code);
+	else if (r.kind == R_HOOK)
+		hook_done(&r);
 	else if (code != 0 && !r.cancelled && !r.timed_out)
 		step_cli_failed(&r, code);
 	else
@@ -5444,6 +5771,13 @@ job_delete(const char *id)
 	strlist_free(&kids);
 	db_exec("DELETE FROM tasks WHERE job = ?", "s", id);
 	db_exec("DELETE FROM jobs WHERE id = ?", "s", id);
+	st = db_prep("SELECT seq FROM hooks WHERE job = ?", "s", id);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		p = hook_secret_path(sqlite3_column_int64(st, 0));
+		unlink(p);
+		free(p);
+	}
+	sqlite3_finalize(st);
 	db_exec("DELETE FROM hooks WHERE job = ?", "s", id);
 	sched_forget(id);
 	p = home_path("logs/%s", id);
@@ -5913,6 +6247,7 @@ daemon_loop(int ino)
 		sched_due();
 		sched_cron();
 		sched_tick();
+		sched_hooks();
 		pfd = xreallocarray(pfd, nruns + 2, sizeof(*pfd));
 		pfd[0].fd = sigpipe_[0];
 		pfd[1].fd = ino;
@@ -6162,6 +6497,69 @@ json_time(struct buf *b, const char *k, long long ms)
 		json_kstr(b, k, fmt_rfc3339(ms, t, sizeof(t)));
 }
 
+/* A job's webhook deliveries: show lists them, and --json too. */
+#define HOOK_COLS "seq, event, task, url, state, attempts, status, error, log"
+
+static void
+print_hooks(const char *id)
+{
+	sqlite3_stmt *st = db ? db_prep("SELECT " HOOK_COLS " FROM hooks WHERE"
+	    " job = ? ORDER BY seq", "s", id) : NULL;
+	int first = 1;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (first)
+			printf("\nwebhooks:\n");
+		first = 0;
+		printf("  %-18s  %-4s  %-9s  %d attempt%s, last %s  %s\n",
+		    sqlite3_column_text(st, 1), sqlite3_column_int(st, 2) ?
+		    (const char *)sqlite3_column_text(st, 2) : "-",
+		    sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
+		    sqlite3_column_int(st, 5) == 1 ? "" : "s",
+		    sqlite3_column_type(st, 6) == SQLITE_NULL ? "-" :
+		    sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st,
+		    7) : (const char *)sqlite3_column_text(st, 6),
+		    sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+json_hooks(struct buf *b, const char *id)
+{
+	sqlite3_stmt *st = db ? db_prep("SELECT " HOOK_COLS " FROM hooks WHERE"
+	    " job = ? ORDER BY seq", "s", id) : NULL;
+	char *log, *l, *save = NULL;
+
+	buf_add(b, "\"webhooks\":[");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		buf_add(b, "{");
+		json_kstr(b, "event", (const char *)sqlite3_column_text(st, 1));
+		if (sqlite3_column_int(st, 2))
+			json_kint(b, "task", sqlite3_column_int(st, 2));
+		json_kstr(b, "url", (const char *)sqlite3_column_text(st, 3));
+		json_kstr(b, "state", (const char *)sqlite3_column_text(st, 4));
+		json_kint(b, "attempts", sqlite3_column_int(st, 5));
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+			json_kint(b, "status", sqlite3_column_int(st, 6));
+		json_kstr(b, "error", (const char *)sqlite3_column_text(st, 7));
+		buf_add(b, "\"log\":[");
+		log = col_str(st, 8);
+		for (l = log ? strtok_r(log, "\n", &save) : NULL; l;
+		    l = strtok_r(NULL, "\n", &save)) {
+			json_str(b, l);
+			buf_add(b, ",");
+		}
+		free(log);
+		json_end(b, ']');
+		json_end(b, '}');
+		buf_add(b, ",");
+	}
+	sqlite3_finalize(st);
+	json_end(b, ']');
+	buf_add(b, ",");
+}
+
 /* A job in Tork's JSON shape; with its tasks when tasks is not NULL. */
 static void
 json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
@@ -6200,6 +6598,7 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 		env_free(&e);
 	}
 	if (tasks) {
+		json_hooks(b, r->id);
 		buf_add(b, "\"tasks\":[");
 		for (i = 0; i < nt; i++) {
 			const struct taskrow *t = &tasks[i];
@@ -6657,6 +7056,7 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		    nm, t[i].state, t[i].queue ? t[i].queue : "", t[i].attempt, ex,
 		    tm, res);
 	}
+	print_hooks(r->id);
 	for (i = 0; i < n; i++)
 		if (t[i].progress)
 			printf("\ntask %d progress: %s (%s)", t[i].pos, t[i].progress,
@@ -7147,6 +7547,8 @@ cmd_daemon(int argc, char *argv[])
 	}
 	free(dir);
 	daemon_announce();
+	/* a delivery cut short by the last daemon's end is tried again */
+	db_exec("UPDATE hooks SET state = 'PENDING' WHERE state = 'SENDING'", NULL);
 	logf_("info", "daemon.start", "home=%s home_id=%s pid=%d runtime=%s",
 	    home, homeid, (int)getpid(), docker_bin);
 	sched_recover();
