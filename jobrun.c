@@ -65,6 +65,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <sqlite3.h>
 #include <yaml.h>
 
@@ -1874,6 +1876,7 @@ struct env {			/* a spooled file, read back */
 	long long arg;		/* stop: grace ms; prune: minimum age ms */
 	char *state;		/* prune: only jobs in this state */
 	char *cron;		/* op "schedule": when the job runs */
+	char *data;		/* op "import": the job's rows, as export wrote them */
 };
 
 static char *home;		/* the jobrun home, absolute */
@@ -2006,9 +2009,13 @@ spool_job(const struct job *j, const char *text, size_t len,
 	return rc;
 }
 
-/* Spools a request (cancel, stop, restart, prune...) for the daemon. */
+/*
+ * Spools a request (cancel, stop, restart, prune, import...) for the
+ * daemon; arg, state and data as the op needs them.
+ */
 static int
-spool_req(const char *op, const char *id, long long arg, const char *state)
+spool_reqd(const char *op, const char *id, long long arg, const char *state,
+    const char *data)
 {
 	struct buf b = { 0 };
 	char name[64], rnd[9];
@@ -2020,6 +2027,7 @@ spool_req(const char *op, const char *id, long long arg, const char *state)
 	json_kint(&b, "uid", (long long)getuid());
 	json_kint(&b, "arg", arg);
 	json_kstr(&b, "state", state);
+	json_kstr(&b, "data", data);
 	json_end(&b, '}');
 	buf_add(&b, "\n");
 	random_hex(rnd, 8);
@@ -2027,6 +2035,12 @@ spool_req(const char *op, const char *id, long long arg, const char *state)
 	rc = spool_put(name, b.s);
 	free(b.s);
 	return rc;
+}
+
+static int
+spool_req(const char *op, const char *id, long long arg, const char *state)
+{
+	return spool_reqd(op, id, arg, state, NULL);
 }
 
 static void
@@ -2039,6 +2053,7 @@ env_free(struct env *e)
 	free(e->sub);
 	free(e->state);
 	free(e->cron);
+	free(e->data);
 	kv_free(&e->inputs);
 	kv_free(&e->secrets);
 	memset(e, 0, sizeof(*e));
@@ -2095,6 +2110,8 @@ spool_parse(const char *text, struct env *e)
 			e->state = xstrdup(v);
 		else if (strcmp(k, "cron") == 0 && v)
 			e->cron = xstrdup(v);
+		else if (strcmp(k, "data") == 0 && v)
+			e->data = xstrdup(v);
 		else if ((strcmp(k, "inputs") == 0 || strcmp(k, "secrets") == 0) &&
 		    vn->type == YAML_MAPPING_NODE) {
 			struct kvlist *l = k[0] == 'i' ? &e->inputs : &e->secrets;
@@ -2281,7 +2298,8 @@ static const char schema[] =
 	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
 	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT,"
 	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0, due INTEGER,"
-	" restarts INTEGER DEFAULT 0, delete_at INTEGER, schedule TEXT);"
+	" restarts INTEGER DEFAULT 0, delete_at INTEGER, schedule TEXT,"
+	" imported INTEGER);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
@@ -2419,7 +2437,7 @@ db_migrate(void)
 		"tasks ADD COLUMN abase INTEGER DEFAULT 0",
 		"jobs ADD COLUMN restarts INTEGER DEFAULT 0",
 		"jobs ADD COLUMN delete_at INTEGER", "jobs ADD COLUMN schedule TEXT",
-		NULL
+		"jobs ADD COLUMN imported INTEGER", NULL
 	};
 	char sql[128];
 	size_t i;
@@ -2666,6 +2684,55 @@ prom_label(struct buf *b, const char *s)
 		else
 			buf_addn(b, s, 1);
 }
+
+/*
+ * export and import: a job's rows as one JSON document, every column that
+ * means something on another machine, times as they are (ms).
+ */
+static const char rows_sql[] =
+	"SELECT json_object('job', (SELECT json_object('id', id, 'name', name,"
+	" 'description', description, 'state', state, 'envelope', envelope,"
+	" 'inputs', inputs, 'created', created, 'started', started, 'completed',"
+	" completed, 'error', error, 'ntasks', ntasks, 'position', position,"
+	" 'result', result, 'restarts', restarts, 'schedule', schedule, 'due', due)"
+	" FROM jobs WHERE id = ?1), 'tasks', (SELECT json_group_array(json_object("
+	" 'pos', pos, 'name', name, 'queue', queue, 'priority', priority, 'state',"
+	" state, 'attempt', attempt, 'var', var, 'exit_code', exit_code, 'result',"
+	" result, 'error', error, 'created', created, 'started', started,"
+	" 'completed', completed, 'parent', parent, 'idx', idx, 'item', item,"
+	" 'subjob', subjob, 'progress', progress, 'progress_at', progress_at))"
+	" FROM tasks WHERE job = ?1))";
+
+#define JX(k) "json_extract(?1, '$.job." k "')"
+#define TX(k) "json_extract(value, '$." k "')"
+
+/* Puts exported rows in the store, marked imported (never run again). */
+static int
+db_import(const char *rows, const char *id)
+{
+	if (db_exec("INSERT INTO jobs(id, name, description, state, envelope,"
+	    " inputs, created, started, completed, error, ntasks, position, result,"
+	    " restarts, schedule, due, imported) SELECT ?2, " JX("name") ", "
+	    JX("description") ", " JX("state") ", " JX("envelope") ", "
+	    JX("inputs") ", " JX("created") ", " JX("started") ", "
+	    JX("completed") ", " JX("error") ", " JX("ntasks") ", "
+	    JX("position") ", " JX("result") ", " JX("restarts") ", "
+	    JX("schedule") ", " JX("due") ", ?3", "ssI", rows, id, now_ms()) < 0 ||
+	    db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
+	    " state, attempt, var, exit_code, result, error, created, started,"
+	    " completed, parent, idx, item, subjob, progress, progress_at)"
+	    " SELECT ?2, " TX("pos") ", (SELECT seq FROM jobs WHERE id = ?2), "
+	    TX("name") ", " TX("queue") ", " TX("priority") ", " TX("state") ", "
+	    TX("attempt") ", " TX("var") ", " TX("exit_code") ", " TX("result")
+	    ", " TX("error") ", " TX("created") ", " TX("started") ", "
+	    TX("completed") ", " TX("parent") ", " TX("idx") ", " TX("item") ", "
+	    TX("subjob") ", " TX("progress") ", " TX("progress_at")
+	    " FROM json_each(json_extract(?1, '$.tasks'))", "ss", rows, id) < 0)
+		return -1;
+	return 0;
+}
+#undef JX
+#undef TX
 
 /* A job as the commands show it. */
 struct jobrow {
@@ -5301,13 +5368,15 @@ sched_stop(const char *id, long long grace_ms)
 static void
 sched_restart(const char *id)
 {
-	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *p;
+	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *p = NULL;
 	char *sec = home_path("secrets/%s", id);
 	struct job *j;
 	int pos;
 
 	if (state == NULL || (strcmp(state, "FAILED") && strcmp(state,
-	    "CANCELLED")) || (j = sched_job(id)) == NULL) {
+	    "CANCELLED")) || (p = db_str("SELECT imported FROM jobs WHERE id = ?",
+	    "s", id)) != NULL || (j = sched_job(id)) == NULL) {
+		free(p);
 		logf_("info", "job.restart", "job=%s ignored=%s", id,
 		    state ? state : "unknown");
 		goto out;
@@ -5979,6 +6048,24 @@ req_sched_op(const struct env *e)
 	return 0;
 }
 
+/* import: the rows come in the request, the logs are in place already. */
+static int
+req_import(const struct env *e)
+{
+	int rc;
+
+	if (e->data == NULL)
+		return fail("import request without data");
+	db_begin();
+	if ((rc = db_import(e->data, e->id)) < 0) {
+		db_exec("ROLLBACK", NULL);
+		return rc;
+	}
+	db_commit();
+	logf_("info", "job.import", "job=%s", e->id);
+	return 0;
+}
+
 static int req_cancel(const struct env *e) { sched_cancel(e->id); return 0; }
 static int req_restart(const struct env *e) { sched_restart(e->id); return 0; }
 
@@ -5999,6 +6086,7 @@ static const struct req {
 	{ "stop", req_stop },
 	{ "restart", req_restart },
 	{ "prune", req_prune },
+	{ "import", req_import },
 	{ "schedule", req_schedule },
 	{ "schedule.pause", req_sched_op },
 	{ "schedule.resume", req_sched_op },
@@ -7002,7 +7090,7 @@ cmd_ls(int argc, char *argv[])
 static void
 print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 {
-	char a[32], d[32];
+	char a[32], d[32], *imp;
 	size_t i;
 
 	printf("id:         %s\n", r->id);
@@ -7011,6 +7099,12 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		printf("parent:     %s\n", r->parent);
 	if (r->schedule)
 		printf("schedule:   %s\n", r->schedule);
+	if (db && (imp = db_str("SELECT imported FROM jobs WHERE id = ?", "s",
+	    r->id)) != NULL) {
+		printf("imported:   %s (an exported job; it does not run here)\n",
+		    fmt_local(atoll(imp), a, sizeof(a)));
+		free(imp);
+	}
 	if (r->description)
 		printf("description: %s\n", r->description);
 	printf("state:      %s\n", r->state);
@@ -7298,6 +7392,7 @@ request_jobs(const char *op, int argc, char *argv[], long long arg, long long wa
 	char id[ID_LEN + 1], *s, *before;
 	pid_t pid;
 	int i, rc = EX_OK, r = 0, alive, restart = strcmp(op, "restart") == 0;
+	int spooled = 0;
 	long long until;
 
 	open_store();
@@ -7315,6 +7410,7 @@ request_jobs(const char *op, int argc, char *argv[], long long arg, long long wa
 		    id) : NULL;
 		if (spool_req(op, id, arg, NULL) < 0)
 			errx(EX_ERR, "cannot spool the request: %s", errmsg);
+		spooled = 1;
 		for (until = mono_ms() + wait_ms; alive && mono_ms() < until;
 		    usleep(50000)) {
 			s = restart ? db_str("SELECT restarts FROM jobs WHERE id = ?",
@@ -7334,7 +7430,7 @@ request_jobs(const char *op, int argc, char *argv[], long long arg, long long wa
 			rc = rc ? rc : EX_ERR;
 		}
 	}
-	if (!alive)
+	if (!alive && spooled)
 		warn_no_daemon("the request waits in the spool");
 	return rc;
 }
@@ -7346,7 +7442,7 @@ request_check(const char *op, const char *id)
 	struct jobrow r;
 	struct env e;
 	struct job *j = NULL;
-	char *s = job_state_now(id), *sec;
+	char *s = job_state_now(id), *sec, *p;
 	int rc = 0;
 
 	if (strcmp(op, "restart") != 0) {
@@ -7372,7 +7468,11 @@ request_check(const char *op, const char *id)
 	sec = home_path("secrets/%s", id);
 	s = r.parent ? db_str("SELECT detached FROM jobs WHERE id = ?", "s", id) :
 	    NULL;
-	if (r.parent && !(s && atoi(s))) {
+	p = db ? db_str("SELECT imported FROM jobs WHERE id = ?", "s", id) : NULL;
+	if (p) {
+		warnx("job %s was imported; it does not run here", id);
+		rc = EX_ERR;
+	} else if (r.parent && !(s && atoi(s))) {
 		warnx("job %s is a subjob of %s; restart that job", id, r.parent);
 		rc = EX_ERR;
 	} else if (j && j->secrets.n && access(sec, F_OK) < 0) {
@@ -7380,6 +7480,7 @@ request_check(const char *op, const char *id)
 		    "submit it again", id);
 		rc = EX_ERR;
 	}
+	free(p);
 	free(s);
 	free(sec);
 	spec_free(j);
@@ -7907,6 +8008,288 @@ cmd_prune(int argc, char *argv[])
 	return EX_OK;
 }
 
+/* One file into the archive, under jobrun-ID/. */
+static int
+ar_put(struct archive *a, const char *id, const char *name, const char *data,
+    size_t len)
+{
+	struct archive_entry *e = archive_entry_new();
+	char *path = xasprintf("jobrun-%s/%s", id, name);
+	int rc = 0;
+
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_mtime(e, time(NULL), 0);
+	if (archive_write_header(a, e) != ARCHIVE_OK ||
+	    (len && archive_write_data(a, data, len) != (la_ssize_t)len))
+		rc = fail("%s", archive_error_string(a));
+	archive_entry_free(e);
+	free(path);
+	return rc;
+}
+
+/* The job's logs, logs/N.log, into the archive. */
+static int
+ar_logs(struct archive *a, const char *id)
+{
+	char *dir = home_path("logs/%s", id), *p, *text, *name;
+	struct dirent *d;
+	size_t len;
+	int rc = 0;
+	DIR *dp = opendir(dir);
+
+	while (rc == 0 && dp && (d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.' || strstr(d->d_name, ".log") == NULL)
+			continue;
+		p = xasprintf("%s/%s", dir, d->d_name);
+		if ((text = read_file(p, &len)) != NULL) {
+			name = xasprintf("logs/%s", d->d_name);
+			rc = ar_put(a, id, name, text, len);
+			free(name);
+		}
+		free(text);
+		free(p);
+	}
+	if (dp)
+		closedir(dp);
+	free(dir);
+	return rc;
+}
+
+/*
+ * export: the job's record (show --json), its rows (for import), its job
+ * file as the store keeps it (secrets cut out) and its logs, in one
+ * .tar.gz.
+ */
+static int
+cmd_export(int argc, char *argv[])
+{
+	char id[ID_LEN + 1], *rows, *st, *out = NULL, *meta_;
+	struct buf js = { 0 };
+	struct jobrow r;
+	struct taskrow *t = NULL;
+	struct archive *a;
+	struct env e;
+	size_t n, i;
+	int c, rc;
+
+	while ((c = getopt(argc, argv, "o:")) != -1)
+		switch (c) {
+		case 'o': out = optarg; break;
+		default: return usage_error("export", NULL);
+		}
+	if (argc - optind != 1)
+		return usage_error("export", "expected one job id");
+	open_store();
+	if ((rc = resolve_id(argv[optind], id)) != 0)
+		return rc;
+	st = db ? db_str("SELECT state FROM jobs WHERE id = ?", "s", id) : NULL;
+	if (st == NULL || !jstate_final(st)) {
+		warnx("job %s is %s; export it once it has ended", id, st ? st :
+		    "still in the spool");
+		free(st);
+		return EX_ERR;
+	}
+	free(st);
+	rows = db_str(rows_sql, "s", id);
+	db_job(id, &r);
+	n = db_tasks(id, &t);
+	json_job(&js, &r, t, n);
+	buf_add(&js, "\n");
+	meta_ = xasprintf("{\"format\":\"jobrun-export\",\"version\":1,"
+	    "\"jobrun\":\"%s\",\"id\":\"%s\",\"exportedAt\":%lld}\n",
+	    JOBRUN_VERSION, id, now_ms());
+	if (out == NULL)
+		out = xasprintf("jobrun-%s.tar.gz", id);
+	else
+		out = xstrdup(out);
+	a = archive_write_new();
+	archive_write_add_filter_gzip(a);
+	archive_write_set_format_pax_restricted(a);
+	rc = archive_write_open_filename(a, strcmp(out, "-") ? out : NULL) !=
+	    ARCHIVE_OK ? fail("%s: %s", out, archive_error_string(a)) : 0;
+	if (rc == 0)
+		rc = ar_put(a, id, "export.json", meta_, strlen(meta_));
+	if (rc == 0)
+		rc = ar_put(a, id, "job.json", js.s, js.len);
+	if (rc == 0 && rows)
+		rc = ar_put(a, id, "rows.json", rows, strlen(rows));
+	if (rc == 0 && r.envelope && spool_parse(r.envelope, &e) == 0) {
+		rc = ar_put(a, id, "job.yaml", e.source, strlen(e.source));
+		env_free(&e);
+	}
+	if (rc == 0)
+		rc = ar_logs(a, id);
+	if (archive_write_close(a) != ARCHIVE_OK && rc == 0)
+		rc = fail("%s: %s", out, archive_error_string(a));
+	archive_write_free(a);
+	if (rc == 0 && strcmp(out, "-"))
+		printf("%s\n", out);
+	else if (rc < 0) {
+		warnx("%s", errmsg);
+		if (strcmp(out, "-"))
+			unlink(out);
+	}
+	for (i = 0; i < n; i++)
+		taskrow_free(&t[i]);
+	free(t);
+	jobrow_free(&r);
+	free(js.s);
+	free(rows);
+	free(meta_);
+	free(out);
+	return rc < 0 ? EX_ERR : EX_OK;
+}
+
+/* What import takes from an archive: nothing is written where the archive says. */
+struct imported {
+	char *meta, *rows;
+	struct strlist lognames, logs;	/* "N.log" and its text */
+};
+
+static void
+imported_free(struct imported *im)
+{
+	free(im->meta);
+	free(im->rows);
+	strlist_free(&im->lognames);
+	strlist_free(&im->logs);
+}
+
+static int
+ar_read(const char *file, struct imported *im)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	const char *path, *base;
+	char *buf;
+	la_int64_t size;
+	int rc = 0;
+
+	memset(im, 0, sizeof(*im));
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, strcmp(file, "-") ? file : NULL,
+	    65536) != ARCHIVE_OK)
+		rc = fail("%s: not a jobrun export: %s", file,
+		    archive_error_string(a));
+	while (rc == 0 && (rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		path = archive_entry_pathname(e);
+		size = archive_entry_size(e);
+		base = (base = strchr(path, '/')) ? base + 1 : path;
+		if (size < 0 || size > 1LL << 30) {
+			rc = fail("%s: %s is too large", file, path);
+			break;
+		}
+		buf = xcalloc(1, (size_t)size + 1);
+		if (archive_read_data(a, buf, (size_t)size) != (la_ssize_t)size) {
+			free(buf);
+			rc = fail("%s: %s", file, archive_error_string(a));
+			break;
+		}
+		if (strcmp(base, "export.json") == 0)
+			im->meta = buf;
+		else if (strcmp(base, "rows.json") == 0)
+			im->rows = buf;
+		else if (strncmp(base, "logs/", 5) == 0 && base[5] && strspn(base +
+		    5, "0123456789") == strlen(base + 5) - 4 && strcmp(base +
+		    strlen(base) - 4, ".log") == 0) {
+			strlist_add(&im->lognames, xstrdup(base + 5));
+			strlist_add(&im->logs, buf);
+		} else
+			free(buf);
+	}
+	if (rc == ARCHIVE_EOF)
+		rc = 0;
+	else if (rc != 0 && rc != -1)
+		rc = fail("%s: not a jobrun export: %s", file,
+		    archive_error_string(a));
+	archive_read_free(a);
+	if (rc == 0 && (im->meta == NULL || strstr(im->meta, "\"jobrun-export\"")
+	    == NULL || im->rows == NULL))
+		rc = fail("%s: not a jobrun export (no export.json or rows.json)", file);
+	return rc;
+}
+
+/*
+ * import: a job exported elsewhere, for inspection here (show, logs, ls);
+ * it never runs.  Logs go in place first, then the rows, by the daemon if
+ * one runs, else under the home's lock.
+ */
+static int
+cmd_import(int argc, char *argv[])
+{
+	struct imported im;
+	char *id = NULL, *st = NULL, *p;
+	long long until;
+	size_t i;
+	pid_t pid;
+	int rc = EX_ERR, mem = 0;
+
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1 || argc - optind != 1)
+		return usage_error("import", argc - optind != 1 ? "expected one "
+		    "archive (or - for standard input)" : NULL);
+	if (ar_read(argv[optind], &im) < 0) {
+		warnx("%s", errmsg);
+		imported_free(&im);
+		return EX_ERR;
+	}
+	open_store();
+	if (db == NULL && (mem = 1) && db_open_memory() < 0)
+		errx(EX_ERR, "%s", errmsg);
+	id = db_str("SELECT json_extract(?, '$.job.id')", "s", im.rows);
+	st = db_str("SELECT json_extract(?, '$.job.state')", "s", im.rows);
+	p = id && !mem ? db_str("SELECT 1 FROM jobs WHERE id = ?", "s", id) : NULL;
+	if (id == NULL || strlen(id) != ID_LEN || !is_hex(id) || st == NULL ||
+	    !jstate_final(st))
+		warnx("%s: the job in it is not one jobrun can show", argv[optind]);
+	else if (p)
+		warnx("job %s is in this home already", id);
+	else
+		rc = EX_OK;
+	free(p);
+	if (mem)
+		db_close();
+	for (i = 0; rc == EX_OK && i < im.logs.n; i++) {
+		char *dir = home_path("logs/%s", id);
+
+		mkdir_p(dir);
+		free(dir);
+		if (put_file(p = home_path("logs/%s", id), im.lognames.v[i],
+		    im.logs.v[i], 0600) < 0)
+			rc = EX_ERR;
+		free(p);
+	}
+	if (rc == EX_OK && !daemon_alive(&pid)) {
+		if (spool_init() < 0 || daemon_lock() < 0 || (db_close(), db_open(1))
+		    < 0 || db_import(im.rows, id) < 0)
+			errx(EX_ERR, "%s", errmsg);
+	} else if (rc == EX_OK) {
+		if (spool_reqd("import", id, 0, NULL, im.rows) < 0)
+			errx(EX_ERR, "cannot spool the request: %s", errmsg);
+		for (until = mono_ms() + 10000; mono_ms() < until; usleep(50000)) {
+			if (db == NULL)
+				db_open(0);
+			if ((p = db ? db_str("SELECT 1 FROM jobs WHERE id = ?", "s",
+			    id) : NULL) != NULL)
+				break;
+		}
+		rc = p ? EX_OK : EX_ERR;
+		if (p == NULL)
+			warnx("the daemon has not imported job %s after 10s", id);
+		free(p);
+	}
+	if (rc == EX_OK)
+		printf("%s\n", id);
+	free(id);
+	free(st);
+	imported_free(&im);
+	return rc;
+}
+
 /* The store in Prometheus' text format, for a scrape or a cron job. */
 static int
 cmd_metrics(int argc, char *argv[])
@@ -7961,6 +8344,9 @@ static const struct verb {
 	    "pause, resume or remove cron schedules" },
 	{ "prune", cmd_prune, "[--older-than DURATION] [--state STATE]",
 	    "delete ended jobs with their logs" },
+	{ "export", cmd_export, "[-o FILE] ID",
+	    "write a job's record and logs to a .tar.gz" },
+	{ "import", cmd_import, "FILE", "read an exported job back, to look at" },
 	{ "metrics", cmd_metrics, "", "print the store's metrics, Prometheus style" },
 	{ "help", cmd_help, "[VERB]", "show this help, or one verb's" },
 };
