@@ -6618,9 +6618,11 @@ json_hooks(struct buf *b, const char *id)
 	sqlite3_stmt *st = db ? db_prep("SELECT " HOOK_COLS " FROM hooks WHERE"
 	    " job = ? ORDER BY seq", "s", id) : NULL;
 	char *log, *l, *save = NULL;
+	int n = 0;
 
-	buf_add(b, "\"webhooks\":[");
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (n++ == 0)	/* a job without webhooks has no such key */
+			buf_add(b, "\"webhooks\":[");
 		buf_add(b, "{");
 		json_kstr(b, "event", (const char *)sqlite3_column_text(st, 1));
 		if (sqlite3_column_int(st, 2))
@@ -6644,8 +6646,10 @@ json_hooks(struct buf *b, const char *id)
 		buf_add(b, ",");
 	}
 	sqlite3_finalize(st);
-	json_end(b, ']');
-	buf_add(b, ",");
+	if (n) {
+		json_end(b, ']');
+		buf_add(b, ",");
+	}
 }
 
 /* A job in Tork's JSON shape; with its tasks when tasks is not NULL. */
@@ -8370,13 +8374,10 @@ usage(FILE *f)
 
 	fprintf(f, "usage: jobrun [--home DIR] VERB [ARGS]\n"
 	    "       jobrun --help | --version\n\n");
+	/* verb and arguments on one line, what it does indented under them */
 	for (i = 0; i < NVERBS; i++)
-		if (strlen(verbs[i].args) > 44)
-			fprintf(f, "  %-6s %s\n  %-6s %-44s %s\n", verbs[i].name,
-			    verbs[i].args, "", "", verbs[i].about);
-		else
-			fprintf(f, "  %-6s %-44s %s\n", verbs[i].name, verbs[i].args,
-			    verbs[i].about);
+		fprintf(f, "  %s %s\n      %s\n", verbs[i].name, verbs[i].args,
+		    verbs[i].about);
 	fprintf(f, "\nIds may be shortened to any unique prefix.  Exit status: 0 ok "
 	    "or COMPLETED, 1 error,\n2 usage, 3 invalid job file, 4 FAILED, "
 	    "5 CANCELLED, 6 no such job.\nSee jobrun(1) and jobrun-job(5).\n");
