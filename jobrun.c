@@ -6,15 +6,22 @@
  *
  *   spool/tmp, spool/new   maildir-style drop box.  `submit` validates a job,
  *                          writes it to tmp/, fsyncs and renames it into new/;
- *                          `cancel` drops a small request file the same way.
- *                          A file in new/ is complete or absent, never half.
- *   jobrun.db              SQLite (WAL).  Only the daemon writes it; ls, show,
- *                          logs, wait open it read-only.
+ *                          cancel, stop, restart, prune, import and schedule
+ *                          changes drop a small request file the same way.
+ *                          A file in new/ is complete or absent, never half;
+ *                          one the daemon cannot read goes to spool/bad.
+ *   jobrun.db              SQLite (WAL).  Only the daemon writes it (or a
+ *                          command holding the daemon's lock while none
+ *                          runs: prune, import); ls, show, logs, wait open it
+ *                          read-only.  Besides jobs and tasks it keeps cron
+ *                          schedules, webhook deliveries and metric counters.
  *   logs/JOB/N.log         what task N's containers printed.
  *   work/JOB/N.A.S/        mounted at /tork in step S of attempt A of task N;
  *                          the task writes its result to /tork/stdout.
  *   secrets/JOB            the job's secrets, from ingestion to its end: the
  *                          job text the database keeps has them cut out.
+ *                          secrets/SCHEDULE lives as long as the schedule,
+ *                          secrets/hook-N until webhook delivery N is over.
  *   run/lock, run/daemon.pid, run/home-id
  *                          the daemon holds an exclusive flock on run/lock.
  *
@@ -27,9 +34,12 @@
  * each is one `docker run` child whose output the daemon reads from a pipe
  * and appends, secrets redacted, to the log file.  When a task completes the
  * next becomes PENDING in the same transaction; a failed attempt is retried
- * up to retry.limit times, then fails the job.  A parallel or each task
- * becomes child rows of its own, run like tasks; a subjob task becomes a job
- * of its own whose end completes or fails the task.
+ * up to retry.limit times (after retry.initialDelay, growing), then fails
+ * the job.  A parallel or each task becomes child rows of its own, run like
+ * tasks; a subjob task becomes a job of its own whose end completes or fails
+ * the task.  A cron schedule is not a job: each firing makes one.  Every
+ * state change may queue webhook deliveries, which forked children make
+ * while the loop goes on.
  *
  * What survives a crash: everything.  Containers carry the home id, job,
  * task, attempt and step in their name and labels, and the database records
@@ -37,7 +47,9 @@
  * each such container: if it still runs, the daemon follows its log until it
  * exits; if it exited, the exit status is collected as if the daemon had seen
  * it; if it never got created, the step runs again.  The docker CLI children
- * die with the daemon (PR_SET_PDEATHSIG), their containers do not.
+ * die with the daemon (PR_SET_PDEATHSIG), their containers do not.  A
+ * webhook delivery cut short is made again; a schedule whose firings fell
+ * while no daemon ran fires once, not once per firing missed.
  *
  * Sections, in data-flow order: util, job spec, spool, store, runtime,
  * daemon, commands, main.  Start reading main().
