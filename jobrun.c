@@ -1942,15 +1942,26 @@ spool_put(const char *name, const char *text)
 }
 
 /* A job's inputs as the store keeps them: what unique jobs compare. */
+static int
+kvcmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
+}
+
+/* In key order, so that the same inputs given in another order compare equal. */
 static void
 inputs_json(struct buf *b, const struct kvlist *l)
 {
+	struct kv *v = xcalloc(l->n, sizeof(*v));
 	size_t i;
 
+	memcpy(v, l->v, l->n * sizeof(*v));
+	qsort(v, l->n, sizeof(*v), kvcmp);
 	buf_add(b, "{");
 	for (i = 0; i < l->n; i++)
-		json_kstr(b, l->v[i].key, l->v[i].val);
+		json_kstr(b, v[i].key, v[i].val);
 	json_end(b, '}');
+	free(v);
 }
 
 static void
@@ -2311,7 +2322,7 @@ static const char schema[] =
 	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT,"
 	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0, due INTEGER,"
 	" restarts INTEGER DEFAULT 0, delete_at INTEGER, schedule TEXT,"
-	" imported INTEGER);"
+	" imported INTEGER, hipos INTEGER DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
@@ -2449,7 +2460,8 @@ db_migrate(void)
 		"tasks ADD COLUMN abase INTEGER DEFAULT 0",
 		"jobs ADD COLUMN restarts INTEGER DEFAULT 0",
 		"jobs ADD COLUMN delete_at INTEGER", "jobs ADD COLUMN schedule TEXT",
-		"jobs ADD COLUMN imported INTEGER", NULL
+		"jobs ADD COLUMN imported INTEGER",
+		"jobs ADD COLUMN hipos INTEGER DEFAULT 0", NULL
 	};
 	char sql[128];
 	size_t i;
@@ -4420,7 +4432,9 @@ out:
 static int
 sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
 {
-	char *b = db_str("SELECT max(pos) FROM tasks WHERE job = ?", "s", j->id);
+	/* never a position used before a restart: it names containers */
+	char *b = db_str("SELECT max((SELECT max(pos) FROM tasks WHERE job = ?1),"
+	    " (SELECT hipos FROM jobs WHERE id = ?1))", "s", j->id);
 	int base = b ? atoi(b) : (int)j->ntasks, n = 0, rc = 0;
 	expr_val *list = NULL;
 	char *why = NULL, *item;
@@ -4719,9 +4733,12 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 	if (j)
 		t = task_at(j, r->pos);
 	attempt_cleanup(r, t);
-	/* A cancelled job's tasks are final already: nothing to record. */
-	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?", "si",
-	    r->job, r->pos);
+	/*
+	 * A cancelled job's tasks are final already: nothing to record; nor
+	 * for an attempt that a restart has left behind.
+	 */
+	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ? AND"
+	    " attempt = ?", "sii", r->job, r->pos, r->attempt);
 	if (state == NULL || (strcmp(state, "RUNNING") != 0 &&
 	    strcmp(state, "SCHEDULED") != 0)) {
 		free(state);
@@ -5324,7 +5341,7 @@ sched_stop(const char *id, long long grace_ms)
 {
 	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *why;
 	struct strlist n = { 0 };
-	long long now = now_ms(), g = grace_ms / 1000;
+	long long now = now_ms(), g = (grace_ms + 999) / 1000;	/* docker's unit */
 	size_t i;
 	pid_t pid;
 
@@ -5355,7 +5372,7 @@ sched_stop(const char *id, long long grace_ms)
 			continue;
 		}
 		/* rm -f only once the grace is over and docker stop did not do */
-		r->rekill_at = mono_ms() + grace_ms + 5000;
+		r->rekill_at = mono_ms() + g * 1000 + 5000;
 		r->kill_at = r->rekill_at + 10000;
 		strlist_add(&n, rt_name(r->job, r->pos, r->attempt, r->step));
 	}
@@ -5403,6 +5420,8 @@ sched_restart(const char *id)
 	pos = p ? atoi(p) : (int)j->ntasks + 1;
 	free(p);
 	db_begin();
+	db_exec("UPDATE jobs SET hipos = (SELECT max(pos) FROM tasks WHERE job ="
+	    " ?1) WHERE id = ?1", "s", id);
 	db_exec("WITH RECURSIVE d(p) AS (SELECT pos FROM tasks WHERE job = ?1 AND"
 	    " parent >= ?2 AND parent <= ?3 UNION SELECT t.pos FROM tasks t, d"
 	    " WHERE t.job = ?1 AND t.parent = d.p)"
@@ -6401,7 +6420,7 @@ usage_error(const char *verb, const char *fmt, ...);
 static void
 open_store(void)
 {
-	if (db_open(0) < 0)
+	if (db == NULL && db_open(0) < 0)
 		errx(EX_ERR, "%s", errmsg);
 }
 
@@ -7540,6 +7559,21 @@ cmd_stop(int argc, char *argv[])
 	    grace + 20000);
 }
 
+/* Whether the daemon has restarted the job since its restarts count was before. */
+static int
+restarted(const char *id, const char *before)
+{
+	char *now;
+	int r;
+
+	if (db == NULL && db_open(0) != 0)
+		return 0;
+	now = db ? db_str("SELECT restarts FROM jobs WHERE id = ?", "s", id) : NULL;
+	r = now && (before == NULL || strcmp(now, before) != 0);
+	free(now);
+	return r;
+}
+
 static int
 cmd_restart(int argc, char *argv[])
 {
@@ -7547,7 +7581,7 @@ cmd_restart(int argc, char *argv[])
 		{ "wait", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char (*ids)[ID_LEN + 1];
+	char (*ids)[ID_LEN + 1], **before;
 	int c, i, wait = 0, rc;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
@@ -7557,13 +7591,26 @@ cmd_restart(int argc, char *argv[])
 		}
 	if (optind >= argc)
 		return usage_error(argv[0], "expected at least one job id");
-	rc = request_jobs("restart", argc - optind, argv + optind, 0, 10000);
-	if (rc || !wait)
-		return rc;
+	before = xcalloc(argc - optind, sizeof(*before));
 	ids = xcalloc(argc - optind, sizeof(*ids));
-	for (i = optind; i < argc; i++)
-		resolve_id(argv[i], ids[i - optind]);
-	rc = wait_jobs(ids, argc - optind, -1);
+	open_store();
+	/* --wait needs to know each job's restarts count before the request */
+	for (i = optind, rc = 0; wait && rc == 0 && i < argc; i++) {
+		rc = resolve_id(argv[i], ids[i - optind]);
+		before[i - optind] = db ? db_str("SELECT restarts FROM jobs WHERE"
+		    " id = ?", "s", ids[i - optind]) : NULL;
+	}
+	if (rc == 0)
+		rc = request_jobs("restart", argc - optind, argv + optind, 0, 10000);
+	/* with no daemon yet, the restart is done when one comes */
+	for (i = 0; rc == 0 && wait && i < argc - optind; i++)
+		while (!restarted(ids[i], before[i]))
+			usleep(100000);
+	if (rc == 0 && wait)
+		rc = wait_jobs(ids, argc - optind, -1);
+	for (i = 0; i < argc - optind; i++)
+		free(before[i]);
+	free(before);
 	free(ids);
 	return rc;
 }
