@@ -509,6 +509,7 @@ kv_free(struct kvlist *l)
 
 /* Who spooled the request the daemon is acting on; -1 between requests. */
 static long long caller_uid = -1;
+static int log_quiet;		/* a command doing the daemon's work: no log */
 
 /*
  * The daemon's own log: one logfmt line per event on stderr, naming the
@@ -520,6 +521,8 @@ logf_(const char *level, const char *event, const char *fmt, ...)
 	char t[40];
 	va_list ap;
 
+	if (log_quiet)
+		return;
 	fprintf(stderr, "time=%s level=%s event=%s", fmt_rfc3339(now_ms(), t,
 	    sizeof(t)), level, event);
 	if (fmt && *fmt) {
@@ -1436,6 +1439,7 @@ static void
 webhook_item(struct pctx *c, yaml_node_t *e, const char *sub, void *p)
 {
 	struct webhook *w = p;
+	char path[512];
 	size_t i;
 
 	if (w->url == NULL || *w->url == '\0') {
@@ -1446,13 +1450,16 @@ webhook_item(struct pctx *c, yaml_node_t *e, const char *sub, void *p)
 		w->event = xstrdup("job.StateChange");
 	for (i = 0; hook_events[i] && strcmp(hook_events[i], w->event); i++)
 		;
-	if (hook_events[i] == NULL)
-		perr(c, ymap_get(c, e, "event"), sub, "event: '%s' is not one of "
+	if (hook_events[i] == NULL) {
+		snprintf(path, sizeof(path), "%s.event", sub);
+		perr(c, ymap_get(c, e, "event"), path, "'%s' is not an event: use "
 		    "job.StateChange, job.Progress, task.StateChange, task.Progress",
 		    w->event);
-	else if (strstr(w->url, "{{") == NULL && strncmp(w->url, "http://", 7))
-		perr(c, ymap_get(c, e, "url"), sub, "url: '%s' must start with "
-		    "http:// (jobrun speaks plain HTTP only)", w->url);
+	} else if (strstr(w->url, "{{") == NULL && strncmp(w->url, "http://", 7)) {
+		snprintf(path, sizeof(path), "%s.url", sub);
+		perr(c, ymap_get(c, e, "url"), path, "'%s' must start with http:// "
+		    "(jobrun speaks plain HTTP only)", w->url);
+	}
 }
 
 static void
@@ -3381,9 +3388,21 @@ log_redacted(struct run *r, const char *s, size_t n)
 	size_t i, k, from = 0, m = 0;
 	struct stat sb;
 	char cap[32], *note;
+	const char *nl;
+	int full = 0;
 
-	/* daemon --log-max: a full log takes one note per run, then nothing */
-	if (log_max > 0 && fstat(r->log, &sb) == 0 && sb.st_size >= log_max) {
+	/*
+	 * daemon --log-max: whole lines up to the cap (a line cut in two
+	 * could show half a secret), then one note per run, then nothing.
+	 */
+	if (log_max > 0 && fstat(r->log, &sb) == 0 && (sb.st_size >= log_max ||
+	    sb.st_size + (long long)n > log_max)) {
+		if (sb.st_size < log_max && (nl = memrchr(s, '\n', (size_t)(log_max -
+		    sb.st_size))) != NULL)
+			log_redacted(r, s, (size_t)(nl - s) + 1);
+		full = 1;
+	}
+	if (full) {
 		if (!r->log_cut) {
 			note = xasprintf("[jobrun: this log reached --log-max %s; "
 			    "output dropped]\n", units_fmt_size(log_max, cap,
@@ -5126,8 +5145,9 @@ hook_done(struct run *r)
 	free(at);
 	if (status >= 200 && status < 300)
 		state = "DELIVERED";
-	else if ((status < 0 || status == 429 || status >= 500) &&
-	    tries < HOOK_TRIES)
+	else if ((status == 429 || status >= 500 || (status < 0 &&
+	    strncmp(err, "url", 3) && strncmp(err, "https", 5))) &&
+	    tries < HOOK_TRIES)	/* a bad url will not get better */
 		state = "PENDING";
 	else
 		state = "FAILED";
@@ -5862,6 +5882,9 @@ job_delete(const char *id)
 	char *p;
 	size_t i;
 
+	/* a detached subjob still running lives on, a job of its own */
+	db_exec("UPDATE jobs SET parent = NULL, ptask = NULL WHERE parent = ? AND"
+	    " state NOT IN ('COMPLETED','FAILED','CANCELLED')", "s", id);
 	st = db_prep("SELECT id FROM jobs WHERE parent = ?", "s", id);
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		strlist_add(&kids, col_str(st, 0));
@@ -6308,7 +6331,7 @@ daemon_announce(void)
  * and readable by the exporter's user.
  */
 static void
-daemon_metrics(void)
+daemon_metrics(int up)
 {
 	struct buf b = { 0 };
 	char *dir = xstrdup(metrics_file), *slash = strrchr(dir, '/'), *tmp;
@@ -6316,7 +6339,7 @@ daemon_metrics(void)
 
 	if (slash)
 		*slash = '\0';
-	db_metrics(&b, 1);
+	db_metrics(&b, up);
 	tmp = xasprintf("%s/.%s.tmp", slash ? (*dir ? dir : "/") : ".", base);
 	unlink(tmp);	/* left by a crash, it would block O_EXCL */
 	if (write_file_atomic(slash ? (*dir ? dir : "/") : ".", slash ?
@@ -6404,7 +6427,7 @@ daemon_loop(int ino)
 			last_expire = mono_ms();
 		}
 		if (metrics_file && mono_ms() - last_metrics >= 5000) {
-			daemon_metrics();
+			daemon_metrics(1);
 			last_metrics = mono_ms();
 		}
 	}
@@ -7125,7 +7148,7 @@ cmd_ls(int argc, char *argv[])
 static void
 print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 {
-	char a[32], d[32], *imp;
+	char a[32], d[32], pg[64], *imp;
 	size_t i;
 
 	printf("id:         %s\n", r->id);
@@ -7157,7 +7180,7 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 	if (r->result)
 		printf("result:     %s\n", r->result);
 	if (r->progress >= 0 || r->pmsg)
-		printf("progress:   %s\n", fmt_progress(r, a, sizeof(a)));
+		printf("progress:   %s\n", fmt_progress(r, pg, sizeof(pg)));
 	printf("tasks:      %d/%d completed\n\n", r->ndone, r->ntasks);
 	if (n == 0)
 		return;
@@ -7719,7 +7742,7 @@ cmd_daemon(int argc, char *argv[])
 	daemon_loop(ino);
 	if (metrics_file) {
 		daemon_meta("heartbeat", "%lld", now_ms());
-		daemon_metrics();	/* still says up: rewritten by the next */
+		daemon_metrics(0);	/* the exporter must not see a dead daemon up */
 	}
 	logf_("info", "daemon.stop", "running=%zu", nruns);
 	db_close();
@@ -7961,7 +7984,8 @@ show_schedule(const char *id, int json)
 			    "state:      %s\n", id, sqlite3_column_text(st, 1) ?
 			    (const char *)sqlite3_column_text(st, 1) : "-",
 			    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
-			if (sqlite3_column_int64(st, 4))
+			if (sqlite3_column_int64(st, 4) && strcmp((const char *)
+			    sqlite3_column_text(st, 3), "ACTIVE") == 0)
 				printf("next:       %s\n", fmt_local(
 				    sqlite3_column_int64(st, 4), t, sizeof(t)));
 			printf("runs:       %d (%d skipped)\n\nrecent runs:\n",
@@ -8013,14 +8037,14 @@ cmd_prune(int argc, char *argv[])
 	struct strlist ids = { 0 };
 	size_t i, left = 0;
 	pid_t pid;
-	int c;
+	int c, n;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
 		switch (c) {
 		case 'o':
 			if (units_duration(optarg, &older, &why) < 0)
 				return usage_error("prune", "--older-than takes a "
-				    "duration such as 7d or 12h, not '%s' (%s)",
+				    "duration such as 168h or 30m, not '%s' (%s)",
 				    optarg, why);
 			break;
 		case 's':
@@ -8035,10 +8059,11 @@ cmd_prune(int argc, char *argv[])
 	if (optind != argc)
 		return usage_error("prune", "unexpected argument '%s'", argv[optind]);
 	if (!daemon_alive(&pid)) {
+		log_quiet = 1;
 		if (spool_init() < 0 || daemon_lock() < 0 || db_open(1) < 0)
 			errx(EX_ERR, "%s", errmsg);
-		printf("deleted %d jobs\n", jobs_prune("completed", state,
-		    now_ms() - older));
+		n = jobs_prune("completed", state, now_ms() - older);
+		printf("deleted %d job%s\n", n, n == 1 ? "" : "s");
 		return EX_OK;
 	}
 	open_store();
@@ -8061,7 +8086,7 @@ cmd_prune(int argc, char *argv[])
 		if (left == 0)
 			break;
 	}
-	printf("deleted %zu jobs\n", ids.n - left);
+	printf("deleted %zu job%s\n", ids.n - left, ids.n - left == 1 ? "" : "s");
 	strlist_free(&ids);
 	if (left) {
 		warnx("the daemon has not deleted %zu of them after 10s; it will",
@@ -8435,11 +8460,12 @@ usage(FILE *f)
 	    "       jobrun --help | --version\n\n");
 	/* verb and arguments on one line, what it does indented under them */
 	for (i = 0; i < NVERBS; i++)
-		fprintf(f, "  %s %s\n      %s\n", verbs[i].name, verbs[i].args,
-		    verbs[i].about);
+		fprintf(f, "  %s%s%s\n      %s\n", verbs[i].name,
+		    *verbs[i].args ? " " : "", verbs[i].args, verbs[i].about);
 	fprintf(f, "\nIds may be shortened to any unique prefix.  Exit status: 0 ok "
 	    "or COMPLETED, 1 error,\n2 usage, 3 invalid job file, 4 FAILED, "
-	    "5 CANCELLED, 6 no such job.\nSee jobrun(1) and jobrun-job(5).\n");
+	    "5 CANCELLED, 6 no such job, 7 a unique\njob's twin is pending or "
+	    "running.  See jobrun(1) and jobrun-job(5).\n");
 }
 
 static int
@@ -8455,7 +8481,8 @@ usage_error(const char *verb, const char *fmt, ...)
 		va_end(ap);
 		fputc('\n', stderr);
 	}
-	fprintf(stderr, "usage: jobrun %s %s\n", verb, v ? v->args : "");
+	fprintf(stderr, "usage: jobrun %s%s%s\n", verb, v && *v->args ? " " : "",
+	    v ? v->args : "");
 	return EX_USAGE_;
 }
 
@@ -8472,8 +8499,9 @@ cmd_help(int argc, char *argv[])
 		warnx("no verb '%s'; try 'jobrun --help'", argv[1]);
 		return EX_USAGE_;
 	}
-	printf("usage: jobrun %s %s\n%s.  See jobrun(1).\n", v->name, v->args,
-	    v->about);
+	printf("usage: jobrun %s%s%s\n%s%s  See jobrun(1).\n", v->name,
+	    *v->args ? " " : "", v->args, v->about,
+	    v->about[strlen(v->about) - 1] == '?' ? "" : ".");
 	return EX_OK;
 }
 
