@@ -7448,10 +7448,10 @@ top_log_open(struct top *t, const char *id, int pos)
 	t->dirty = 1;
 }
 
-static void
-top_key_jobs(struct top *t, int ch)
+/* The jobs list's moves; returns whether ch was one. */
+static int
+top_move(struct top *t, int ch)
 {
-	const struct top_job *j = top_shown(t) ? &t->rows[t->sel] : NULL;
 	int page = top_page(t), shown = top_shown(t);
 
 	switch (ch) {
@@ -7479,15 +7479,26 @@ top_key_jobs(struct top *t, int ch)
 		else
 			top_up(t, page);
 		break;
-	case 'g': case KEY_HOME:
-		top_home(t);
-		break;
-	case 'G': case KEY_END:
-		top_end(t);
-		break;
+	case 'g': case KEY_HOME: top_home(t); break;
+	case 'G': case KEY_END: top_end(t); break;
+	default:
+		return 0;
+	}
+	/* (top_down and top_up leave the selection where it is on screen) */
+	if (t->sel >= 0 && t->sel < shown && *t->selid)
+		snprintf(t->selid, sizeof(t->selid), "%s", t->rows[t->sel].id);
+	return 1;
+}
+
+static void
+top_key_jobs(struct top *t, int ch)
+{
+	const struct top_job *j = top_shown(t) ? &t->rows[t->sel] : NULL;
+
+	if (top_move(t, ch) || j == NULL)
+		return;
+	switch (ch) {
 	case '\n': case '\r': case KEY_ENTER: case KEY_RIGHT:
-		if (j == NULL)
-			break;
 		snprintf(t->job, sizeof(t->job), "%s", j->id);
 		spec_free(t->spec);
 		t->spec = NULL;
@@ -7496,29 +7507,12 @@ top_key_jobs(struct top *t, int ch)
 		t->dirty = 1;
 		break;
 	case 'l':
-		if (j)
-			top_log_open(t, j->id, 0);
-		break;
-	case '/':
-		t->prompt = '/';
-		snprintf(t->input, sizeof(t->input), "%s", t->filter);
-		break;
-	case 's':
-		t->state = (t->state + 1) % TOP_NSTATES;
-		top_home(t);
-		break;
-	case 27:
-		t->filter[0] = '\0';
-		t->state = 0;
-		top_home(t);
+		top_log_open(t, j->id, 0);
 		break;
 	case 'c': case 'r':
-		if (j)
-			top_ask(t, ch, j->id, j->name, j->state);
+		top_ask(t, ch, j->id, j->name, j->state);
 		break;
 	}
-	if (t->sel >= 0 && t->sel < shown && *t->selid)
-		snprintf(t->selid, sizeof(t->selid), "%s", t->rows[t->sel].id);
 }
 
 static void
@@ -7574,6 +7568,24 @@ top_key_log(struct top *t, int ch)
 		t->lback = 0;
 }
 
+/* The filter keys: / asks for a text, s cycles the states, Esc clears both. */
+static void
+top_filter_key(struct top *t, int ch)
+{
+	if (ch == '/') {
+		t->prompt = '/';
+		snprintf(t->input, sizeof(t->input), "%s", t->filter);
+		return;
+	}
+	if (ch == 's')
+		t->state = (t->state + 1) % TOP_NSTATES;
+	else {
+		t->filter[0] = '\0';
+		t->state = 0;
+	}
+	top_home(t);
+}
+
 static void
 top_resize(struct top *t, int w, int h)
 {
@@ -7606,7 +7618,9 @@ top_key(struct top *t, int ch)
 	} else if (ch == '?') {
 		t->back = t->view;
 		t->view = TV_HELP;
-	} else if (t->view == TV_JOBS)
+	} else if (t->view == TV_JOBS && (ch == '/' || ch == 's' || ch == 27))
+		top_filter_key(t, ch);
+	else if (t->view == TV_JOBS)
 		top_key_jobs(t, ch);
 	else if (t->view == TV_TASKS)
 		top_key_tasks(t, ch);
@@ -7653,6 +7667,8 @@ top_loop(struct top *t)
 			break;			/* the terminal is gone */
 		while ((ch = getch()) != ERR) {
 			top_key(t, ch);
+			if (t->dirty)		/* the next key acts on what is shown */
+				top_refresh(t);
 			drawn = 0;
 		}
 	}
