@@ -6054,7 +6054,7 @@ struct top_job {			/* a row of the jobs list */
 struct top_task {			/* a row of the task view */
 	struct taskrow r;
 	char *progress;
-	int tries;			/* 1 + retry.limit; 0 when unknown */
+	int tries;			/* 1 + retry.limit; 0 unknown, -1 composite */
 };
 
 struct top_col {			/* a column of a list */
@@ -6826,8 +6826,8 @@ top_tries(struct top *t)
 	}
 	for (i = 0; t->spec && i < t->ntasks; i++)
 		if ((k = task_at(t->spec, t->tasks[i].r.pos)) != NULL)
-			t->tasks[i].tries = 1 + (k->retry.limit > 0 ?
-			    k->retry.limit : 0);
+			t->tasks[i].tries = is_composite(k) ? -1 : 1 +
+			    (k->retry.limit > 0 ? k->retry.limit : 0);
 }
 
 /* The task view's job and tasks; back to the list if the job is gone. */
@@ -7210,7 +7210,9 @@ top_draw_task(struct top *t, int y, const struct top_task *k, const int *x,
 	top_put(t, y, x[1] + ind, cw[1] - ind, 0, r->name ? r->name : "-");
 	top_put(t, y, x[2], cw[2], top_sattr(r->state), r->state);
 	top_put(t, y, x[3], cw[3], 0, r->queue ? r->queue : "-");
-	if (k->tries)
+	if (k->tries < 0)			/* its children run, not it */
+		snprintf(s, sizeof(s), "-");
+	else if (k->tries)
 		snprintf(s, sizeof(s), "%d/%d", r->attempt, k->tries);
 	else
 		snprintf(s, sizeof(s), "%d", r->attempt);
