@@ -6099,6 +6099,9 @@ struct top {
 	int tsel, ttop, lpos, lback;
 	char *lname, *lstate, *ltext;
 	off_t lsize;
+	struct top_line { const char *s; size_t n; } *dl;	/* ltext, wrapped */
+	size_t ndl;
+	int dlw;			/* the width it was wrapped to */
 	/* the two bottom lines */
 	int prompt;			/* '/', 'c' or 'r' while asking */
 	char input[64], target[ID_LEN + 1], tname[64], msg[256];
@@ -6870,39 +6873,54 @@ top_log_free(struct top *t)
 	free(t->ltext);
 	free(t->lname);
 	free(t->lstate);
+	free(t->dl);
 	t->ltext = t->lname = t->lstate = NULL;
+	t->dl = NULL;
+	t->ndl = 0;
+	t->dlw = 0;
 }
 
-/* The tail of the log pane's task log: TOP_LOGTAIL bytes at most. */
+/* Reads the tail of the log pane's log, TOP_LOGTAIL bytes at most. */
+static void
+top_log_read(struct top *t, int fd, off_t size)
+{
+	off_t from = size > TOP_LOGTAIL ? size - TOP_LOGTAIL : 0;
+	ssize_t n;
+	char *nl;
+
+	free(t->ltext);
+	free(t->dl);
+	t->dl = NULL;
+	t->ltext = xcalloc(size - from + 1, 1);
+	if ((n = pread(fd, t->ltext, size - from, from)) < 0)
+		n = 0;
+	t->ltext[n] = '\0';
+	while (n-- > 0)			/* a NUL would end the text */
+		if (t->ltext[n] == '\0')
+			t->ltext[n] = ' ';
+	t->lsize = size;
+	/* a cut line is no line */
+	if (from > 0 && (nl = strchr(t->ltext, '\n')) != NULL)
+		memmove(t->ltext, nl + 1, strlen(nl + 1) + 1);
+}
+
+/* The log pane's task, and its log again if it changed size. */
 static void
 top_log_load(struct top *t)
 {
-	char *path = home_path("logs/%s/%d.log", t->job, t->lpos), *nl;
+	char *path = home_path("logs/%s/%d.log", t->job, t->lpos);
 	struct stat sb;
-	off_t from;
-	ssize_t n;
 	int fd;
 
-	top_log_free(t);
+	free(t->lname);
+	free(t->lstate);
 	t->lname = db ? db_str("SELECT name FROM tasks WHERE job = ? AND pos = ?",
 	    "si", t->job, t->lpos) : NULL;
 	t->lstate = db ? db_str("SELECT state FROM tasks WHERE job = ? AND"
 	    " pos = ?", "si", t->job, t->lpos) : NULL;
-	t->lsize = -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &sb) == 0) {
-		from = sb.st_size > TOP_LOGTAIL ? sb.st_size - TOP_LOGTAIL : 0;
-		t->ltext = xcalloc(sb.st_size - from + 1, 1);
-		if ((n = pread(fd, t->ltext, sb.st_size - from, from)) < 0)
-			n = 0;
-		t->ltext[n] = '\0';
-		while (n-- > 0)			/* a NUL would end the text */
-			if (t->ltext[n] == '\0')
-				t->ltext[n] = ' ';
-		t->lsize = sb.st_size;
-		/* a cut line is no line */
-		if (from > 0 && (nl = strchr(t->ltext, '\n')) != NULL)
-			memmove(t->ltext, nl + 1, strlen(nl + 1) + 1);
-	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &sb) == 0 &&
+	    (t->ltext == NULL || sb.st_size != t->lsize))
+		top_log_read(t, fd, sb.st_size);
 	if (fd >= 0)
 		close(fd);
 	free(path);
@@ -7245,35 +7263,50 @@ top_draw_tasks(struct top *t)
 		top_attr(t, 5 + t->tsel - t->ttop, 0, t->w, TA_REV);
 }
 
-/* The log pane: the last lines of the tail that fit, wrapped. */
+/* Cuts the log pane's text into screen lines, once per text and width. */
 static void
-top_draw_log(struct top *t)
+top_log_wrap(struct top *t)
 {
 	const char *s = t->ltext ? t->ltext : "", *nl;
-	struct { const char *s; size_t n; } *dl = NULL;
-	size_t nd = 0, len, k, first;
-	int y, page = top_page(t);
+	size_t len, k;
 
+	if (t->dl && t->dlw == t->w)
+		return;
+	free(t->dl);
+	t->dl = NULL;
+	t->ndl = 0;
+	t->dlw = t->w;
 	for (; *s; s = nl + 1) {
 		len = (nl = strchr(s, '\n')) ? (size_t)(nl - s) : strlen(s);
 		do {
 			if ((k = top_fit(t, s, len, t->w)) == 0 && len)
 				k = 1;
-			dl = xreallocarray(dl, nd + 1, sizeof(*dl));
-			dl[nd].s = s;
-			dl[nd++].n = k;
+			t->dl = xreallocarray(t->dl, t->ndl + 1, sizeof(*t->dl));
+			t->dl[t->ndl].s = s;
+			t->dl[t->ndl++].n = k;
 			s += k;
 			len -= k;
 		} while (len > 0);
 		if (nl == NULL)
 			break;
 	}
-	if (t->lback > (int)nd - page)
-		t->lback = (int)nd > page ? (int)nd - page : 0;
-	first = nd > (size_t)(page + t->lback) ? nd - page - t->lback : 0;
-	for (y = 0; y < page && first + y < nd; y++)
-		top_putn(t, 4 + y, 0, t->w, 0, dl[first + y].s, dl[first + y].n);
-	free(dl);
+}
+
+/* The log pane: the last lines that fit, or lback lines before them. */
+static void
+top_draw_log(struct top *t)
+{
+	int y, page = top_page(t), nd;
+	size_t first;
+
+	top_log_wrap(t);
+	nd = (int)t->ndl;
+	if (t->lback > nd - page)
+		t->lback = nd > page ? nd - page : 0;
+	first = nd > page + t->lback ? (size_t)(nd - page - t->lback) : 0;
+	for (y = 0; y < page && first + y < t->ndl; y++)
+		top_putn(t, 4 + y, 0, t->w, 0, t->dl[first + y].s,
+		    t->dl[first + y].n);
 	if (t->ltext == NULL)
 		top_put(t, 5, 2, t->w - 2, TC_DIM, "no log yet");
 	top_putf(t, 3, 0, t->w, TA_BOLD, "log of job %s task %d %s (%s)  %s",
@@ -7443,6 +7476,8 @@ top_log_open(struct top *t, const char *id, int pos)
 	}
 	if (id != t->job)
 		snprintf(t->job, sizeof(t->job), "%s", id);
+	top_log_free(t);
+	t->lsize = -1;
 	t->lpos = pos;
 	t->lback = 0;
 	t->back = t->view;
