@@ -6028,7 +6028,7 @@ static int cmd_help(int, char *[]);
 
 enum { TV_JOBS, TV_TASKS, TV_LOG, TV_HELP };
 /* Colours; a cell's attribute is one of these, or'ed with TA_*. */
-enum { TC_NONE, TC_RUN, TC_DONE, TC_FAIL, TC_STOP, TC_WAIT, TC_HEAD, TC_DIM };
+enum { TC_NONE, TC_RUN, TC_DONE, TC_FAIL, TC_STOP, TC_WAIT, TC_DIM };
 #define TA_REV		0x40	/* the selection, the column titles */
 #define TA_BOLD		0x80
 #define TA_COLOR	0x3f
@@ -6059,7 +6059,7 @@ struct top_task {			/* a row of the task view */
 
 struct top_col {			/* a column of a list */
 	const char *title;
-	int w, flex, keep;		/* the narrowest columns are lost first */
+	int w, flex, keep;		/* short of room, the lowest keep goes */
 };
 
 static const char *const top_states[] = { NULL, "RUNNING", "PENDING",
@@ -6067,7 +6067,8 @@ static const char *const top_states[] = { NULL, "RUNNING", "PENDING",
 #define TOP_NSTATES	(sizeof(top_states) / sizeof(top_states[0]))
 
 struct top {
-	int once, utf8, color, w, h, view, back, quit;
+	int once, utf8, color, w, h, view, quit;
+	int back, hback;		/* where Esc leaves the log pane, the help */
 	long long delay_ms;
 	struct top_cell *grid;
 	/* when to read again */
@@ -6961,12 +6962,15 @@ top_refresh(struct top *t)
 {
 	struct stat sb;
 	long long dv = -1;
-	int changed = t->dirty, alive;
+	int changed = t->dirty, alive, rc;
 	pid_t pid;
 	char *p;
 
-	if (db == NULL && db_open(0) == 0 && db)
-		changed = 1;
+	if (db == NULL) {			/* 1: still no database */
+		if ((rc = db_open(0)) < 0)
+			snprintf(t->msg, sizeof(t->msg), "%.200s", errmsg);
+		changed |= rc == 0;
+	}
 	if (db && t->dvst == NULL)
 		t->dvst = db_prep("PRAGMA data_version", NULL);
 	if (t->dvst && sqlite3_step(t->dvst) == SQLITE_ROW)
@@ -7650,10 +7654,10 @@ top_key(struct top *t, int ch)
 	else if (t->w < TOP_MINW || t->h < TOP_MINH)
 		return;
 	else if (t->view == TV_HELP) {
-		t->view = t->back;
+		t->view = t->hback;
 		t->dirty = 1;
 	} else if (ch == '?') {
-		t->back = t->view;
+		t->hback = t->view;
 		t->view = TV_HELP;
 	} else if (t->view == TV_JOBS && (ch == '/' || ch == 's' || ch == 27))
 		top_filter_key(t, ch);

@@ -160,9 +160,9 @@ keys main Enter
 wait_for -t 5 has main "log of job $rid task 1 first \(COMPLETED\)"
 ok $? "Enter on a task: the log pane"
 like "$(cap main)" "${NL}hello from first${NL}" "log pane: the task's output"
-keys main Escape
+keys main '?' x Escape
 wait_for -t 5 has main "job $rid +with results"
-ok $? "Esc: back to the task view"
+ok $? "? x Esc: the help, back to the log pane, back to the task view"
 keys main Escape
 wait_for -t 5 has main "ID +NAME +STATE +TASKS"
 ok $? "Esc: back to the jobs"
