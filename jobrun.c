@@ -6047,7 +6047,7 @@ struct top_job {			/* a row of the jobs list */
 	char id[ID_LEN + 1];
 	char *name, *state, *note;	/* note: a progress message, or the error */
 	long long seq;			/* 0: still in the spool */
-	long long created, started, completed;
+	long long created, started, completed, due;
 	int ntasks, ndone, pct;		/* pct: -1 when no task reported a number */
 };
 
@@ -6451,6 +6451,7 @@ top_job_read(sqlite3_stmt *st, struct top_job *j)
 	j->started = sqlite3_column_int64(st, 5);
 	j->completed = sqlite3_column_int64(st, 6);
 	j->ntasks = sqlite3_column_int(st, 7);
+	j->due = sqlite3_column_int64(st, 9);
 	top_job_progress(j, (const char *)sqlite3_column_text(st, 8));
 }
 
@@ -6541,6 +6542,7 @@ top_spool_load(struct top *t)
 			s->name = xstrdup(r.name);
 			s->state = xstrdup(r.state);
 			s->created = r.created;
+			s->due = r.due;
 			s->ntasks = r.ntasks;
 			s->pct = -1;
 		}
@@ -6704,7 +6706,7 @@ top_jobs_load(struct top *t)
 	}
 	from = t->skip < t->nsp || t->seq_top == 0 ? LLONG_MAX : t->seq_top;
 	if (n < want && (st = top_prep(t, "SELECT seq, id, name, state, created,"
-	    " started, completed, ntasks, error FROM jobs", " AND seq <= :seq"
+	    " started, completed, ntasks, error, due FROM jobs", " AND seq <= :seq"
 	    " ORDER BY seq DESC LIMIT :lim", from, want - n)) == NULL && db)
 		snprintf(t->msg, sizeof(t->msg), "%.200s", errmsg);
 	while (st && sqlite3_step(st) == SQLITE_ROW)
@@ -7153,8 +7155,12 @@ top_draw_job(struct top *t, int y, const struct top_job *j, const int *x,
 	top_draw_bar(t, y, x[3], cw[3], j->ndone, j->ntasks);
 	if (j->pct >= 0)
 		px = top_putf(t, y, x[4], cw[4], TC_RUN, "%d%% ", j->pct);
-	top_put(t, y, x[4] + px, cw[4] - px, j->state && strcmp(j->state,
-	    "FAILED") == 0 ? TC_FAIL : 0, j->note);
+	if (j->due > now && j->state && strcmp(j->state, "SCHEDULED") == 0)
+		top_putf(t, y, x[4], cw[4], TC_WAIT, "due in %s",
+		    top_dur(j->due - now, d));
+	else
+		top_put(t, y, x[4] + px, cw[4] - px, j->state &&
+		    strcmp(j->state, "FAILED") == 0 ? TC_FAIL : 0, j->note);
 	top_put(t, y, x[5], cw[5], 0, top_dur(now - j->created, a));
 	top_put(t, y, x[6], cw[6], 0, j->started ? top_dur((j->completed ?
 	    j->completed : now) - j->started, d) : "-");

@@ -400,4 +400,10 @@ else
 	skip 17 "no sqlite3 command"
 fi
 
+# a delayed job, still in the spool: SCHEDULED, and when it is due
+did=$(submit --in 2h quick.yaml)
+COLUMNS=120 LINES=20 run "$JOBRUN" top --once
+like "$OUT" "${NL}$did +quick one +SCHEDULED +\[-+\] 0/1 +due in 1h5[0-9]m " "a delayed job: SCHEDULED, due in 2h"
+like "$OUT" "${NL}5 jobs .* 1 scheduled " "a delayed job: counted as scheduled"
+
 done_testing
