@@ -19,7 +19,8 @@ NL=$'\n'
 # One tmux server for this test, on its own socket, killed at exit.
 SOCK=jobrun-t0300-$$-${T##*.}
 tm() { tmux -L "$SOCK" "$@"; }
-trap '_st=$?; tm kill-server >/dev/null 2>&1; (exit $_st); _cleanup' EXIT
+trap '_st=$?; tm kill-server >/dev/null 2>&1; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
+	(exit $_st); _cleanup' EXIT
 
 # top_start NAME [W H [ENV...]]: a session running `jobrun top` in a shell
 # that printed a marker first and says how top exited.
