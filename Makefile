@@ -36,12 +36,16 @@ t/unit/%: t/unit/%.c $(VENDOR_OBJ) .flags
 
 units: $(UNIT_BIN)
 
+# The HTTP server the webhook tests post to (usage at the top of t/hooksink.c).
+t/hooksink: t/hooksink.c .flags
+	$(CC) $(CFLAGS) -o $@ t/hooksink.c $(LDFLAGS)
+
 # The one test command (README, .ci/run): installs what is missing, then runs
 # everything: a bounded fuzz run, then the unit tests and the end-to-end suite
 # (prove's summary is the last thing it prints).
 check:
 	sh t/setup
-	$(MAKE) jobrun units
+	$(MAKE) jobrun units t/hooksink
 	$(MAKE) fuzz
 	prove -j$(PROVE_J) $(UNIT_BIN) t/*.t
 
@@ -66,7 +70,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Ivendor
-FUZZ_PKGS     = yaml-0.1 sqlite3 ncursesw
+FUZZ_PKGS     = yaml-0.1 sqlite3 libarchive ncursesw
 
 t/fuzz/expr_fuzz: t/fuzz/expr_fuzz.c vendor/expr.c vendor/expr.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/expr_fuzz.c vendor/expr.c -lm
@@ -100,6 +104,6 @@ fuzz: t/fuzz/expr_fuzz t/fuzz/spec_fuzz
 .PHONY: fuzz
 
 clean:
-	rm -f jobrun vendor/*.o $(UNIT_BIN) .flags
+	rm -f jobrun vendor/*.o $(UNIT_BIN) t/hooksink .flags
 
 .PHONY: all units check demo bench lint-man clean FORCE

@@ -6,15 +6,22 @@
  *
  *   spool/tmp, spool/new   maildir-style drop box.  `submit` validates a job,
  *                          writes it to tmp/, fsyncs and renames it into new/;
- *                          `cancel` drops a small request file the same way.
- *                          A file in new/ is complete or absent, never half.
- *   jobrun.db              SQLite (WAL).  Only the daemon writes it; ls, show,
- *                          logs, wait open it read-only.
+ *                          cancel, stop, restart, prune, import and schedule
+ *                          changes drop a small request file the same way.
+ *                          A file in new/ is complete or absent, never half;
+ *                          one the daemon cannot read goes to spool/bad.
+ *   jobrun.db              SQLite (WAL).  Only the daemon writes it (or a
+ *                          command holding the daemon's lock while none
+ *                          runs: prune, import); ls, show, logs, wait open it
+ *                          read-only.  Besides jobs and tasks it keeps cron
+ *                          schedules, webhook deliveries and metric counters.
  *   logs/JOB/N.log         what task N's containers printed.
  *   work/JOB/N.A.S/        mounted at /tork in step S of attempt A of task N;
  *                          the task writes its result to /tork/stdout.
  *   secrets/JOB            the job's secrets, from ingestion to its end: the
  *                          job text the database keeps has them cut out.
+ *                          secrets/SCHEDULE lives as long as the schedule,
+ *                          secrets/hook-N until webhook delivery N is over.
  *   run/lock, run/daemon.pid, run/home-id
  *                          the daemon holds an exclusive flock on run/lock.
  *
@@ -27,9 +34,12 @@
  * each is one `docker run` child whose output the daemon reads from a pipe
  * and appends, secrets redacted, to the log file.  When a task completes the
  * next becomes PENDING in the same transaction; a failed attempt is retried
- * up to retry.limit times, then fails the job.  A parallel or each task
- * becomes child rows of its own, run like tasks; a subjob task becomes a job
- * of its own whose end completes or fails the task.
+ * up to retry.limit times (after retry.initialDelay, growing), then fails
+ * the job.  A parallel or each task becomes child rows of its own, run like
+ * tasks; a subjob task becomes a job of its own whose end completes or fails
+ * the task.  A cron schedule is not a job: each firing makes one.  Every
+ * state change may queue webhook deliveries, which forked children make
+ * while the loop goes on.
  *
  * What survives a crash: everything.  Containers carry the home id, job,
  * task, attempt and step in their name and labels, and the database records
@@ -37,7 +47,9 @@
  * each such container: if it still runs, the daemon follows its log until it
  * exits; if it exited, the exit status is collected as if the daemon had seen
  * it; if it never got created, the step runs again.  The docker CLI children
- * die with the daemon (PR_SET_PDEATHSIG), their containers do not.
+ * die with the daemon (PR_SET_PDEATHSIG), their containers do not.  A
+ * webhook delivery cut short is made again; a schedule whose firings fell
+ * while no daemon ran fires once, not once per firing missed.
  *
  * Sections, in data-flow order: util, job spec, spool, store, runtime,
  * daemon, commands, top, main.  Start reading main().
@@ -69,6 +81,8 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 /* curses has a meta() of its own; jobrun's (the meta table) keeps the name. */
 #define meta curses_meta
 #include <curses.h>
@@ -77,7 +91,9 @@
 #include <yaml.h>
 
 #include "jobrun.h"
+#include "cron.h"
 #include "expr.h"
+#include "http.h"
 #include "units.h"
 
 /* ---------------------------------------------------------------- util -- */
@@ -499,7 +515,13 @@ kv_free(struct kvlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* The daemon's own log: one logfmt line per event on stderr. */
+/* Who spooled the request the daemon is acting on; -1 between requests. */
+static long long caller_uid = -1;
+
+/*
+ * The daemon's own log: one logfmt line per event on stderr, naming the
+ * caller's uid when a request caused it.
+ */
 static void
 logf_(const char *level, const char *event, const char *fmt, ...)
 {
@@ -514,6 +536,8 @@ logf_(const char *level, const char *event, const char *fmt, ...)
 		vfprintf(stderr, fmt, ap);
 		va_end(ap);
 	}
+	if (caller_uid >= 0)
+		fprintf(stderr, " uid=%lld", caller_uid);
 	fputc('\n', stderr);
 }
 
@@ -778,6 +802,23 @@ p_cpus(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 	p_str(c, n, path, f, dst);
 }
 
+/* retry.scalingFactor: how much longer each wait is than the one before. */
+static void
+p_factor(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	const char *s = yscalar(n);
+	char *end;
+	double v = s ? strtod(s, &end) : 0;
+
+	if (s == NULL || *s == '\0' || *end != '\0' || !(v >= 1) || v > 100) {
+		perr(c, n, path, "must be a number from 1 to 100, such as 2 or 1.5, "
+		    "not '%s'", s ? s : "");
+		return;
+	}
+	*(double *)((char *)dst + f->off) = v;
+}
+
 static void
 p_strlist(struct pctx *c, yaml_node_t *n, const char *path,
     const struct field *f, void *dst)
@@ -916,8 +957,13 @@ static const struct field step_fields[] = {
 	END
 };
 
+static void p_factor(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
 static const struct field retry_fields[] = {
 	{ "limit", p_int, 0, NULL, 0, 10, 0 },
+	F("initialDelay", p_duration, struct retry, initial_ms),
+	F("scalingFactor", p_factor, struct retry, scaling),
 	END
 };
 
@@ -1040,6 +1086,27 @@ static const struct field defaults_fields[] = {
 static void p_tasks(struct pctx *, yaml_node_t *, const char *,
     const struct field *, void *);
 
+static const struct field schedule_fields[] = {
+	F("cron", p_str, struct job, cron),
+	END
+};
+
+static const struct field autodelete_fields[] = {
+	F("after", p_duration, struct job, autodelete_ms),
+	END
+};
+
+static void p_webhooks(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
+
+static const struct field webhook_fields[] = {
+	E("url", p_str, struct webhook, url),
+	F("event", p_str, struct webhook, event),
+	E("headers", p_kv, struct webhook, headers),
+	E("if", p_str, struct webhook, if_),
+	END
+};
+
 static const struct field job_fields[] = {
 	F("name", p_str, struct job, name),
 	F("description", p_str, struct job, description),
@@ -1049,6 +1116,10 @@ static const struct field job_fields[] = {
 	E("output", p_str, struct job, output),
 	F("tags", p_strlist, struct job, tags),
 	{ "wait", p_sub, 0, wait_fields, 0, 0, 0 },
+	F("unique", p_bool, struct job, unique),
+	{ "schedule", p_sub, 0, schedule_fields, 0, 0, 0 },
+	{ "autoDelete", p_sub, 0, autodelete_fields, 0, 0, 0 },
+	{ "webhooks", p_webhooks, 0, webhook_fields, 0, 0, 0 },
 	{ "tasks", p_tasks, 0, NULL, 0, 0, 0 },
 	END
 };
@@ -1116,6 +1187,7 @@ task_init(struct task *t)
 	memset(t, 0, sizeof(*t));
 	t->priority = -1;
 	t->retry.limit = -1;
+	t->retry.initial_ms = -1;
 	t->timeout_ms = -1;
 }
 
@@ -1127,6 +1199,11 @@ task_defaults(struct task *t, const struct task *d)
 		t->priority = d->priority < 0 ? 0 : d->priority;
 	if (t->retry.limit < 0)
 		t->retry.limit = d->retry.limit < 0 ? 0 : d->retry.limit;
+	if (t->retry.initial_ms < 0)
+		t->retry.initial_ms = d->retry.initial_ms < 0 ? 0 :
+		    d->retry.initial_ms;
+	if (t->retry.scaling == 0)
+		t->retry.scaling = d->retry.scaling == 0 ? 2 : d->retry.scaling;
 	if (t->timeout_ms < 0)
 		t->timeout_ms = d->timeout_ms < 0 ? 0 : d->timeout_ms;
 	if (t->limits.cpus == NULL && d->limits.cpus)
@@ -1159,7 +1236,8 @@ task_forbidden(const struct task *t)
 	if (t->networks.n) return "networks";
 	if (t->gpus) return "gpus";
 	if (t->registry.username) return "registry";
-	if (t->retry.limit >= 0) return "retry";
+	if (t->retry.limit >= 0 || t->retry.initial_ms >= 0 || t->retry.scaling)
+		return "retry";
 	if (t->limits.cpus || t->limits.memory) return "limits";
 	if (t->timeout_ms >= 0) return "timeout";
 	return NULL;
@@ -1357,6 +1435,42 @@ p_mounts(struct pctx *c, yaml_node_t *n, const char *path,
 
 	parse_list(c, n, path, "mounts", f->sub, (void **)&l->v, &l->n,
 	    sizeof(*l->v), mount_item);
+}
+
+static const char *const hook_events[] = { "job.StateChange", "job.Progress",
+	"task.StateChange", "task.Progress", NULL };
+
+static void
+webhook_item(struct pctx *c, yaml_node_t *e, const char *sub, void *p)
+{
+	struct webhook *w = p;
+	size_t i;
+
+	if (w->url == NULL || *w->url == '\0') {
+		perr(c, e, sub, "missing required field 'url'");
+		return;
+	}
+	if (w->event == NULL)
+		w->event = xstrdup("job.StateChange");
+	for (i = 0; hook_events[i] && strcmp(hook_events[i], w->event); i++)
+		;
+	if (hook_events[i] == NULL)
+		perr(c, ymap_get(c, e, "event"), sub, "event: '%s' is not one of "
+		    "job.StateChange, job.Progress, task.StateChange, task.Progress",
+		    w->event);
+	else if (strstr(w->url, "{{") == NULL && strncmp(w->url, "http://", 7))
+		perr(c, ymap_get(c, e, "url"), sub, "url: '%s' must start with "
+		    "http:// (jobrun speaks plain HTTP only)", w->url);
+}
+
+static void
+p_webhooks(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	struct webhooklist *l = &((struct job *)dst)->webhooks;
+
+	parse_list(c, n, path, "webhooks", f->sub, (void **)&l->v, &l->n,
+	    sizeof(*l->v), webhook_item);
 }
 
 static void
@@ -1595,6 +1709,14 @@ spec_free(struct job *j)
 	free(j->name);
 	free(j->description);
 	free(j->output);
+	free(j->cron);
+	for (i = 0; i < j->webhooks.n; i++) {
+		free(j->webhooks.v[i].url);
+		free(j->webhooks.v[i].event);
+		free(j->webhooks.v[i].if_);
+		kv_free(&j->webhooks.v[i].headers);
+	}
+	free(j->webhooks.v);
 	free(j->defaults.queue);
 	free(j->secret_at);
 	free(j->defaults.limits.cpus);
@@ -1602,6 +1724,23 @@ spec_free(struct job *j)
 	kv_free(&j->secrets);
 	strlist_free(&j->tags);
 	free(j);
+}
+
+/* schedule: needs a cron expression that parses. */
+static void
+spec_schedule(struct pctx *c, yaml_node_t *root, struct job *j)
+{
+	yaml_node_t *n = ymap_get(c, root, "schedule");
+	struct cron cr;
+	const char *why;
+
+	if (n == NULL || n->type != YAML_MAPPING_NODE)
+		return;
+	if (j->cron == NULL)
+		perr(c, n, "schedule", "missing required field 'cron'");
+	else if (cron_parse(j->cron, &cr, &why) < 0)
+		perr(c, ymap_get(c, n, "cron"), "schedule.cron", "invalid cron "
+		    "expression '%s': %s", j->cron, why);
 }
 
 /* Notes where the secrets' values are in the text, so that they can be cut out. */
@@ -1688,6 +1827,7 @@ spec_parse(const char *file, const char *text, size_t len,
 
 	j->file = xstrdup(file);
 	j->wait_ms = -1;
+	j->autodelete_ms = -1;
 	task_init(&j->defaults);
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -1710,6 +1850,7 @@ spec_parse(const char *file, const char *text, size_t len,
 		parse_map(&c, root, "", job_fields, j);
 		if (j->tasks == NULL && c.nerr == 0)
 			perr(&c, root, "", "missing required field 'tasks'");
+		spec_schedule(&c, root, j);
 	}
 	for (i = 0; overrides && i < overrides->n; i++)
 		kv_set(&j->inputs, overrides->v[i].key, overrides->v[i].val);
@@ -1751,6 +1892,11 @@ struct env {			/* a spooled file, read back */
 	char *sub;		/* a subjob: where it is in source, "POS[.IDX]" */
 	long long created, due;
 	struct kvlist inputs, secrets;
+	long long uid;		/* who spooled it, for the daemon's log */
+	long long arg;		/* stop: grace ms; prune: minimum age ms */
+	char *state;		/* prune: only jobs in this state */
+	char *cron;		/* op "schedule": when the job runs */
+	char *data;		/* op "import": the job's rows, as export wrote them */
 };
 
 static char *home;		/* the jobrun home, absolute */
@@ -1803,6 +1949,29 @@ spool_put(const char *name, const char *text)
 	return rc;
 }
 
+/* A job's inputs as the store keeps them: what unique jobs compare. */
+static int
+kvcmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
+}
+
+/* In key order, so that the same inputs given in another order compare equal. */
+static void
+inputs_json(struct buf *b, const struct kvlist *l)
+{
+	struct kv *v = xcalloc(l->n, sizeof(*v));
+	size_t i;
+
+	memcpy(v, l->v, l->n * sizeof(*v));
+	qsort(v, l->n, sizeof(*v), kvcmp);
+	buf_add(b, "{");
+	for (i = 0; i < l->n; i++)
+		json_kstr(b, v[i].key, v[i].val);
+	json_end(b, '}');
+	free(v);
+}
+
 static void
 json_kv(struct buf *b, const char *k, const struct kvlist *l)
 {
@@ -1829,6 +1998,8 @@ env_text(const struct env *e, int with_secrets)
 		json_kint(&b, "due", e->due);
 	json_kstr(&b, "file", e->file);
 	json_kstr(&b, "sub", e->sub);
+	json_kstr(&b, "cron", e->cron);
+	json_kint(&b, "uid", (long long)getuid());
 	json_kv(&b, "inputs", &e->inputs);
 	if (with_secrets)
 		json_kv(&b, "secrets", &e->secrets);
@@ -1851,24 +2022,31 @@ spool_job(const struct job *j, const char *text, size_t len,
 	char name[64], *s;
 	int rc;
 
-	e.op = "submit";
+	e.op = j->cron ? "schedule" : "submit";
 	e.id = (char *)j->id;
 	e.created = j->created;
 	e.due = j->due;
 	e.file = j->file;
+	e.cron = j->cron;
 	e.inputs = *ov;
 	e.secrets = j->secrets;
 	e.source = spec_scrub(text, len, j);
 	s = env_text(&e, 1);
-	snprintf(name, sizeof(name), "%013lld-%s.job", j->created, j->id);
+	snprintf(name, sizeof(name), "%013lld-%s.%s", j->created, j->id,
+	    j->cron ? "sched" : "job");
 	rc = spool_put(name, s);
 	free(s);
 	free(e.source);
 	return rc;
 }
 
+/*
+ * Spools a request (cancel, stop, restart, prune, import...) for the
+ * daemon; arg, state and data as the op needs them.
+ */
 static int
-spool_request(const char *op, const char *id)
+spool_reqd(const char *op, const char *id, long long arg, const char *state,
+    const char *data)
 {
 	struct buf b = { 0 };
 	char name[64], rnd[9];
@@ -1877,6 +2055,10 @@ spool_request(const char *op, const char *id)
 	buf_add(&b, "{\"jobrun\":1,");
 	json_kstr(&b, "op", op);
 	json_kstr(&b, "job", id);
+	json_kint(&b, "uid", (long long)getuid());
+	json_kint(&b, "arg", arg);
+	json_kstr(&b, "state", state);
+	json_kstr(&b, "data", data);
 	json_end(&b, '}');
 	buf_add(&b, "\n");
 	random_hex(rnd, 8);
@@ -1884,6 +2066,12 @@ spool_request(const char *op, const char *id)
 	rc = spool_put(name, b.s);
 	free(b.s);
 	return rc;
+}
+
+static int
+spool_req(const char *op, const char *id, long long arg, const char *state)
+{
+	return spool_reqd(op, id, arg, state, NULL);
 }
 
 static void
@@ -1894,6 +2082,9 @@ env_free(struct env *e)
 	free(e->file);
 	free(e->source);
 	free(e->sub);
+	free(e->state);
+	free(e->cron);
+	free(e->data);
 	kv_free(&e->inputs);
 	kv_free(&e->secrets);
 	memset(e, 0, sizeof(*e));
@@ -1910,6 +2101,7 @@ spool_parse(const char *text, struct env *e)
 	int rc = 0;
 
 	memset(e, 0, sizeof(*e));
+	e->uid = -1;
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
 	if (!yaml_parser_load(&p, &doc)) {
@@ -1941,6 +2133,16 @@ spool_parse(const char *text, struct env *e)
 			e->created = strtoll(v, NULL, 10);
 		else if (strcmp(k, "due") == 0 && v)
 			e->due = strtoll(v, NULL, 10);
+		else if (strcmp(k, "uid") == 0 && v)
+			e->uid = strtoll(v, NULL, 10);
+		else if (strcmp(k, "arg") == 0 && v)
+			e->arg = strtoll(v, NULL, 10);
+		else if (strcmp(k, "state") == 0 && v)
+			e->state = xstrdup(v);
+		else if (strcmp(k, "cron") == 0 && v)
+			e->cron = xstrdup(v);
+		else if (strcmp(k, "data") == 0 && v)
+			e->data = xstrdup(v);
 		else if ((strcmp(k, "inputs") == 0 || strcmp(k, "secrets") == 0) &&
 		    vn->type == YAML_MAPPING_NODE) {
 			struct kvlist *l = k[0] == 'i' ? &e->inputs : &e->secrets;
@@ -1957,7 +2159,9 @@ spool_parse(const char *text, struct env *e)
 		}
 	}
 	if (rc == 0 && (e->op == NULL || e->id == NULL ||
-	    (strcmp(e->op, "submit") == 0 && e->source == NULL)))
+	    ((strcmp(e->op, "submit") == 0 || strcmp(e->op, "schedule") == 0) &&
+	    e->source == NULL) || (strcmp(e->op, "schedule") == 0 &&
+	    e->cron == NULL)))
 		rc = fail("unreadable spool file: missing fields");
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&p);
@@ -2124,7 +2328,9 @@ static const char schema[] =
 	" description TEXT, state TEXT NOT NULL, envelope TEXT NOT NULL,"
 	" inputs TEXT, created INTEGER, started INTEGER, completed INTEGER,"
 	" error TEXT, ntasks INTEGER, position INTEGER DEFAULT 0, result TEXT,"
-	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0, due INTEGER);"
+	" parent TEXT, ptask INTEGER, detached INTEGER DEFAULT 0, due INTEGER,"
+	" restarts INTEGER DEFAULT 0, delete_at INTEGER, schedule TEXT,"
+	" imported INTEGER, hipos INTEGER DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS tasks("
 	" job TEXT NOT NULL, pos INTEGER NOT NULL, jseq INTEGER, name TEXT,"
 	" queue TEXT, priority INTEGER, state TEXT NOT NULL,"
@@ -2132,9 +2338,22 @@ static const char schema[] =
 	" var TEXT, exit_code INTEGER, result TEXT, error TEXT,"
 	" created INTEGER, started INTEGER, completed INTEGER,"
 	" parent INTEGER DEFAULT 0, idx INTEGER DEFAULT 0, item TEXT, subjob TEXT,"
-	" progress TEXT, progress_at INTEGER, PRIMARY KEY(job, pos));"
+	" progress TEXT, progress_at INTEGER, not_before INTEGER,"
+	" abase INTEGER DEFAULT 0, PRIMARY KEY(job, pos));"
 	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);"
-	"CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);";	/* top's totals */
+	"CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);"	/* top's totals */
+	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value REAL);"
+	"CREATE TABLE IF NOT EXISTS hooks("
+	" seq INTEGER PRIMARY KEY, job TEXT NOT NULL, task INTEGER, event TEXT,"
+	" url TEXT, headers TEXT, body TEXT, state TEXT, attempts INTEGER DEFAULT 0,"
+	" next_at INTEGER, status INTEGER, error TEXT, created INTEGER,"
+	" log TEXT);"
+	"CREATE INDEX IF NOT EXISTS hooks_job ON hooks(job);"
+	"CREATE TABLE IF NOT EXISTS schedules("
+	" seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, name TEXT, cron TEXT,"
+	" envelope TEXT NOT NULL, state TEXT NOT NULL, created INTEGER,"
+	" next_at INTEGER, last_at INTEGER, last_job TEXT, runs INTEGER DEFAULT 0,"
+	" skipped INTEGER DEFAULT 0);";
 
 /*
  * Binds arguments by a format: s string (NULL binds NULL), i int,
@@ -2245,7 +2464,13 @@ db_migrate(void)
 		"tasks ADD COLUMN idx INTEGER DEFAULT 0",
 		"tasks ADD COLUMN item TEXT", "tasks ADD COLUMN subjob TEXT",
 		"jobs ADD COLUMN due INTEGER", "tasks ADD COLUMN progress TEXT",
-		"tasks ADD COLUMN progress_at INTEGER", NULL
+		"tasks ADD COLUMN progress_at INTEGER",
+		"tasks ADD COLUMN not_before INTEGER",
+		"tasks ADD COLUMN abase INTEGER DEFAULT 0",
+		"jobs ADD COLUMN restarts INTEGER DEFAULT 0",
+		"jobs ADD COLUMN delete_at INTEGER", "jobs ADD COLUMN schedule TEXT",
+		"jobs ADD COLUMN imported INTEGER",
+		"jobs ADD COLUMN hipos INTEGER DEFAULT 0", NULL
 	};
 	char sql[128];
 	size_t i;
@@ -2292,6 +2517,17 @@ db_open(int rw)
 	return 0;
 }
 
+/* An empty store in memory: what a home with no database yet reads as. */
+static int
+db_open_memory(void)
+{
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+	    sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK)
+		return fail("database: %s", db ? sqlite3_errmsg(db) : "no memory");
+	db_migrate();
+	return 0;
+}
+
 static void
 db_close(void)
 {
@@ -2311,23 +2547,253 @@ db_commit(void)
 	return db_exec("COMMIT", NULL) < 0 ? -1 : 0;
 }
 
+/*
+ * Counters for `jobrun metrics` live in the store, so that they only ever
+ * go up, across daemon restarts and prunes.
+ */
+static void
+db_count(const char *name, double delta)
+{
+	sqlite3_stmt *st;
+
+	db_exec("INSERT INTO counters VALUES(?, 0) ON CONFLICT(name) DO NOTHING",
+	    "s", name);
+	if ((st = db_prep("UPDATE counters SET value = value + ? WHERE name = ?",
+	    "Is", 0LL, name)) != NULL) {
+		sqlite3_bind_double(st, 1, delta);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+}
+
+/* The task duration histogram's upper bounds, in seconds. */
+static const double hist_le[] = { 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600 };
+#define NHIST (sizeof(hist_le) / sizeof(hist_le[0]))
+
+/* A task ended after ms: counted in its bucket (buckets are cumulative when printed). */
+static void
+db_observe(long long ms)
+{
+	char name[32];
+	size_t i;
+
+	for (i = 0; i < NHIST && ms > hist_le[i] * 1000; i++)
+		;
+	snprintf(name, sizeof(name), "duration_bucket_%zu", i);
+	db_count(name, 1);
+	db_count("duration_sum", ms / 1000.0);
+	db_count("duration_count", 1);
+}
+
+static void prom_label(struct buf *, const char *);
+
+static void
+prom_head(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_addf(b, "# HELP jobrun_%s %s\n# TYPE jobrun_%s %s\n", name, help,
+	    name, type);
+}
+
+/* count(*) by state, every state named even at 0 (so that rate() works). */
+static void
+prom_states(struct buf *b, const char *table, const char *const *states)
+{
+	char sql[96];
+	size_t i;
+
+	for (i = 0; states[i]; i++) {
+		char *n;
+
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE state = ?",
+		    table);
+		n = db_str(sql, "s", states[i]);
+		buf_addf(b, "jobrun_%s{state=\"%s\"} %s\n", table, states[i],
+		    n ? n : "0");
+		free(n);
+	}
+}
+
+static double
+counter(const char *name)
+{
+	char *v = db_str("SELECT value FROM counters WHERE name = ?", "s", name);
+	double d = v ? atof(v) : 0;
+
+	free(v);
+	return d;
+}
+
+static void
+prom_histogram(struct buf *b)
+{
+	char name[32];
+	double cum = 0;
+	size_t i;
+
+	prom_head(b, "task_duration_seconds", "histogram", "Time from a task's "
+	    "first start to its end (COMPLETED or FAILED).");
+	for (i = 0; i <= NHIST; i++) {
+		snprintf(name, sizeof(name), "duration_bucket_%zu", i);
+		cum += counter(name);
+		if (i < NHIST)
+			buf_addf(b, "jobrun_task_duration_seconds_bucket{le=\"%g\"} "
+			    "%.0f\n", hist_le[i], cum);
+		else
+			buf_addf(b, "jobrun_task_duration_seconds_bucket{le=\"+Inf\"} "
+			    "%.0f\n", cum);
+	}
+	buf_addf(b, "jobrun_task_duration_seconds_sum %.3f\n",
+	    counter("duration_sum"));
+	buf_addf(b, "jobrun_task_duration_seconds_count %.0f\n",
+	    counter("duration_count"));
+}
+
+/* The store in Prometheus' text format (jobrun metrics, --metrics-file). */
+static void
+db_metrics(struct buf *b, int alive)
+{
+	static const char *const js[] = { "PENDING", "SCHEDULED", "RUNNING",
+		"COMPLETED", "FAILED", "CANCELLED", NULL };
+	static const char *const ts[] = { "CREATED", "PENDING", "SCHEDULED",
+		"RUNNING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED", NULL };
+	static const struct { const char *name, *help; } cs[] = {
+		{ "tasks_started", "Task attempts started." },
+		{ "tasks_failed", "Tasks that ended FAILED, retries spent." },
+		{ "tasks_retried", "Failed task attempts that were retried." },
+	};
+	struct buf pend = { 0 };
+	sqlite3_stmt *st;
+	char *beat;
+	size_t i;
+
+	prom_head(b, "up", "gauge", "Whether a daemon runs for this home.");
+	buf_addf(b, "jobrun_up %d\n", alive);
+	beat = db_str("SELECT value FROM meta WHERE key = 'heartbeat'", NULL);
+	prom_head(b, "daemon_heartbeat_timestamp_seconds", "gauge",
+	    "When the daemon last said it was alive (Unix time).");
+	buf_addf(b, "jobrun_daemon_heartbeat_timestamp_seconds %.3f\n",
+	    beat ? atoll(beat) / 1000.0 : 0);
+	free(beat);
+	prom_head(b, "jobs", "gauge", "Jobs in the store, by state.");
+	prom_states(b, "jobs", js);
+	prom_head(b, "tasks", "gauge", "Tasks in the store, by state.");
+	prom_states(b, "tasks", ts);
+	prom_head(b, "queue_running", "gauge", "Tasks running, by queue.");
+	st = db_prep("SELECT queue, sum(state IN ('SCHEDULED','RUNNING')),"
+	    " sum(state = 'PENDING') FROM tasks WHERE state IN ('PENDING',"
+	    "'SCHEDULED','RUNNING') AND queue IS NOT NULL GROUP BY queue"
+	    " ORDER BY queue", NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		buf_addf(b, "jobrun_queue_running{queue=\"");
+		prom_label(b, (const char *)sqlite3_column_text(st, 0));
+		buf_addf(b, "\"} %d\n", sqlite3_column_int(st, 1));
+		buf_addf(&pend, "jobrun_queue_pending{queue=\"");
+		prom_label(&pend, (const char *)sqlite3_column_text(st, 0));
+		buf_addf(&pend, "\"} %d\n", sqlite3_column_int(st, 2));
+	}
+	sqlite3_finalize(st);
+	prom_head(b, "queue_pending", "gauge", "Tasks waiting for a slot, by queue.");
+	buf_add(b, pend.s ? pend.s : "");
+	free(pend.s);
+	for (i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+		char n[64];
+
+		snprintf(n, sizeof(n), "%s_total", cs[i].name);
+		prom_head(b, n, "counter", cs[i].help);
+		buf_addf(b, "jobrun_%s %.0f\n", n, counter(cs[i].name));
+	}
+	prom_histogram(b);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void
+prom_label(struct buf *b, const char *s)
+{
+	for (; s && *s; s++)
+		if (*s == '\\' || *s == '"')
+			buf_addf(b, "\\%c", *s);
+		else if (*s == '\n')
+			buf_add(b, "\\n");
+		else
+			buf_addn(b, s, 1);
+}
+
+/*
+ * export and import: a job's rows as one JSON document, every column that
+ * means something on another machine, times as they are (ms).
+ */
+static const char rows_sql[] =
+	"SELECT json_object('job', (SELECT json_object('id', id, 'name', name,"
+	" 'description', description, 'state', state, 'envelope', envelope,"
+	" 'inputs', inputs, 'created', created, 'started', started, 'completed',"
+	" completed, 'error', error, 'ntasks', ntasks, 'position', position,"
+	" 'result', result, 'restarts', restarts, 'schedule', schedule, 'due', due)"
+	" FROM jobs WHERE id = ?1), 'tasks', (SELECT json_group_array(json_object("
+	" 'pos', pos, 'name', name, 'queue', queue, 'priority', priority, 'state',"
+	" state, 'attempt', attempt, 'var', var, 'exit_code', exit_code, 'result',"
+	" result, 'error', error, 'created', created, 'started', started,"
+	" 'completed', completed, 'parent', parent, 'idx', idx, 'item', item,"
+	" 'subjob', subjob, 'progress', progress, 'progress_at', progress_at))"
+	" FROM tasks WHERE job = ?1))";
+
+#define JX(k) "json_extract(?1, '$.job." k "')"
+#define TX(k) "json_extract(value, '$." k "')"
+
+/* Puts exported rows in the store, marked imported (never run again). */
+static int
+db_import(const char *rows, const char *id)
+{
+	if (db_exec("INSERT INTO jobs(id, name, description, state, envelope,"
+	    " inputs, created, started, completed, error, ntasks, position, result,"
+	    " restarts, schedule, due, imported) SELECT ?2, " JX("name") ", "
+	    JX("description") ", " JX("state") ", " JX("envelope") ", "
+	    JX("inputs") ", " JX("created") ", " JX("started") ", "
+	    JX("completed") ", " JX("error") ", " JX("ntasks") ", "
+	    JX("position") ", " JX("result") ", " JX("restarts") ", "
+	    JX("schedule") ", " JX("due") ", ?3", "ssI", rows, id, now_ms()) < 0 ||
+	    db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
+	    " state, attempt, var, exit_code, result, error, created, started,"
+	    " completed, parent, idx, item, subjob, progress, progress_at)"
+	    " SELECT ?2, " TX("pos") ", (SELECT seq FROM jobs WHERE id = ?2), "
+	    TX("name") ", " TX("queue") ", " TX("priority") ", " TX("state") ", "
+	    TX("attempt") ", " TX("var") ", " TX("exit_code") ", " TX("result")
+	    ", " TX("error") ", " TX("created") ", " TX("started") ", "
+	    TX("completed") ", " TX("parent") ", " TX("idx") ", " TX("item") ", "
+	    TX("subjob") ", " TX("progress") ", " TX("progress_at")
+	    " FROM json_each(json_extract(?1, '$.tasks'))", "ss", rows, id) < 0)
+		return -1;
+	return 0;
+}
+#undef JX
+#undef TX
+
 /* A job as the commands show it. */
 struct jobrow {
 	char *id, *name, *description, *state, *error, *envelope, *result, *parent;
 	long long created, started, completed, due;
 	int ntasks, ndone;
+	double progress;		/* mean of the top-level tasks'; -1 none */
+	char *pmsg;			/* the latest progress any task reported */
+	char *schedule;			/* the schedule that made it, if any */
 };
 
 struct taskrow {
 	int pos, priority, attempt, has_exit, exit_code, parent;
-	char *name, *queue, *state, *result, *error, *var, *subjob;
-	long long created, started, completed;
+	char *name, *queue, *state, *result, *error, *var, *subjob, *progress;
+	long long created, started, completed, progress_at;
 };
 
 #define JOB_COLS "id, name, description, state, error, envelope, created," \
 	" started, completed, ntasks," \
 	" (SELECT count(*) FROM tasks t WHERE t.job = jobs.id AND" \
-	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result, parent, due"
+	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result, parent, due," \
+	" (SELECT CASE WHEN count(t.progress) = 0 THEN NULL ELSE avg(CASE WHEN" \
+	"  t.state IN ('COMPLETED','SKIPPED') THEN 100.0 WHEN t.progress GLOB" \
+	"  '[0-9]*' AND t.progress NOT GLOB '*[^0-9.]*' THEN min(CAST(t.progress" \
+	"  AS REAL), 100.0) ELSE 0.0 END) END FROM tasks t WHERE t.job = jobs.id" \
+	"  AND t.parent = 0)," \
+	" (SELECT t.progress FROM tasks t WHERE t.job = jobs.id AND t.progress" \
+	"  IS NOT NULL ORDER BY t.progress_at DESC LIMIT 1), schedule"
 
 static void
 jobrow_read(sqlite3_stmt *st, struct jobrow *r)
@@ -2346,6 +2812,10 @@ jobrow_read(sqlite3_stmt *st, struct jobrow *r)
 	r->result = col_str(st, 11);
 	r->parent = col_str(st, 12);
 	r->due = sqlite3_column_int64(st, 13);
+	r->progress = sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 :
+	    sqlite3_column_double(st, 14);
+	r->pmsg = col_str(st, 15);
+	r->schedule = col_str(st, 16);
 }
 
 static void
@@ -2359,6 +2829,8 @@ jobrow_free(struct jobrow *r)
 	free(r->envelope);
 	free(r->result);
 	free(r->parent);
+	free(r->pmsg);
+	free(r->schedule);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -2372,6 +2844,7 @@ taskrow_free(struct taskrow *t)
 	free(t->error);
 	free(t->var);
 	free(t->subjob);
+	free(t->progress);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -2405,7 +2878,8 @@ db_tasks(const char *id, struct taskrow **out)
 	/* children right after their parent */
 	st = db_prep("SELECT pos, priority, attempt, exit_code IS NOT NULL,"
 	    " exit_code, name, queue, state, result, error, var, created,"
-	    " started, completed, parent, subjob FROM tasks WHERE job = ? ORDER BY"
+	    " started, completed, parent, subjob, progress, progress_at FROM tasks"
+	    " WHERE job = ? ORDER BY"
 	    " CASE parent WHEN 0 THEN pos ELSE parent END, parent != 0, pos", "s",
 	    id);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -2429,6 +2903,8 @@ db_tasks(const char *id, struct taskrow **out)
 		t->completed = sqlite3_column_int64(st, 13);
 		t->parent = sqlite3_column_int(st, 14);
 		t->subjob = col_str(st, 15);
+		t->progress = col_str(st, 16);
+		t->progress_at = sqlite3_column_int64(st, 17);
 	}
 	sqlite3_finalize(st);
 	return n;
@@ -2685,6 +3161,8 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 		arg(a, "--memory=%lld", r->t->limits.memory);
 	arg(a, "--volume=%s:/tork", r->workdir);
 	arg(a, "--env=TORK_OUTPUT=/tork/stdout");
+	arg(a, "--env=TORK_PROGRESS=/tork/progress");
+	arg(a, "--env=JOBRUN_PROGRESS=/tork/progress");
 	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
 	/*
 	 * Values go to the CLI through its environment (`--env NAME`), not
@@ -2770,7 +3248,7 @@ rt_bg(const char *sub1, const char *sub2, const struct strlist *names)
  * they happen; memory holds only the children and a cache of parsed jobs.
  */
 
-enum { R_STEP, R_REATTACH, R_AUX, R_PROBE };
+enum { R_STEP, R_REATTACH, R_AUX, R_PROBE, R_HOOK };
 
 struct run {
 	pid_t pid;
@@ -2788,6 +3266,9 @@ struct run {
 	int out, log;			/* the child's output pipe, its log file */
 	struct buf part;		/* output not yet logged: no newline yet */
 	struct strlist redact;		/* values no log may show */
+	long long prog_mtime;		/* the progress file as last read */
+	int log_cut;			/* --log-max reached, said so */
+	int hookfd;			/* R_HOOK: the answer comes down this */
 };
 
 struct qcap {
@@ -2801,6 +3282,8 @@ static struct qcap *qcaps;
 static size_t nqcaps;
 static int defcap;
 static int sigpipe_[2] = { -1, -1 };
+static const char *metrics_file;	/* daemon --metrics-file */
+static long long log_max;		/* daemon --log-max: bytes per task log */
 static volatile sig_atomic_t got_term;
 
 struct jcache {
@@ -2902,9 +3385,24 @@ redact(const struct strlist *l, char *s)
 
 /* Appends output to the run's log with every secret value replaced. */
 static void
-log_redacted(const struct run *r, const char *s, size_t n)
+log_redacted(struct run *r, const char *s, size_t n)
 {
 	size_t i, k, from = 0, m = 0;
+	struct stat sb;
+	char cap[32], *note;
+
+	/* daemon --log-max: a full log takes one note per run, then nothing */
+	if (log_max > 0 && fstat(r->log, &sb) == 0 && sb.st_size >= log_max) {
+		if (!r->log_cut) {
+			note = xasprintf("[jobrun: this log reached --log-max %s; "
+			    "output dropped]\n", units_fmt_size(log_max, cap,
+			    sizeof(cap)));
+			write_all(r->log, note, strlen(note));
+			free(note);
+			r->log_cut = 1;
+		}
+		return;
+	}
 
 	for (i = 0; i < n && r->redact.n; ) {
 		for (k = 0; k < r->redact.n; k++) {
@@ -2962,6 +3460,8 @@ run_free(struct run *r)
 	run_output(r, 1);
 	if (r->log >= 0)
 		close(r->log);
+	if (r->kind == R_HOOK && r->hookfd >= 0)
+		close(r->hookfd);
 	free(r->part.s);
 	free(r->queue);
 	strlist_free(&r->then);
@@ -3079,11 +3579,14 @@ sched_forget(const char *id)
 		}
 }
 
+static void hook_event(const char *, int, const char *, const char *);
+
 static void
 log_job(const char *id, const char *state, const char *error)
 {
 	logf_(error ? "warn" : "info", "job.state", "job=%s state=%s%s%s%s", id,
 	    state, error ? " error=\"" : "", error ? error : "", error ? "\"" : "");
+	hook_event(id, 0, "job.StateChange", state);
 }
 
 /*
@@ -3518,6 +4021,8 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 	pid = r->pid;
 	db_exec("UPDATE tasks SET step = ?, state = ? WHERE job = ? AND pos = ?",
 	    "issi", step, is_main ? "RUNNING" : "SCHEDULED", j->id, pos);
+	if (is_main)
+		hook_event(j->id, pos, "task.StateChange", "RUNNING");
 	logf_("info", "task.step", "job=%s task=%d attempt=%d step=%d pid=%d",
 	    j->id, pos, attempt, step, (int)pid);
 	goto out;
@@ -3936,7 +4441,9 @@ out:
 static int
 sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
 {
-	char *b = db_str("SELECT max(pos) FROM tasks WHERE job = ?", "s", j->id);
+	/* never a position used before a restart: it names containers */
+	char *b = db_str("SELECT max((SELECT max(pos) FROM tasks WHERE job = ?1),"
+	    " (SELECT hipos FROM jobs WHERE id = ?1))", "s", j->id);
 	int base = b ? atoi(b) : (int)j->ntasks, n = 0, rc = 0;
 	expr_val *list = NULL;
 	char *why = NULL, *item;
@@ -3999,6 +4506,7 @@ sched_next(const struct job *j, int pos)
 		if (cond && is_false(cond)) {
 			db_exec("UPDATE tasks SET state = 'SKIPPED', completed = ?"
 			    " WHERE job = ? AND pos = ?", "Isi", now_ms(), j->id, pos);
+			hook_event(j->id, pos, "task.StateChange", "SKIPPED");
 			logf_("info", "task.state", "job=%s task=%d state=SKIPPED",
 			    j->id, pos);
 			free(cond);
@@ -4066,8 +4574,9 @@ job_complete(const struct job *j)
 		res = secrets_out(j->id, res);
 		expr_free(env);
 	}
-	db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ?, result = ?"
-	    " WHERE id = ?", "Iss", now_ms(), res, j->id);
+	db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ?, result = ?,"
+	    " delete_at = ? WHERE id = ?", "IsIs", now_ms(), res, j->autodelete_ms <
+	    0 ? 0 : now_ms() + j->autodelete_ms, j->id);
 	free(res);
 }
 
@@ -4076,6 +4585,18 @@ job_complete(const struct job *j)
  * transaction, so that no crash can leave a job with nothing to do and not
  * finished; or the job completed.
  */
+/* A task ended: its time from first start to now goes into the histogram. */
+static void
+task_observe(const char *id, int pos)
+{
+	char *s = db_str("SELECT started FROM tasks WHERE job = ? AND pos = ?",
+	    "si", id, pos);
+
+	if (s && atoll(s) > 0)
+		db_observe(now_ms() - atoll(s));
+	free(s);
+}
+
 /*
  * A child of a parallel or each task completed: the next waiting child of
  * an each starts; when none is left the parent completes.  Returns the
@@ -4113,6 +4634,8 @@ task_completed(const struct run *r, const struct job *j)
 	db_begin();
 	db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ?, error = NULL"
 	    " WHERE job = ? AND pos = ?", "Isi", now_ms(), r->job, r->pos);
+	hook_event(r->job, r->pos, "task.StateChange", "COMPLETED");
+	task_observe(r->job, r->pos);
 	if ((next = child_completed(j, r->pos)) == 0) {
 		db_commit();
 		return;
@@ -4132,6 +4655,29 @@ task_completed(const struct run *r, const struct job *j)
 	}
 }
 
+/* Attempts made before the last restart do not count against retry.limit. */
+static int
+task_abase(const char *id, int pos)
+{
+	char *s = db_str("SELECT abase FROM tasks WHERE job = ? AND pos = ?", "si",
+	    id, pos);
+	int n = s ? atoi(s) : 0;
+
+	free(s);
+	return n;
+}
+
+/* How long to wait before the attempt after attempt n: initialDelay * scalingFactor^(n-1). */
+static long long
+retry_delay(const struct task *t, int n)
+{
+	double d = (double)t->retry.initial_ms;
+
+	while (--n > 0 && d < 86400000.0)
+		d *= t->retry.scaling;
+	return d > 86400000.0 ? 86400000 : (long long)d;
+}
+
 /* The attempt failed: retry while retries are left, else fail the job. */
 static void
 task_failed(const struct run *r, const struct task *t, int code,
@@ -4141,9 +4687,17 @@ task_failed(const struct run *r, const struct task *t, int code,
 
 	logf_("warn", "task.attempt", "job=%s task=%d attempt=%d error=\"%s\"",
 	    r->job, r->pos, r->attempt, error);
-	if (t && r->attempt <= t->retry.limit) {
-		db_exec("UPDATE tasks SET state = 'PENDING', error = ? WHERE job = ?"
-		    " AND pos = ?", "ssi", error, r->job, r->pos);
+	if (t && r->attempt - task_abase(r->job, r->pos) <= t->retry.limit) {
+		long long delay = retry_delay(t, r->attempt -
+		    task_abase(r->job, r->pos));
+
+		db_exec("UPDATE tasks SET state = 'PENDING', error = ?, not_before ="
+		    " ? WHERE job = ? AND pos = ?", "sIsi", error, now_ms() + delay,
+		    r->job, r->pos);
+		db_count("tasks_retried", 1);
+		if (delay)
+			logf_("info", "task.retry", "job=%s task=%d attempt=%d "
+			    "delay=%lldms", r->job, r->pos, r->attempt + 1, delay);
 		free(error);
 		return;
 	}
@@ -4152,6 +4706,9 @@ task_failed(const struct run *r, const struct task *t, int code,
 	db_begin();
 	db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
 	    " WHERE job = ? AND pos = ?", "Issi", now_ms(), error, r->job, r->pos);
+	task_observe(r->job, r->pos);
+	db_count("tasks_failed", 1);
+	hook_event(r->job, r->pos, "task.StateChange", "FAILED");
 	if (code >= 0)
 		db_exec("UPDATE tasks SET exit_code = ? WHERE job = ? AND pos = ?",
 		    "isi", code, r->job, r->pos);
@@ -4185,9 +4742,12 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 	if (j)
 		t = task_at(j, r->pos);
 	attempt_cleanup(r, t);
-	/* A cancelled job's tasks are final already: nothing to record. */
-	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?", "si",
-	    r->job, r->pos);
+	/*
+	 * A cancelled job's tasks are final already: nothing to record; nor
+	 * for an attempt that a restart has left behind.
+	 */
+	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ? AND"
+	    " attempt = ?", "sii", r->job, r->pos, r->attempt);
 	if (state == NULL || (strcmp(state, "RUNNING") != 0 &&
 	    strcmp(state, "SCHEDULED") != 0)) {
 		free(state);
@@ -4295,6 +4855,310 @@ subjob_ended(const char *id, const char *state, const char *error)
 	free(result);
 }
 
+/*
+ * Webhooks.  An event of a job with webhooks becomes one row in hooks per
+ * webhook whose event matches and whose if holds: url, headers and body
+ * fixed then, secrets cut out of the body.  Delivery is a forked child per
+ * attempt (vendor/http.c, 5 s at most), so the loop never waits on a
+ * server; 429, 5xx and network errors are tried again after 1, 2, 4 and
+ * 8 s, and every attempt is written down for show.
+ */
+#define HOOK_TRIES	5
+#define HOOK_INFLIGHT	8
+
+static void json_job(struct buf *, const struct jobrow *, const struct taskrow *,
+    size_t);
+
+/* job (and task) as webhook if expressions see them: Tork's names too. */
+static void
+hook_env_obj(expr_val *env, const char *name, const char *const *kv)
+{
+	expr_val *m = expr_map();
+	char up[32];
+
+	for (; kv[0]; kv += 2) {
+		expr_map_set(m, kv[0], kv[1] ? expr_str(kv[1]) : expr_nil());
+		snprintf(up, sizeof(up), "%s", kv[0]);
+		up[0] = (char)toupper((unsigned char)up[0]);
+		expr_map_set(m, strcmp(up, "Id") ? up : "ID", kv[1] ?
+		    expr_str(kv[1]) : expr_nil());
+	}
+	expr_map_set(env, name, m);
+}
+
+/* The body of an event: the job (show --json, no tasks), or the task. */
+static char *
+hook_body(const struct jobrow *r, const struct taskrow *t, const char *event)
+{
+	struct buf b = { 0 };
+
+	buf_add(&b, "{");
+	json_kstr(&b, "event", event);
+	if (t) {
+		buf_add(&b, "\"task\":{");
+		json_kstr(&b, "jobId", r->id);
+		json_kint(&b, "position", t->pos);
+		json_kstr(&b, "name", t->name);
+		json_kstr(&b, "state", t->state);
+		json_kint(&b, "attempt", t->attempt);
+		json_kstr(&b, "result", t->result);
+		json_kstr(&b, "error", t->error);
+		json_kstr(&b, "progress", t->progress);
+		json_end(&b, '}');
+		buf_add(&b, ",");
+	}
+	buf_add(&b, "\"job\":");
+	json_job(&b, r, NULL, 0);
+	json_end(&b, '}');
+	return buf_take(&b);
+}
+
+/* Where a delivery's real url and headers wait, when they hold a secret. */
+static char *
+hook_secret_path(long long seq)
+{
+	return home_path("secrets/hook-%lld", seq);
+}
+
+/*
+ * The store gets the url and headers with secrets cut out, like all it
+ * keeps; a url or header that needs one (a token, say) is kept whole in
+ * secrets/hook-SEQ until the delivery is over.
+ */
+static void
+hook_insert(const char *id, int pos, const char *event, const char *url,
+    const char *headers, const char *body)
+{
+	char *ru = secrets_out(id, xstrdup(url)), *rh = secrets_out(id,
+	    xstrdup(headers)), *dir, *name, *text;
+
+	db_exec("INSERT INTO hooks(job, task, event, url, headers, body, state,"
+	    " next_at, created) VALUES(?,?,?,?,?,?,'PENDING',?,?)", "sissssII",
+	    id, pos, event, ru, rh, body, now_ms(), now_ms());
+	if (strcmp(ru, url) || strcmp(rh, headers)) {
+		dir = home_path("secrets");
+		name = xasprintf("hook-%lld", (long long)sqlite3_last_insert_rowid(db));
+		text = xasprintf("%s\n%s", url, headers);
+		write_file_atomic(dir, dir, name, text, strlen(text));
+		free(dir);
+		free(name);
+		free(text);
+	}
+	free(ru);
+	free(rh);
+}
+
+static void
+hook_add(const struct job *j, const struct webhook *w, const expr_val *env,
+    const char *event, int pos, const char *body)
+{
+	struct buf h = { 0 };
+	char *url, *v, *cond = NULL;
+	size_t i;
+
+	if (w->if_ && ((cond = sched_eval(w->if_, env, "webhooks.if")) == NULL ||
+	    is_false(cond))) {
+		if (cond == NULL)
+			logf_("warn", "webhook.skip", "job=%s error=\"%s\"", j->id,
+			    errmsg);
+		free(cond);
+		return;
+	}
+	free(cond);
+	if ((url = sched_eval(w->url, env, "webhooks.url")) == NULL) {
+		logf_("warn", "webhook.skip", "job=%s error=\"%s\"", j->id, errmsg);
+		return;
+	}
+	for (i = 0; i < w->headers.n; i++) {
+		if ((v = sched_eval(w->headers.v[i].val, env, "webhooks.headers")) ==
+		    NULL)
+			continue;
+		buf_addf(&h, "%s: %s\n", w->headers.v[i].key, v);
+		free(v);
+	}
+	hook_insert(j->id, pos, event, url, h.s ? h.s : "", body);
+	free(url);
+	free(h.s);
+}
+
+/* Something happened to job id (task pos, or 0): queue its webhooks. */
+static void
+hook_event(const char *id, int pos, const char *event, const char *state)
+{
+	struct job *j = sched_job(id);
+	struct jobrow r;
+	struct taskrow *tasks = NULL, *t = NULL;
+	expr_val *env;
+	char *body;
+	size_t i, n = 0;
+
+	for (i = 0; j && i < j->webhooks.n; i++)
+		if (strcmp(j->webhooks.v[i].event, event) == 0)
+			break;
+	if (j == NULL || i == j->webhooks.n || !db_job(id, &r))
+		return;
+	if (state && pos == 0) {
+		free(r.state);
+		r.state = xstrdup(state);
+	}
+	n = pos ? db_tasks(id, &tasks) : 0;
+	for (i = 0; i < n && tasks[i].pos != pos; i++)
+		;
+	t = i < n ? &tasks[i] : NULL;
+	if (t && state) {
+		free(t->state);
+		t->state = xstrdup(state);
+	}
+	env = sched_env(j, 0);
+	hook_env_obj(env, "job", (const char *const[]){ "id", r.id, "name", r.name,
+	    "state", r.state, "error", r.error, "result", r.result, NULL });
+	if (t)
+		hook_env_obj(env, "task", (const char *const[]){ "name", t->name,
+		    "state", t->state, "error", t->error, "result", t->result,
+		    "progress", t->progress, NULL });
+	body = secrets_out(id, hook_body(&r, t, event));
+	for (i = 0; i < j->webhooks.n; i++)
+		if (strcmp(j->webhooks.v[i].event, event) == 0)
+			hook_add(j, &j->webhooks.v[i], env, event, pos, body);
+	free(body);
+	expr_free(env);
+	for (i = 0; i < n; i++)
+		taskrow_free(&tasks[i]);
+	free(tasks);
+	jobrow_free(&r);
+}
+
+/* The child: one POST, its outcome down the pipe as "STATUS MESSAGE". */
+static void
+hook_child(int fd, const char *url, char *headers, const char *body)
+{
+	const char *hv[64];
+	char err[HTTP_ERRSZ] = "", *line, *save = NULL;
+	int n = 0, status;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (line = strtok_r(headers, "\n", &save); line && n < 63;
+	    line = strtok_r(NULL, "\n", &save))
+		hv[n++] = line;
+	hv[n] = NULL;
+	status = http_post(url, hv, body, strlen(body), 5000, err, sizeof(err));
+	dprintf(fd, "%d %s", status, status < 0 ? err : "");
+	_exit(0);
+}
+
+static void
+hook_spawn(long long seq, const char *url, const char *headers,
+    const char *body)
+{
+	struct run *r;
+	int fds[2];
+	pid_t pid;
+	char *h = xstrdup(headers ? headers : ""), *path = hook_secret_path(seq);
+	char *real = read_file(path, NULL), *nl;
+
+	free(path);
+	if (real && (nl = strchr(real, '\n')) != NULL) {
+		*nl = '\0';
+		url = real;
+		free(h);
+		h = xstrdup(nl + 1);
+	}
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		free(h);
+		free(real);
+		return;
+	}
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		hook_child(fds[1], url, h, body ? body : "");
+	}
+	free(h);
+	free(real);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		return;
+	}
+	r = run_add(pid, R_HOOK, NULL, (int)seq, 0, 0);
+	r->hookfd = fds[0];
+	db_exec("UPDATE hooks SET state = 'SENDING', attempts = attempts + 1"
+	    " WHERE seq = ?", "I", seq);
+}
+
+static size_t
+hooks_inflight(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nruns; i++)
+		n += runs[i].kind == R_HOOK;
+	return n;
+}
+
+/* Starts the deliveries that are due, HOOK_INFLIGHT at most at once. */
+static void
+sched_hooks(void)
+{
+	sqlite3_stmt *st;
+	size_t room = HOOK_INFLIGHT - hooks_inflight();
+
+	if (room == 0)
+		return;
+	st = db_prep("SELECT seq, url, headers, body FROM hooks WHERE state ="
+	    " 'PENDING' AND next_at <= ? ORDER BY seq LIMIT ?", "Ii", now_ms(),
+	    (int)room);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		hook_spawn(sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2),
+		    (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+}
+
+/* An attempt ended: delivered, tried again later, or given up. */
+static void
+hook_done(struct run *r)
+{
+	char out[HTTP_ERRSZ + 16] = "", t[40], *at, *sp;
+	ssize_t n = read(r->hookfd, out, sizeof(out) - 1);
+	long long seq = r->pos, next;
+	int status = n > 0 ? atoi(out) : -1, tries;
+	const char *err = n > 0 && (sp = strchr(out, ' ')) && sp[1] ? sp + 1 :
+	    n > 0 ? "" : "the delivery process died";
+	const char *state;
+
+	if (n > 0)
+		out[n] = '\0';
+	at = db_str("SELECT attempts FROM hooks WHERE seq = ?", "I", seq);
+	tries = at ? atoi(at) : HOOK_TRIES;
+	free(at);
+	if (status >= 200 && status < 300)
+		state = "DELIVERED";
+	else if ((status < 0 || status == 429 || status >= 500) &&
+	    tries < HOOK_TRIES)
+		state = "PENDING";
+	else
+		state = "FAILED";
+	next = now_ms() + (1000LL << (tries > 0 ? tries - 1 : 0));
+	fmt_rfc3339(now_ms(), t, sizeof(t));
+	db_exec("UPDATE hooks SET state = ?, status = ?, error = ?, next_at = ?,"
+	    " log = coalesce(log, '') || ? WHERE seq = ?", "sisIsI", state,
+	    status, status < 0 ? err : NULL, next, status < 0 ?
+	    (at = xasprintf("%s %s\n", t, err)) : (at = xasprintf("%s %d\n", t,
+	    status)), seq);
+	free(at);
+	if (strcmp(state, "PENDING") != 0) {
+		at = hook_secret_path(seq);
+		unlink(at);
+		free(at);
+	}
+	logf_(strcmp(state, "FAILED") ? "info" : "warn", "webhook.attempt",
+	    "hook=%lld attempt=%d status=%d state=%s%s%s%s", seq, tries, status,
+	    state, status < 0 ? " error=\"" : "", status < 0 ? err : "",
+	    status < 0 ? "\"" : "");
+}
+
 /* Starts a PENDING task's next attempt. */
 static void
 sched_start(const char *id, int pos)
@@ -4326,6 +5190,8 @@ sched_start(const char *id, int pos)
 	db_exec("UPDATE tasks SET state = 'SCHEDULED', attempt = ?, step = 0,"
 	    " astart = ?, started = coalesce(started, ?) WHERE job = ? AND pos = ?",
 	    "iIIsi", attempt, now, now, id, pos);
+	db_count("tasks_started", 1);
+	hook_event(id, pos, "task.StateChange", "SCHEDULED");
 	if (db_exec("UPDATE jobs SET state = 'RUNNING', started = ? WHERE id = ?"
 	    " AND state = 'PENDING'", "Is", now, id) > 0)
 		log_job(id, "RUNNING", NULL);
@@ -4374,7 +5240,8 @@ sched_tick(void)
 	size_t ngo = 0, i;
 
 	st = db_prep("SELECT job, pos, queue FROM tasks WHERE state = 'PENDING'"
-	    " ORDER BY priority DESC, jseq, pos", NULL);
+	    " AND coalesce(not_before, 0) <= ? ORDER BY priority DESC, jseq, pos",
+	    "I", now_ms());
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		const char *q = (const char *)sqlite3_column_text(st, 2);
 		int pending = 0;
@@ -4474,6 +5341,122 @@ sched_cancel(const char *id)
 	sched_job_done(id, "CANCELLED", NULL);
 }
 
+/*
+ * Like cancel, but each running container gets SIGTERM and grace_ms to end
+ * before docker kills it (docker stop); the job is CANCELLED with why.
+ */
+static void
+sched_stop(const char *id, long long grace_ms)
+{
+	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *why;
+	struct strlist n = { 0 };
+	long long now = now_ms(), g = (grace_ms + 999) / 1000;	/* docker's unit */
+	size_t i;
+	pid_t pid;
+
+	if (state == NULL || jstate_final(state)) {
+		logf_("info", "job.stop", "job=%s ignored=%s", id,
+		    state ? state : "unknown");
+		free(state);
+		return;
+	}
+	free(state);
+	why = xasprintf("stopped (SIGTERM, then SIGKILL after %llds)", g);
+	db_begin();
+	db_exec("UPDATE tasks SET state = 'CANCELLED', completed = ? WHERE job = ?"
+	    " AND state NOT IN ('COMPLETED','FAILED','CANCELLED','SKIPPED')",
+	    "Is", now, id);
+	db_exec("UPDATE jobs SET state = 'CANCELLED', completed = ?, error = ?"
+	    " WHERE id = ?", "Iss", now, why, id);
+	db_commit();
+	sched_cancel_subjobs(id);
+	for (i = 0; i < nruns; i++) {
+		struct run *r = &runs[i];
+
+		if (r->kind == R_AUX || strcmp(r->job, id) != 0)
+			continue;
+		r->cancelled = 1;
+		if (r->kind == R_PROBE) {
+			kill(-r->pid, SIGKILL);
+			continue;
+		}
+		/* rm -f only once the grace is over and docker stop did not do */
+		r->rekill_at = mono_ms() + g * 1000 + 5000;
+		r->kill_at = r->rekill_at + 10000;
+		strlist_add(&n, rt_name(r->job, r->pos, r->attempt, r->step));
+	}
+	if (n.n) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "--time=%lld", g);
+		if ((pid = rt_bg("stop", t, &n)) > 0)
+			run_add(pid, R_AUX, NULL, 0, 0, 0);
+	}
+	strlist_free(&n);
+	sched_job_done(id, "CANCELLED", why);
+	free(why);
+}
+
+/*
+ * A FAILED or CANCELLED job runs again from the first task that did not
+ * complete; completed tasks keep their results (Tork's restart).  Attempts
+ * go on counting, so that no container name is used twice, but retry.limit
+ * counts from the restart.
+ */
+static void
+sched_restart(const char *id)
+{
+	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *p = NULL;
+	char *sec = home_path("secrets/%s", id);
+	struct job *j;
+	int pos;
+
+	if (state == NULL || (strcmp(state, "FAILED") && strcmp(state,
+	    "CANCELLED")) || (p = db_str("SELECT imported FROM jobs WHERE id = ?",
+	    "s", id)) != NULL || (j = sched_job(id)) == NULL) {
+		free(p);
+		logf_("info", "job.restart", "job=%s ignored=%s", id,
+		    state ? state : "unknown");
+		goto out;
+	}
+	if (j->secrets.n && access(sec, F_OK) < 0) {
+		logf_("warn", "job.restart", "job=%s ignored=\"its secrets were "
+		    "deleted when it ended\"", id);
+		goto out;
+	}
+	p = db_str("SELECT min(pos) FROM tasks WHERE job = ? AND parent = 0 AND"
+	    " state NOT IN ('COMPLETED','SKIPPED')", "s", id);
+	pos = p ? atoi(p) : (int)j->ntasks + 1;
+	free(p);
+	db_begin();
+	db_exec("UPDATE jobs SET hipos = (SELECT max(pos) FROM tasks WHERE job ="
+	    " ?1) WHERE id = ?1", "s", id);
+	db_exec("WITH RECURSIVE d(p) AS (SELECT pos FROM tasks WHERE job = ?1 AND"
+	    " parent >= ?2 AND parent <= ?3 UNION SELECT t.pos FROM tasks t, d"
+	    " WHERE t.job = ?1 AND t.parent = d.p)"
+	    " DELETE FROM tasks WHERE job = ?1 AND pos IN d", "sii", id, pos,
+	    (int)j->ntasks);
+	db_exec("UPDATE tasks SET state = 'CREATED', abase = attempt, step = 0,"
+	    " not_before = NULL, exit_code = NULL, result = NULL, error = NULL,"
+	    " started = NULL, completed = NULL, subjob = NULL, progress = NULL,"
+	    " progress_at = NULL WHERE job = ? AND parent = 0 AND pos >= ?",
+	    "si", id, pos);
+	db_exec("UPDATE jobs SET state = 'PENDING', completed = NULL, error = NULL,"
+	    " result = NULL, restarts = restarts + 1 WHERE id = ?", "s", id);
+	logf_("info", "job.restart", "job=%s task=%d", id, pos);
+	log_job(id, "PENDING", NULL);
+	if (sched_next(j, pos) == 1)
+		job_complete(j);
+	db_commit();
+	free(state);
+	state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
+	if (state && jstate_final(state))
+		sched_job_tidy(id);
+out:
+	free(state);
+	free(sec);
+}
+
 static void
 sched_timeouts(void)
 {
@@ -4511,9 +5494,19 @@ sched_wait_ms(void)
 	size_t i;
 	char *s;
 
-	/* the next delayed job's time, if it comes within the second */
-	if ((s = db_str("SELECT min(due) FROM jobs WHERE state = 'SCHEDULED'",
-	    NULL)) != NULL) {
+	/* the next delayed job's, retry's or cron firing's time, within the second */
+	if ((s = db_str("SELECT min(t) FROM (SELECT min(due) t FROM jobs WHERE"
+	    " state = 'SCHEDULED' UNION ALL SELECT min(not_before) FROM tasks"
+	    " WHERE state = 'PENDING' AND not_before > ?1 UNION ALL SELECT"
+	    " min(next_at) FROM schedules WHERE state = 'ACTIVE' AND next_at > 0)",
+	    "I", now_ms())) != NULL) {
+		due = atoll(s) - now_ms();
+		free(s);
+		if (now + due < next)
+			next = now + (due > 0 ? due : 0);
+	}
+	if (hooks_inflight() < HOOK_INFLIGHT && (s = db_str("SELECT min(next_at)"
+	    " FROM hooks WHERE state = 'PENDING'", NULL)) != NULL) {
 		due = atoll(s) - now_ms();
 		free(s);
 		if (now + due < next)
@@ -4572,6 +5565,60 @@ step_cli_failed(struct run *r, int code)
 	free(name);
 }
 
+/*
+ * A task reports progress by writing a number from 0 to 100, or a short
+ * message, to $TORK_PROGRESS (/tork/progress); the first line counts.  The
+ * daemon looks each second, and when the step ends.
+ */
+static void
+progress_read(struct run *r)
+{
+	char *path, *text, *v, *old;
+	struct stat sb;
+	long long mt;
+
+	if (r->kind != R_STEP && r->kind != R_REATTACH)
+		return;
+	path = home_path("work/%s/%d.%d.%d/progress", r->job, r->pos, r->attempt,
+	    r->step);
+	if (stat(path, &sb) < 0 || (mt = sb.st_mtim.tv_sec * 1000000000LL +
+	    sb.st_mtim.tv_nsec + sb.st_size) == r->prog_mtime ||
+	    (text = read_file(path, NULL)) == NULL) {
+		free(path);
+		return;
+	}
+	free(path);
+	r->prog_mtime = mt;
+	text[strcspn(text, "\r\n")] = '\0';
+	for (v = text; *v == ' ' || *v == '\t'; v++)
+		;
+	if (strlen(v) > 200)
+		v[200] = '\0';
+	v = redact(&r->redact, xstrdup(v));
+	old = db_str("SELECT progress FROM tasks WHERE job = ? AND pos = ?", "si",
+	    r->job, r->pos);
+	if (*v && (old == NULL || strcmp(old, v) != 0)) {
+		db_exec("UPDATE tasks SET progress = ?, progress_at = ? WHERE job = ?"
+		    " AND pos = ?", "sIsi", v, now_ms(), r->job, r->pos);
+		hook_event(r->job, r->pos, "task.Progress", NULL);
+		hook_event(r->job, 0, "job.Progress", NULL);
+		logf_("info", "task.progress", "job=%s task=%d progress=\"%s\"",
+		    r->job, r->pos, v);
+	}
+	free(old);
+	free(v);
+	free(text);
+}
+
+static void
+sched_progress(void)
+{
+	size_t i;
+
+	for (i = 0; i < nruns; i++)
+		progress_read(&runs[i]);
+}
+
 /* A child exited; works on a copy, since handling it may add runs. */
 static void
 sched_reap(pid_t pid, int status)
@@ -4585,6 +5632,7 @@ sched_reap(pid_t pid, int status)
 	if (i == nruns)
 		return;
 	run_output(&runs[i], 1);	/* the child is gone: so is the rest */
+	progress_read(&runs[i]);
 	r = runs[i];
 	runs[i] = runs[--nruns];
 	if (r.kind == R_AUX) {
@@ -4607,6 +5655,8 @@ sched_reap(pid_t pid, int status)
 		free(name);
 	} else if (r.kind == R_PROBE)
 		probe_exited(&r, code);
+	else if (r.kind == R_HOOK)
+		hook_done(&r);
 	else if (code != 0 && !r.cancelled && !r.timed_out)
 		step_cli_failed(&r, code);
 	else
@@ -4758,10 +5808,7 @@ job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 		spec_free(j);
 		return -1;
 	}
-	buf_add(&in, "{");
-	for (i = 0; i < j->inputs.n; i++)
-		json_kstr(&in, j->inputs.v[i].key, j->inputs.v[i].val);
-	json_end(&in, '}');
+	inputs_json(&in, &j->inputs);
 	env = env_text(e, 0);
 	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
 	    " envelope, inputs, created, ntasks, parent, ptask, due)"
@@ -4812,6 +5859,291 @@ ingest_job(const struct env *e)
 	return 0;
 }
 
+/*
+ * Deletes a final job: its rows, its logs, what is left of its work files,
+ * and its subjobs with it.  Inside the caller's transaction.
+ */
+static void
+job_delete(const char *id)
+{
+	struct strlist kids = { 0 };
+	sqlite3_stmt *st;
+	char *p;
+	size_t i;
+
+	st = db_prep("SELECT id FROM jobs WHERE parent = ?", "s", id);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&kids, col_str(st, 0));
+	sqlite3_finalize(st);
+	for (i = 0; i < kids.n; i++)
+		job_delete(kids.v[i]);
+	strlist_free(&kids);
+	db_exec("DELETE FROM tasks WHERE job = ?", "s", id);
+	db_exec("DELETE FROM jobs WHERE id = ?", "s", id);
+	st = db_prep("SELECT seq FROM hooks WHERE job = ?", "s", id);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		p = hook_secret_path(sqlite3_column_int64(st, 0));
+		unlink(p);
+		free(p);
+	}
+	sqlite3_finalize(st);
+	db_exec("DELETE FROM hooks WHERE job = ?", "s", id);
+	sched_forget(id);
+	p = home_path("logs/%s", id);
+	rm_rf(p);
+	free(p);
+	p = home_path("work/%s", id);
+	rm_rf(p);
+	free(p);
+}
+
+/*
+ * Deletes the final top-level jobs that match: state (NULL: any final one)
+ * and ended before `before` (ms).  Returns how many.
+ */
+static int
+jobs_prune(const char *where, const char *state, long long before)
+{
+	struct strlist ids = { 0 };
+	sqlite3_stmt *st;
+	char *sql;
+	size_t i;
+
+	sql = xasprintf("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
+	    " ('COMPLETED','FAILED','CANCELLED') AND (?1 IS NULL OR state = ?1)"
+	    " AND %s <= ?2", where);
+	st = db_prep(sql, "sI", state, before);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&ids, col_str(st, 0));
+	sqlite3_finalize(st);
+	free(sql);
+	if (ids.n == 0)
+		return 0;
+	db_begin();
+	for (i = 0; i < ids.n; i++)
+		job_delete(ids.v[i]);
+	db_commit();
+	for (i = 0; i < ids.n; i++)
+		logf_("info", "job.delete", "job=%s", ids.v[i]);
+	strlist_free(&ids);
+	return (int)i;
+}
+
+/* autoDelete: completed jobs whose time is up go (FAILED and CANCELLED stay). */
+static void
+sched_expire(void)
+{
+	jobs_prune("coalesce(nullif(delete_at, 0), 1e18)", "COMPLETED", now_ms());
+}
+
+static int
+req_prune(const struct env *e)
+{
+	int n = jobs_prune("completed", e->state, now_ms() - e->arg);
+
+	logf_("info", "jobs.prune", "deleted=%d", n);
+	return 0;
+}
+
+/* The next firing of a cron expression after now, or 0 if it has none. */
+static long long
+cron_after(const char *expr, long long now)
+{
+	struct cron c;
+	long long t;
+
+	if (cron_parse(expr, &c, NULL) < 0 || (t = cron_next(&c, now)) < 0)
+		return 0;
+	return t;
+}
+
+/*
+ * A schedule comes in: its envelope is kept (its secrets in
+ * secrets/SCHEDULE, for every run) and its first firing computed.
+ */
+static int
+req_schedule(const struct env *e)
+{
+	char *env = env_text(e, 0);
+	struct job *j = spool_job_of(e);
+	long long next = cron_after(e->cron, now_ms());
+	int n;
+
+	if (j == NULL || secrets_put(e) < 0) {
+		free(env);
+		spec_free(j);
+		return -1;
+	}
+	n = db_exec("INSERT OR IGNORE INTO schedules(id, name, cron, envelope,"
+	    " state, created, next_at) VALUES(?,?,?,?,'ACTIVE',?,?)", "ssssII",
+	    e->id, j->name, e->cron, env, e->created, next);
+	if (n == 1)
+		logf_("info", "schedule.add", "schedule=%s cron=\"%s\" next=%lld",
+		    e->id, e->cron, next);
+	free(env);
+	spec_free(j);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * A schedule's time came: a job of its own, linked to it, unless the
+ * last run is still going (then this firing is skipped and logged).  The
+ * next firing counts from now, so that a daemon that was down over many
+ * firings makes one catch-up run, not a burst.
+ */
+static void
+sched_fire(const char *sid)
+{
+	char *text = db_str("SELECT envelope FROM schedules WHERE id = ?", "s", sid);
+	char *last = db_str("SELECT j.state FROM schedules s JOIN jobs j ON"
+	    " j.id = s.last_job WHERE s.id = ?", "s", sid), id[ID_LEN + 1], *st;
+	struct job sec = { 0 };
+	struct env e;
+	long long now = now_ms();
+
+	if (text == NULL || spool_parse(text, &e) < 0) {
+		free(text);
+		free(last);
+		return;
+	}
+	if (last && !jstate_final(last)) {
+		db_exec("UPDATE schedules SET skipped = skipped + 1, next_at = ?"
+		    " WHERE id = ?", "Is", cron_after(e.cron, now), sid);
+		logf_("info", "schedule.skip", "schedule=%s reason=\"the last run "
+		    "is %s\"", sid, last);
+		goto out;
+	}
+	snprintf(sec.id, sizeof(sec.id), "%s", sid);
+	secrets_get(&sec);
+	kv_free(&e.secrets);
+	e.secrets = sec.secrets;
+	random_hex(id, ID_LEN);
+	free(e.id);
+	e.id = xstrdup(id);
+	free(e.op);
+	e.op = xstrdup("submit");
+	e.created = now;
+	db_begin();
+	if (job_insert(&e, NULL, 0, NULL) == 1) {
+		db_exec("UPDATE jobs SET schedule = ? WHERE id = ?", "ss", sid, id);
+		db_exec("UPDATE schedules SET last_job = ?, last_at = ?, runs ="
+		    " runs + 1, next_at = ? WHERE id = ?", "sIIs", id, now,
+		    cron_after(e.cron, now), sid);
+		logf_("info", "schedule.fire", "schedule=%s job=%s", sid, id);
+	}
+	db_commit();
+	st = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
+	if (st && jstate_final(st))
+		sched_job_tidy(id);
+	free(st);
+out:
+	env_free(&e);
+	free(text);
+	free(last);
+}
+
+static void
+sched_cron(void)
+{
+	struct strlist ids = { 0 };
+	sqlite3_stmt *st;
+	size_t i;
+
+	st = db_prep("SELECT id FROM schedules WHERE state = 'ACTIVE' AND"
+	    " next_at > 0 AND next_at <= ? ORDER BY next_at", "I", now_ms());
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&ids, col_str(st, 0));
+	sqlite3_finalize(st);
+	for (i = 0; i < ids.n; i++)
+		sched_fire(ids.v[i]);
+	strlist_free(&ids);
+}
+
+/* schedule pause|resume|rm: a resumed schedule counts its next firing from now. */
+static int
+req_sched_op(const struct env *e)
+{
+	const char *op = e->op + strlen("schedule.");
+	char *cr = db_str("SELECT cron FROM schedules WHERE id = ?", "s", e->id);
+	char *path;
+
+	if (cr == NULL)
+		logf_("info", "schedule.change", "schedule=%s op=%s ignored=unknown",
+		    e->id, op);
+	else if (strcmp(op, "pause") == 0)
+		db_exec("UPDATE schedules SET state = 'PAUSED' WHERE id = ?", "s",
+		    e->id);
+	else if (strcmp(op, "resume") == 0)
+		db_exec("UPDATE schedules SET state = 'ACTIVE', next_at = ? WHERE"
+		    " id = ?", "Is", cron_after(cr, now_ms()), e->id);
+	else {
+		db_exec("DELETE FROM schedules WHERE id = ?", "s", e->id);
+		path = home_path("secrets/%s", e->id);
+		unlink(path);
+		free(path);
+	}
+	if (cr)
+		logf_("info", "schedule.change", "schedule=%s op=%s", e->id, op);
+	free(cr);
+	return 0;
+}
+
+/* import: the rows come in the request, the logs are in place already. */
+static int
+req_import(const struct env *e)
+{
+	int rc;
+
+	if (e->data == NULL)
+		return fail("import request without data");
+	db_begin();
+	if ((rc = db_import(e->data, e->id)) < 0) {
+		db_exec("ROLLBACK", NULL);
+		return rc;
+	}
+	db_commit();
+	logf_("info", "job.import", "job=%s", e->id);
+	return 0;
+}
+
+static int req_cancel(const struct env *e) { sched_cancel(e->id); return 0; }
+static int req_restart(const struct env *e) { sched_restart(e->id); return 0; }
+
+static int
+req_stop(const struct env *e)
+{
+	sched_stop(e->id, e->arg > 0 ? e->arg : 10000);
+	return 0;
+}
+
+/* What each spooled op does: a job to ingest, or a request about one. */
+static const struct req {
+	const char *op;
+	int (*fn)(const struct env *);
+} reqs[] = {
+	{ "submit", ingest_job },
+	{ "cancel", req_cancel },
+	{ "stop", req_stop },
+	{ "restart", req_restart },
+	{ "prune", req_prune },
+	{ "import", req_import },
+	{ "schedule", req_schedule },
+	{ "schedule.pause", req_sched_op },
+	{ "schedule.resume", req_sched_op },
+	{ "schedule.rm", req_sched_op },
+};
+
+static int
+spool_dispatch(const struct env *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		if (strcmp(reqs[i].op, e->op) == 0)
+			return reqs[i].fn(e);
+	return fail("unknown request '%s'", e->op);
+}
+
 /* Moves everything in spool/new into the database, oldest first. */
 static void
 spool_ingest(void)
@@ -4829,13 +6161,9 @@ spool_ingest(void)
 			spool_reject(names.v[i]);
 			continue;
 		}
-		if (strcmp(e.op, "submit") == 0)
-			rc = ingest_job(&e);
-		else if (strcmp(e.op, "cancel") == 0) {
-			sched_cancel(e.id);
-			rc = 0;
-		} else
-			rc = fail("unknown request '%s'", e.op);
+		caller_uid = e.uid;
+		rc = spool_dispatch(&e);
+		caller_uid = -1;
 		if (rc == 0) {
 			path = home_path("spool/new/%s", names.v[i]);
 			unlink(path);
@@ -4983,6 +6311,33 @@ daemon_announce(void)
 	free(q.s);
 }
 
+/*
+ * --metrics-file: node_exporter's textfile collector reads every *.prom
+ * file of a directory, so the file is replaced whole, never half written,
+ * and readable by the exporter's user.
+ */
+static void
+daemon_metrics(void)
+{
+	struct buf b = { 0 };
+	char *dir = xstrdup(metrics_file), *slash = strrchr(dir, '/'), *tmp;
+	const char *base = slash ? slash + 1 : metrics_file;
+
+	if (slash)
+		*slash = '\0';
+	db_metrics(&b, 1);
+	tmp = xasprintf("%s/.%s.tmp", slash ? (*dir ? dir : "/") : ".", base);
+	unlink(tmp);	/* left by a crash, it would block O_EXCL */
+	if (write_file_atomic(slash ? (*dir ? dir : "/") : ".", slash ?
+	    (*dir ? dir : "/") : ".", base, b.s, b.len) < 0)
+		logf_("error", "metrics.write", "error=\"%s\"", errmsg);
+	else
+		chmod(metrics_file, 0644);
+	free(tmp);
+	free(dir);
+	free(b.s);
+}
+
 /* Logs what the children wrote; pfd[2..] are their pipes, in runs order. */
 static void
 daemon_output(struct pollfd *pfd, size_t n)
@@ -5004,7 +6359,8 @@ static void
 daemon_loop(int ino)
 {
 	struct pollfd *pfd = NULL;
-	long long last_scan = 0, last_beat = 0;
+	long long last_scan = 0, last_beat = 0, last_prog = 0, last_metrics = 0;
+	long long last_expire = 0;
 	int dirty = 1, status;
 	char drain[4096];
 	size_t n, i;
@@ -5017,7 +6373,9 @@ daemon_loop(int ino)
 			dirty = 0;
 		}
 		sched_due();
+		sched_cron();
 		sched_tick();
+		sched_hooks();
 		pfd = xreallocarray(pfd, nruns + 2, sizeof(*pfd));
 		pfd[0].fd = sigpipe_[0];
 		pfd[1].fd = ino;
@@ -5042,9 +6400,21 @@ daemon_loop(int ino)
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			sched_reap(pid, status);
 		sched_timeouts();
+		if (mono_ms() - last_prog >= 1000) {
+			sched_progress();
+			last_prog = mono_ms();
+		}
 		if (mono_ms() - last_beat >= 2000) {
 			daemon_meta("heartbeat", "%lld", now_ms());
 			last_beat = mono_ms();
+		}
+		if (mono_ms() - last_expire >= 5000) {
+			sched_expire();
+			last_expire = mono_ms();
+		}
+		if (metrics_file && mono_ms() - last_metrics >= 5000) {
+			daemon_metrics();
+			last_metrics = mono_ms();
 		}
 	}
 	free(pfd);
@@ -5059,7 +6429,7 @@ usage_error(const char *verb, const char *fmt, ...);
 static void
 open_store(void)
 {
-	if (db_open(0) < 0)
+	if (db == NULL && db_open(0) < 0)
 		errx(EX_ERR, "%s", errmsg);
 }
 
@@ -5072,6 +6442,7 @@ spool_jobrow(const char *name, struct jobrow *r, struct job **jp)
 	char *text = NULL;
 
 	memset(r, 0, sizeof(*r));
+	r->progress = -1;
 	*jp = NULL;
 	if (strstr(name, ".job") == NULL || spool_read(name, &e, &text) < 0)
 		return 0;
@@ -5254,6 +6625,73 @@ json_time(struct buf *b, const char *k, long long ms)
 		json_kstr(b, k, fmt_rfc3339(ms, t, sizeof(t)));
 }
 
+/* A job's webhook deliveries: show lists them, and --json too. */
+#define HOOK_COLS "seq, event, task, url, state, attempts, status, error, log"
+
+static void
+print_hooks(const char *id)
+{
+	sqlite3_stmt *st = db ? db_prep("SELECT " HOOK_COLS " FROM hooks WHERE"
+	    " job = ? ORDER BY seq", "s", id) : NULL;
+	int first = 1;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (first)
+			printf("\nwebhooks:\n");
+		first = 0;
+		printf("  %-18s  %-4s  %-9s  %d attempt%s, last %s  %s\n",
+		    sqlite3_column_text(st, 1), sqlite3_column_int(st, 2) ?
+		    (const char *)sqlite3_column_text(st, 2) : "-",
+		    sqlite3_column_text(st, 4), sqlite3_column_int(st, 5),
+		    sqlite3_column_int(st, 5) == 1 ? "" : "s",
+		    sqlite3_column_type(st, 6) == SQLITE_NULL ? "-" :
+		    sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st,
+		    7) : (const char *)sqlite3_column_text(st, 6),
+		    sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+json_hooks(struct buf *b, const char *id)
+{
+	sqlite3_stmt *st = db ? db_prep("SELECT " HOOK_COLS " FROM hooks WHERE"
+	    " job = ? ORDER BY seq", "s", id) : NULL;
+	char *log, *l, *save = NULL;
+	int n = 0;
+
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (n++ == 0)	/* a job without webhooks has no such key */
+			buf_add(b, "\"webhooks\":[");
+		buf_add(b, "{");
+		json_kstr(b, "event", (const char *)sqlite3_column_text(st, 1));
+		if (sqlite3_column_int(st, 2))
+			json_kint(b, "task", sqlite3_column_int(st, 2));
+		json_kstr(b, "url", (const char *)sqlite3_column_text(st, 3));
+		json_kstr(b, "state", (const char *)sqlite3_column_text(st, 4));
+		json_kint(b, "attempts", sqlite3_column_int(st, 5));
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+			json_kint(b, "status", sqlite3_column_int(st, 6));
+		json_kstr(b, "error", (const char *)sqlite3_column_text(st, 7));
+		buf_add(b, "\"log\":[");
+		log = col_str(st, 8);
+		for (l = log ? strtok_r(log, "\n", &save) : NULL; l;
+		    l = strtok_r(NULL, "\n", &save)) {
+			json_str(b, l);
+			buf_add(b, ",");
+		}
+		free(log);
+		json_end(b, ']');
+		json_end(b, '}');
+		buf_add(b, ",");
+	}
+	sqlite3_finalize(st);
+	if (n) {
+		json_end(b, ']');
+		buf_add(b, ",");
+	}
+}
+
 /* A job in Tork's JSON shape; with its tasks when tasks is not NULL. */
 static void
 json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
@@ -5265,6 +6703,7 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 	buf_add(b, "{");
 	json_kstr(b, "id", r->id);
 	json_kstr(b, "parentId", r->parent);
+	json_kstr(b, "scheduleId", r->schedule);
 	json_kstr(b, "name", r->name);
 	json_kstr(b, "description", r->description);
 	json_kstr(b, "state", r->state);
@@ -5276,6 +6715,9 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 	json_kstr(b, "result", r->result);
 	json_kint(b, "taskCount", r->ntasks);
 	json_kint(b, "completedTasks", r->ndone);
+	if (r->progress >= 0)
+		buf_addf(b, "\"progress\":%.1f,", r->progress);
+	json_kstr(b, "progressMessage", r->pmsg);
 	if (r->envelope && spool_parse(r->envelope, &e) == 0) {
 		struct job *j = spool_job_of(&e);
 
@@ -5288,6 +6730,7 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 		env_free(&e);
 	}
 	if (tasks) {
+		json_hooks(b, r->id);
 		buf_add(b, "\"tasks\":[");
 		for (i = 0; i < nt; i++) {
 			const struct taskrow *t = &tasks[i];
@@ -5310,6 +6753,8 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 			json_kstr(b, "subjobId", t->subjob);
 			json_kstr(b, "result", t->result);
 			json_kstr(b, "error", t->error);
+			json_kstr(b, "progress", t->progress);
+			json_time(b, "progressAt", t->progress_at);
 			json_end(b, '}');
 			buf_add(b, ",");
 		}
@@ -5392,6 +6837,66 @@ parse_at(const char *s)
 	return -1;
 }
 
+/*
+ * A job of the same name and inputs that is still pending or running, in
+ * the store or in the spool: a unique job's twin.  Its id goes to out.
+ */
+static int
+submit_twin(const struct job *j, char out[ID_LEN + 1])
+{
+	struct strlist names = { 0 };
+	struct buf in = { 0 }, sin;
+	struct jobrow r;
+	struct job *sj;
+	char *id = NULL;
+	size_t i;
+
+	inputs_json(&in, &j->inputs);
+	if (db_open(0) == 0 && db) {
+		id = db_str("SELECT id FROM jobs WHERE name IS ? AND inputs = ? AND"
+		    " parent IS NULL AND state IN ('PENDING','SCHEDULED','RUNNING')"
+		    " ORDER BY seq LIMIT 1", "ss", j->name, in.s);
+		db_close();
+	}
+	spool_list(&names);
+	for (i = 0; id == NULL && i < names.n; i++) {
+		if (!spool_jobrow(names.v[i], &r, &sj))
+			continue;
+		memset(&sin, 0, sizeof(sin));
+		if (sj)
+			inputs_json(&sin, &sj->inputs);
+		if (sj && ((j->name == NULL && sj->name == NULL) || (j->name &&
+		    sj->name && strcmp(j->name, sj->name) == 0)) &&
+		    strcmp(in.s, sin.s) == 0)
+			id = xstrdup(r.id);
+		free(sin.s);
+		spec_free(sj);
+		jobrow_free(&r);
+	}
+	strlist_free(&names);
+	free(in.s);
+	if (id)
+		snprintf(out, ID_LEN + 1, "%s", id);
+	free(id);
+	return id != NULL;
+}
+
+/* Serialises unique submits, so that two at once cannot both find no twin. */
+static int
+submit_lock(void)
+{
+	char *dir = home_path("run"), *path = home_path("run/submit.lock");
+	int fd;
+
+	mkdir_p(dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(fd, LOCK_EX) < 0)
+		fd = fail("%s: %s", path, strerror(errno));
+	free(dir);
+	free(path);
+	return fd;
+}
+
 static int
 cmd_submit(int argc, char *argv[])
 {
@@ -5401,19 +6906,30 @@ cmd_submit(int argc, char *argv[])
 		{ "input", required_argument, NULL, 'i' },
 		{ "at", required_argument, NULL, 'A' },
 		{ "in", required_argument, NULL, 'I' },
+		{ "unique", no_argument, NULL, 'u' },
+		{ "cron", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
 	long long due = 0, ms;
+	const char *cronx = NULL;
+	struct cron cr;
 	const char *why;
 	struct kvlist ov = { 0 };
 	struct job *j;
 	char *text, *errs, ids[1][ID_LEN + 1];
 	const char *file;
 	size_t len;
-	int c, wait = 0, json = 0, rc = EX_OK;
+	int c, wait = 0, json = 0, unique = 0, lock = -1, rc = EX_OK;
 
 	while ((c = getopt_long(argc, argv, "i:", lo, NULL)) != -1)
 		switch (c) {
+		case 'u': unique = 1; break;
+		case 'c':
+			if (cron_parse(optarg, &cr, &why) < 0)
+				return usage_error("submit", "--cron: invalid "
+				    "expression '%s': %s", optarg, why);
+			cronx = optarg;
+			break;
 		case 'w': wait = 1; break;
 		case 'j': json = 1; break;
 		case 'i':
@@ -5453,13 +6969,40 @@ cmd_submit(int argc, char *argv[])
 		kv_free(&ov);
 		return EX_INVALID;
 	}
+	if (cronx) {
+		free(j->cron);
+		j->cron = xstrdup(cronx);
+	}
+	if (j->cron && (wait || due)) {
+		spec_free(j);
+		free(text);
+		kv_free(&ov);
+		return usage_error("submit", "a schedule (--cron or schedule:) runs "
+		    "at its firings: it takes no --wait, --at or --in");
+	}
 	random_hex(j->id, ID_LEN);
 	j->created = now_ms();
 	j->due = due > j->created ? due : 0;
-	if (j->wait_ms >= 0 && !wait)
+	if (j->wait_ms >= 0 && !wait && !j->cron)
 		wait = 2;	/* the job file's wait: {timeout} */
+	if ((unique || j->unique) && !j->cron && (lock = submit_lock()) < 0)
+		errx(EX_ERR, "%s", errmsg);
+	if (lock >= 0 && submit_twin(j, ids[0])) {
+		if (json)
+			printf("{\"id\":\"%s\",\"duplicate\":true}\n", ids[0]);
+		else
+			printf("%s\n", ids[0]);
+		warnx("job %s of the same name and inputs is still pending or "
+		    "running; not submitted", ids[0]);
+		spec_free(j);
+		free(text);
+		kv_free(&ov);
+		return EX_DUPLICATE;
+	}
 	if (spool_job(j, text, len, &ov) < 0)
 		errx(EX_ERR, "cannot spool the job: %s", errmsg);
+	if (lock >= 0)
+		close(lock);
 	if (!json || !wait) {
 		if (json)
 			printf("{\"id\":\"%s\"}\n", j->id);
@@ -5480,14 +7023,32 @@ cmd_submit(int argc, char *argv[])
 	return rc;
 }
 
+/* "40%", "40% copying part 2" or "copying part 2": a job's progress, short. */
+static char *
+fmt_progress(const struct jobrow *r, char *out, size_t n)
+{
+	char pct[16] = "";
+	int num = r->pmsg && r->pmsg[strspn(r->pmsg, "0123456789.")] == '\0';
+
+	/* a task that only sends messages says nothing about a percentage */
+	if (r->progress > 0 || (r->progress == 0 && (r->pmsg == NULL || num)))
+		snprintf(pct, sizeof(pct), "%.0f%%", r->progress);
+	snprintf(out, n, "%s%s%.40s", pct, *pct && r->pmsg && !num ? " " : "",
+	    r->pmsg && !num ? r->pmsg : "");
+	return out;
+}
+
 static void
 print_ls_row(const struct jobrow *r)
 {
-	char t[32], tasks[32];
+	char t[32], tasks[32], p[64];
 
 	snprintf(tasks, sizeof(tasks), "%d/%d", r->ndone, r->ntasks);
-	printf("%-12s  %-24.24s  %-9s  %-5s  %s\n", r->id, r->name ? r->name : "-",
+	printf("%-12s  %-24.24s  %-9s  %-5s  %-19s", r->id, r->name ? r->name : "-",
 	    r->state, tasks, fmt_local(r->created, t, sizeof(t)));
+	if (r->progress >= 0 || r->pmsg)
+		printf("  %s", fmt_progress(r, p, sizeof(p)));
+	putchar('\n');
 }
 
 static void
@@ -5534,8 +7095,8 @@ cmd_ls(int argc, char *argv[])
 	if (json)
 		buf_add(&b, "[");
 	else
-		printf("%-12s  %-24s  %-9s  %-5s  %s\n", "ID", "NAME", "STATE",
-		    "TASKS", "CREATED");
+		printf("%-12s  %-24s  %-9s  %-5s  %-19s  %s\n", "ID", "NAME", "STATE",
+		    "TASKS", "CREATED", "PROGRESS");
 	/* Spooled jobs are the newest of all. */
 	spool_list(&names);
 	for (i = names.n; i-- > 0 && (limit < 0 || shown < limit); ) {
@@ -5573,13 +7134,21 @@ cmd_ls(int argc, char *argv[])
 static void
 print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 {
-	char a[32], d[32];
+	char a[32], d[32], *imp;
 	size_t i;
 
 	printf("id:         %s\n", r->id);
 	printf("name:       %s\n", r->name ? r->name : "-");
 	if (r->parent)
 		printf("parent:     %s\n", r->parent);
+	if (r->schedule)
+		printf("schedule:   %s\n", r->schedule);
+	if (db && (imp = db_str("SELECT imported FROM jobs WHERE id = ?", "s",
+	    r->id)) != NULL) {
+		printf("imported:   %s (an exported job; it does not run here)\n",
+		    fmt_local(atoll(imp), a, sizeof(a)));
+		free(imp);
+	}
 	if (r->description)
 		printf("description: %s\n", r->description);
 	printf("state:      %s\n", r->state);
@@ -5596,6 +7165,8 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		printf("error:      %s\n", r->error);
 	if (r->result)
 		printf("result:     %s\n", r->result);
+	if (r->progress >= 0 || r->pmsg)
+		printf("progress:   %s\n", fmt_progress(r, a, sizeof(a)));
 	printf("tasks:      %d/%d completed\n\n", r->ndone, r->ntasks);
 	if (n == 0)
 		return;
@@ -5623,15 +7194,22 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		    nm, t[i].state, t[i].queue ? t[i].queue : "", t[i].attempt, ex,
 		    tm, res);
 	}
+	print_hooks(r->id);
+	for (i = 0; i < n; i++)
+		if (t[i].progress)
+			printf("\ntask %d progress: %s (%s)", t[i].pos, t[i].progress,
+			    fmt_local(t[i].progress_at, a, sizeof(a)));
 	for (i = 0; i < n; i++)
 		if (t[i].error)
 			printf("\ntask %d error: %s", t[i].pos, t[i].error);
 	for (i = 0; i < n; i++)
-		if (t[i].error) {
+		if (t[i].error || t[i].progress) {
 			putchar('\n');
 			break;
 		}
 }
+
+static int show_schedule(const char *, int);
 
 static int
 cmd_show(int argc, char *argv[])
@@ -5642,7 +7220,7 @@ cmd_show(int argc, char *argv[])
 	};
 	struct jobrow r;
 	struct taskrow *t;
-	char id[ID_LEN + 1];
+	char id[ID_LEN + 1], *sid;
 	size_t n, i;
 	int c, json = 0, rc;
 
@@ -5654,6 +7232,14 @@ cmd_show(int argc, char *argv[])
 	if (argc - optind != 1)
 		return usage_error("show", "expected one job id");
 	open_store();
+	if (db && is_hex(argv[optind]) && (sid = db_str("SELECT id FROM schedules"
+	    " WHERE id LIKE ?1 || '%' AND (SELECT count(*) FROM schedules WHERE id"
+	    " LIKE ?1 || '%') = 1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE id LIKE"
+	    " ?1 || '%')", "s", argv[optind])) != NULL) {
+		show_schedule(sid, json);
+		free(sid);
+		return EX_OK;
+	}
 	if ((rc = resolve_id(argv[optind], id)) != 0)
 		return rc;
 	if (json) {
@@ -5812,53 +7398,229 @@ cmd_logs(int argc, char *argv[])
 	return rc;
 }
 
+static int request_check(const char *, const char *);
+
+/* stop returns once the job's containers are gone, as docker stop does. */
+static int
+stop_wait(const char *id, long long until)
+{
+	char *hid = home_path("run/home-id"), *h = read_file(hid, NULL), *out;
+	char *lh = xasprintf("label=jobrun.home=%s", h ? h : "");
+	char *lj = xasprintf("label=jobrun.job=%s", id);
+	char *argv[] = { (char *)docker_bin, "ps", "-q", "--filter", lh,
+	    "--filter", lj, NULL };
+	int gone = 0;
+
+	while (!gone && mono_ms() < until) {
+		out = NULL;
+		if (rt_capture(argv, &out) == 0 && out && *out == '\0')
+			gone = 1;
+		else
+			usleep(200000);
+		free(out);
+	}
+	free(lh);
+	free(lj);
+	free(h);
+	free(hid);
+	return gone;
+}
+
+/*
+ * Spools op for each job and, while a daemon runs, waits until the job is
+ * final or, for restart, restarted (its restarts count went up).
+ */
+static int
+request_jobs(const char *op, int argc, char *argv[], long long arg, long long wait_ms)
+{
+	char id[ID_LEN + 1], *s, *before;
+	pid_t pid;
+	int i, rc = EX_OK, r = 0, alive, restart = strcmp(op, "restart") == 0;
+	int spooled = 0;
+	long long until;
+
+	open_store();
+	alive = daemon_alive(&pid);
+	for (i = 0; i < argc; i++) {
+		if ((r = resolve_id(argv[i], id)) != 0) {
+			rc = r;
+			continue;
+		}
+		if ((r = request_check(op, id)) != 0) {
+			rc = rc ? rc : r;
+			continue;
+		}
+		before = db ? db_str("SELECT restarts FROM jobs WHERE id = ?", "s",
+		    id) : NULL;
+		if (spool_req(op, id, arg, NULL) < 0)
+			errx(EX_ERR, "cannot spool the request: %s", errmsg);
+		spooled = 1;
+		for (until = mono_ms() + wait_ms; alive && mono_ms() < until;
+		    usleep(50000)) {
+			s = restart ? db_str("SELECT restarts FROM jobs WHERE id = ?",
+			    "s", id) : job_state_now(id);
+			r = restart ? s && before && strcmp(s, before) != 0 :
+			    s && jstate_final(s);
+			free(s);
+			if (r)
+				break;
+		}
+		free(before);
+		if (alive && r && strcmp(op, "stop") == 0)
+			r = stop_wait(id, until);
+		if (alive && !r) {
+			warnx("job %s: the daemon has not done '%s' after %llds; it "
+			    "will", id, op, wait_ms / 1000);
+			rc = rc ? rc : EX_ERR;
+		}
+	}
+	if (!alive && spooled)
+		warn_no_daemon("the request waits in the spool");
+	return rc;
+}
+
+/* Whether op makes sense for the job as it is now; prints why not. */
+static int
+request_check(const char *op, const char *id)
+{
+	struct jobrow r;
+	struct env e;
+	struct job *j = NULL;
+	char *s = job_state_now(id), *sec, *p;
+	int rc = 0;
+
+	if (strcmp(op, "restart") != 0) {
+		if (s && jstate_final(s)) {
+			warnx("job %s is already %s", id, s);
+			rc = EX_ERR;
+		}
+		free(s);
+		return rc;
+	}
+	if (s == NULL || (strcmp(s, "FAILED") && strcmp(s, "CANCELLED"))) {
+		warnx("job %s is %s; only a FAILED or CANCELLED job can be "
+		    "restarted", id, s ? s : "unknown");
+		free(s);
+		return EX_ERR;
+	}
+	free(s);
+	memset(&r, 0, sizeof(r));
+	if (load_job(id, &r) && r.envelope && spool_parse(r.envelope, &e) == 0) {
+		j = spool_job_of(&e);
+		env_free(&e);
+	}
+	sec = home_path("secrets/%s", id);
+	s = r.parent ? db_str("SELECT detached FROM jobs WHERE id = ?", "s", id) :
+	    NULL;
+	p = db ? db_str("SELECT imported FROM jobs WHERE id = ?", "s", id) : NULL;
+	if (p) {
+		warnx("job %s was imported; it does not run here", id);
+		rc = EX_ERR;
+	} else if (r.parent && !(s && atoi(s))) {
+		warnx("job %s is a subjob of %s; restart that job", id, r.parent);
+		rc = EX_ERR;
+	} else if (j && j->secrets.n && access(sec, F_OK) < 0) {
+		warnx("job %s had secrets, which jobrun deletes when a job ends; "
+		    "submit it again", id);
+		rc = EX_ERR;
+	}
+	free(p);
+	free(s);
+	free(sec);
+	spec_free(j);
+	jobrow_free(&r);
+	return rc;
+}
+
 static int
 cmd_cancel(int argc, char *argv[])
 {
-	char id[ID_LEN + 1], *s;
-	pid_t pid;
-	int i, rc = EX_OK, r, alive;
-	long long until;
-
 	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
 	    NULL) != -1)
 		return usage_error("cancel", NULL);
 	if (optind >= argc)
 		return usage_error("cancel", "expected at least one job id");
+	return request_jobs("cancel", argc - optind, argv + optind, 0, 10000);
+}
+
+static int
+cmd_stop(int argc, char *argv[])
+{
+	long long grace = 10000;
+	const char *why;
+	int c;
+
+	while ((c = getopt(argc, argv, "t:")) != -1)
+		switch (c) {
+		case 't':
+			if (units_duration(optarg, &grace, &why) < 0 &&
+			    (grace = strtoll(optarg, NULL, 10) * 1000,
+			    strspn(optarg, "0123456789") != strlen(optarg)))
+				return usage_error("stop", "-t takes seconds or a "
+				    "duration such as 30s, not '%s'", optarg);
+			break;
+		default:
+			return usage_error("stop", NULL);
+		}
+	if (optind >= argc)
+		return usage_error("stop", "expected at least one job id");
+	return request_jobs("stop", argc - optind, argv + optind, grace,
+	    grace + 20000);
+}
+
+/* Whether the daemon has restarted the job since its restarts count was before. */
+static int
+restarted(const char *id, const char *before)
+{
+	char *now;
+	int r;
+
+	if (db == NULL && db_open(0) != 0)
+		return 0;
+	now = db ? db_str("SELECT restarts FROM jobs WHERE id = ?", "s", id) : NULL;
+	r = now && (before == NULL || strcmp(now, before) != 0);
+	free(now);
+	return r;
+}
+
+static int
+cmd_restart(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char (*ids)[ID_LEN + 1], **before;
+	int c, i, wait = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		switch (c) {
+		case 'w': wait = 1; break;
+		default: return usage_error(argv[0], NULL);
+		}
+	if (optind >= argc)
+		return usage_error(argv[0], "expected at least one job id");
+	before = xcalloc(argc - optind, sizeof(*before));
+	ids = xcalloc(argc - optind, sizeof(*ids));
 	open_store();
-	alive = daemon_alive(&pid);
-	for (i = optind; i < argc; i++) {
-		if ((r = resolve_id(argv[i], id)) != 0) {
-			rc = r;
-			continue;
-		}
-		s = job_state_now(id);
-		if (s && jstate_final(s)) {
-			warnx("job %s is already %s", id, s);
-			free(s);
-			rc = rc ? rc : EX_ERR;
-			continue;
-		}
-		free(s);
-		if (spool_request("cancel", id) < 0)
-			errx(EX_ERR, "cannot spool the request: %s", errmsg);
-		if (!alive)
-			continue;
-		for (until = mono_ms() + 10000; mono_ms() < until; usleep(50000)) {
-			s = job_state_now(id);
-			r = s && jstate_final(s);
-			free(s);
-			if (r)
-				break;
-		}
-		if (!r) {
-			warnx("job %s: the daemon has not cancelled it after 10s; "
-			    "it will", id);
-			rc = rc ? rc : EX_ERR;
-		}
+	/* --wait needs to know each job's restarts count before the request */
+	for (i = optind, rc = 0; wait && rc == 0 && i < argc; i++) {
+		rc = resolve_id(argv[i], ids[i - optind]);
+		before[i - optind] = db ? db_str("SELECT restarts FROM jobs WHERE"
+		    " id = ?", "s", ids[i - optind]) : NULL;
 	}
-	if (!alive)
-		warn_no_daemon("the request waits in the spool");
+	if (rc == 0)
+		rc = request_jobs("restart", argc - optind, argv + optind, 0, 10000);
+	/* with no daemon yet, the restart is done when one comes */
+	for (i = 0; rc == 0 && wait && i < argc - optind; i++)
+		while (!restarted(ids[i], before[i]))
+			usleep(100000);
+	if (rc == 0 && wait)
+		rc = wait_jobs(ids, argc - optind, -1);
+	for (i = 0; i < argc - optind; i++)
+		free(before[i]);
+	free(before);
+	free(ids);
 	return rc;
 }
 
@@ -5909,8 +7671,11 @@ cmd_daemon(int argc, char *argv[])
 	static const struct option lo[] = {
 		{ "queue", required_argument, NULL, 'q' },
 		{ "network", required_argument, NULL, 'N' },
+		{ "metrics-file", required_argument, NULL, 'M' },
+		{ "log-max", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *why;
 	char *dir;
 	int c, ino;
 
@@ -5923,6 +7688,17 @@ cmd_daemon(int argc, char *argv[])
 				    "from 1 to 10000, not '%s'", optarg);
 			break;
 		case 'N': network = optarg; break;
+		case 'M':
+			if (*optarg == '\0' || optarg[strlen(optarg) - 1] == '/')
+				return usage_error("daemon", "--metrics-file takes a "
+				    "file name, not '%s'", optarg);
+			metrics_file = optarg;
+			break;
+		case 'L':
+			if (units_size(optarg, &log_max, &why) < 0 || log_max < 1024)
+				return usage_error("daemon", "--log-max takes a size of "
+				    "at least 1k, such as 10m, not '%s'", optarg);
+			break;
 		default: return usage_error("daemon", NULL);
 		}
 	if (optind != argc)
@@ -5944,10 +7720,16 @@ cmd_daemon(int argc, char *argv[])
 	}
 	free(dir);
 	daemon_announce();
+	/* a delivery cut short by the last daemon's end is tried again */
+	db_exec("UPDATE hooks SET state = 'PENDING' WHERE state = 'SENDING'", NULL);
 	logf_("info", "daemon.start", "home=%s home_id=%s pid=%d runtime=%s",
 	    home, homeid, (int)getpid(), docker_bin);
 	sched_recover();
 	daemon_loop(ino);
+	if (metrics_file) {
+		daemon_meta("heartbeat", "%lld", now_ms());
+		daemon_metrics();	/* still says up: rewritten by the next */
+	}
 	logf_("info", "daemon.stop", "running=%zu", nruns);
 	db_close();
 	return EX_OK;
@@ -6007,6 +7789,597 @@ cmd_status(int argc, char *argv[])
 	free(runtime);
 	free(queues);
 	free(defc);
+	return EX_OK;
+}
+
+/* A schedule's id from a unique prefix, in the store or the spool. */
+static int
+resolve_schedule(const char *prefix, char out[ID_LEN + 1])
+{
+	struct strlist names = { 0 }, found = { 0 };
+	sqlite3_stmt *st;
+	char *like = xasprintf("%s%%", prefix), *dash;
+	size_t i;
+
+	if (*prefix == '\0' || !is_hex(prefix) || strlen(prefix) > ID_LEN) {
+		warnx("'%s' is not a schedule id", prefix);
+		free(like);
+		return EX_NOJOB;
+	}
+	st = db ? db_prep("SELECT id FROM schedules WHERE id LIKE ?", "s", like) :
+	    NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&found, col_str(st, 0));
+	sqlite3_finalize(st);
+	spool_list(&names);
+	for (i = 0; i < names.n; i++)
+		if (strstr(names.v[i], ".sched") && (dash = strchr(names.v[i], '-')) &&
+		    strncmp(dash + 1, prefix, strlen(prefix)) == 0 && found.n == 0)
+			strlist_add(&found, xasprintf("%.*s", ID_LEN, dash + 1));
+	strlist_free(&names);
+	free(like);
+	if (found.n != 1) {
+		warnx(found.n ? "'%s' matches more than one schedule" :
+		    "no schedule matches '%s'", prefix);
+		strlist_free(&found);
+		return EX_NOJOB;
+	}
+	snprintf(out, ID_LEN + 1, "%s", found.v[0]);
+	strlist_free(&found);
+	return 0;
+}
+
+static void
+print_schedule_row(sqlite3_stmt *st, int json, struct buf *b)
+{
+	char n[32], l[32];
+
+	if (json) {
+		buf_add(b, "{");
+		json_kstr(b, "id", (const char *)sqlite3_column_text(st, 0));
+		json_kstr(b, "name", (const char *)sqlite3_column_text(st, 1));
+		json_kstr(b, "cron", (const char *)sqlite3_column_text(st, 2));
+		json_kstr(b, "state", (const char *)sqlite3_column_text(st, 3));
+		json_time(b, "nextAt", sqlite3_column_int64(st, 4));
+		json_time(b, "lastAt", sqlite3_column_int64(st, 5));
+		json_kstr(b, "lastJobId", (const char *)sqlite3_column_text(st, 6));
+		json_kint(b, "runs", sqlite3_column_int(st, 7));
+		json_kint(b, "skipped", sqlite3_column_int(st, 8));
+		json_end(b, '}');
+		buf_add(b, ",");
+		return;
+	}
+	printf("%-12s  %-20.20s  %-16s  %-6s  %-19s  %-19s  %5d %5d\n",
+	    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1) ?
+	    (const char *)sqlite3_column_text(st, 1) : "-",
+	    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+	    sqlite3_column_int64(st, 4) && strcmp((const char *)
+	    sqlite3_column_text(st, 3), "ACTIVE") == 0 ?
+	    fmt_local(sqlite3_column_int64(st, 4), n, sizeof(n)) : "-",
+	    sqlite3_column_int64(st, 5) ? fmt_local(sqlite3_column_int64(st, 5),
+	    l, sizeof(l)) : "-", sqlite3_column_int(st, 7),
+	    sqlite3_column_int(st, 8));
+}
+
+#define SCHED_COLS "id, name, cron, state, next_at, last_at, last_job, runs," \
+	" skipped"
+
+/* The cron schedules, with their next firing (local time). */
+static int
+cmd_schedules(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf b = { 0 };
+	sqlite3_stmt *st;
+	int c, json = 0;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		switch (c) {
+		case 'j': json = 1; break;
+		default: return usage_error("schedules", NULL);
+		}
+	if (optind != argc)
+		return usage_error("schedules", "unexpected argument '%s'",
+		    argv[optind]);
+	open_store();
+	if (json)
+		buf_add(&b, "[");
+	else
+		printf("%-12s  %-20s  %-16s  %-6s  %-19s  %-19s  %5s %5s\n", "ID",
+		    "NAME", "CRON", "STATE", "NEXT", "LAST", "RUNS", "SKIPS");
+	st = db ? db_prep("SELECT " SCHED_COLS " FROM schedules ORDER BY seq",
+	    NULL) : NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		print_schedule_row(st, json, &b);
+	sqlite3_finalize(st);
+	if (json) {
+		json_end(&b, ']');
+		puts(b.s);
+		free(b.s);
+	}
+	return EX_OK;
+}
+
+/* schedule pause|resume|rm ID...: spooled for the daemon, as cancel is. */
+static int
+cmd_schedule(int argc, char *argv[])
+{
+	static const char *const ops[] = { "pause", "resume", "rm", NULL };
+	char id[ID_LEN + 1], op[32], *st;
+	long long until;
+	pid_t pid;
+	int i, k, rc = EX_OK, r, alive;
+
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1)
+		return usage_error("schedule", NULL);
+	for (k = 0; optind < argc && ops[k] && strcmp(ops[k], argv[optind]); k++)
+		;
+	if (optind >= argc || ops[k] == NULL)
+		return usage_error("schedule", "expected pause, resume or rm");
+	if (optind + 1 >= argc)
+		return usage_error("schedule", "expected at least one schedule id");
+	snprintf(op, sizeof(op), "schedule.%s", ops[k]);
+	open_store();
+	alive = daemon_alive(&pid);
+	for (i = optind + 1; i < argc; i++) {
+		if ((r = resolve_schedule(argv[i], id)) != 0) {
+			rc = r;
+			continue;
+		}
+		if (spool_req(op, id, 0, NULL) < 0)
+			errx(EX_ERR, "cannot spool the request: %s", errmsg);
+		for (until = mono_ms() + 10000; alive && mono_ms() < until;
+		    usleep(50000)) {
+			st = db ? db_str("SELECT state FROM schedules WHERE id = ?",
+			    "s", id) : NULL;
+			r = k == 2 ? st == NULL : st && strcmp(st, k ? "ACTIVE" :
+			    "PAUSED") == 0;
+			free(st);
+			if (r)
+				break;
+		}
+	}
+	if (!alive)
+		warn_no_daemon("the request waits in the spool");
+	return rc;
+}
+
+/* show of a schedule: what it runs, when, and its recent runs. */
+static int
+show_schedule(const char *id, int json)
+{
+	struct buf b = { 0 };
+	sqlite3_stmt *st;
+	char t[32];
+	int found = 0;
+
+	st = db_prep("SELECT " SCHED_COLS " FROM schedules WHERE id = ?", "s", id);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		if (json) {
+			print_schedule_row(st, 1, &b);
+			b.s[--b.len] = '\0';	/* the row's comma */
+			b.len--;		/* and its closing brace */
+			buf_add(&b, ",\"recentRuns\":[");
+		} else {
+			printf("schedule:   %s\nname:       %s\ncron:       %s\n"
+			    "state:      %s\n", id, sqlite3_column_text(st, 1) ?
+			    (const char *)sqlite3_column_text(st, 1) : "-",
+			    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
+			if (sqlite3_column_int64(st, 4))
+				printf("next:       %s\n", fmt_local(
+				    sqlite3_column_int64(st, 4), t, sizeof(t)));
+			printf("runs:       %d (%d skipped)\n\nrecent runs:\n",
+			    sqlite3_column_int(st, 7), sqlite3_column_int(st, 8));
+		}
+	}
+	sqlite3_finalize(st);
+	if (!found)
+		return 0;
+	st = db_prep("SELECT id, state, created FROM jobs WHERE schedule = ?"
+	    " ORDER BY seq DESC LIMIT 10", "s", id);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		if (json) {
+			buf_add(&b, "{");
+			json_kstr(&b, "id", (const char *)sqlite3_column_text(st, 0));
+			json_kstr(&b, "state", (const char *)sqlite3_column_text(st, 1));
+			json_time(&b, "createdAt", sqlite3_column_int64(st, 2));
+			json_end(&b, '}');
+			buf_add(&b, ",");
+		} else
+			printf("  %s  %-9s  %s\n", sqlite3_column_text(st, 0),
+			    sqlite3_column_text(st, 1), fmt_local(
+			    sqlite3_column_int64(st, 2), t, sizeof(t)));
+	sqlite3_finalize(st);
+	if (json) {
+		json_end(&b, ']');
+		buf_add(&b, "}");
+		puts(b.s);
+		free(b.s);
+	}
+	return 1;
+}
+
+/*
+ * Deletes ended jobs.  Only the daemon writes the store: while one runs it
+ * gets a request; else prune takes the home's lock and does it itself.
+ */
+static int
+cmd_prune(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "older-than", required_argument, NULL, 'o' },
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *state = NULL, *why;
+	long long older = 0, until;
+	sqlite3_stmt *st;
+	struct strlist ids = { 0 };
+	size_t i, left = 0;
+	pid_t pid;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		switch (c) {
+		case 'o':
+			if (units_duration(optarg, &older, &why) < 0)
+				return usage_error("prune", "--older-than takes a "
+				    "duration such as 7d or 12h, not '%s' (%s)",
+				    optarg, why);
+			break;
+		case 's':
+			state = optarg;
+			if (!jstate_final(state))
+				return usage_error("prune", "--state takes COMPLETED, "
+				    "FAILED or CANCELLED, not '%s'", optarg);
+			break;
+		default:
+			return usage_error("prune", NULL);
+		}
+	if (optind != argc)
+		return usage_error("prune", "unexpected argument '%s'", argv[optind]);
+	if (!daemon_alive(&pid)) {
+		if (spool_init() < 0 || daemon_lock() < 0 || db_open(1) < 0)
+			errx(EX_ERR, "%s", errmsg);
+		printf("deleted %d jobs\n", jobs_prune("completed", state,
+		    now_ms() - older));
+		return EX_OK;
+	}
+	open_store();
+	st = db ? db_prep("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
+	    " ('COMPLETED','FAILED','CANCELLED') AND (?1 IS NULL OR state = ?1)"
+	    " AND completed <= ?2", "sI", state, now_ms() - older) : NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&ids, col_str(st, 0));
+	sqlite3_finalize(st);
+	if (spool_req("prune", "-", older, state) < 0)
+		errx(EX_ERR, "cannot spool the request: %s", errmsg);
+	for (until = mono_ms() + 10000; mono_ms() < until; usleep(50000)) {
+		char *n;
+
+		for (i = 0, left = 0; i < ids.n; i++) {
+			n = db_str("SELECT 1 FROM jobs WHERE id = ?", "s", ids.v[i]);
+			left += n != NULL;
+			free(n);
+		}
+		if (left == 0)
+			break;
+	}
+	printf("deleted %zu jobs\n", ids.n - left);
+	strlist_free(&ids);
+	if (left) {
+		warnx("the daemon has not deleted %zu of them after 10s; it will",
+		    left);
+		return EX_ERR;
+	}
+	return EX_OK;
+}
+
+/* One file into the archive, under jobrun-ID/. */
+static int
+ar_put(struct archive *a, const char *id, const char *name, const char *data,
+    size_t len)
+{
+	struct archive_entry *e = archive_entry_new();
+	char *path = xasprintf("jobrun-%s/%s", id, name);
+	int rc = 0;
+
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_mtime(e, time(NULL), 0);
+	if (archive_write_header(a, e) != ARCHIVE_OK ||
+	    (len && archive_write_data(a, data, len) != (la_ssize_t)len))
+		rc = fail("%s", archive_error_string(a));
+	archive_entry_free(e);
+	free(path);
+	return rc;
+}
+
+/* The job's logs, logs/N.log, into the archive. */
+static int
+ar_logs(struct archive *a, const char *id)
+{
+	char *dir = home_path("logs/%s", id), *p, *text, *name;
+	struct dirent *d;
+	size_t len;
+	int rc = 0;
+	DIR *dp = opendir(dir);
+
+	while (rc == 0 && dp && (d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.' || strstr(d->d_name, ".log") == NULL)
+			continue;
+		p = xasprintf("%s/%s", dir, d->d_name);
+		if ((text = read_file(p, &len)) != NULL) {
+			name = xasprintf("logs/%s", d->d_name);
+			rc = ar_put(a, id, name, text, len);
+			free(name);
+		}
+		free(text);
+		free(p);
+	}
+	if (dp)
+		closedir(dp);
+	free(dir);
+	return rc;
+}
+
+/*
+ * export: the job's record (show --json), its rows (for import), its job
+ * file as the store keeps it (secrets cut out) and its logs, in one
+ * .tar.gz.
+ */
+static int
+cmd_export(int argc, char *argv[])
+{
+	char id[ID_LEN + 1], *rows, *st, *out = NULL, *meta_;
+	struct buf js = { 0 };
+	struct jobrow r;
+	struct taskrow *t = NULL;
+	struct archive *a;
+	struct env e;
+	size_t n, i;
+	int c, rc;
+
+	while ((c = getopt(argc, argv, "o:")) != -1)
+		switch (c) {
+		case 'o': out = optarg; break;
+		default: return usage_error("export", NULL);
+		}
+	if (argc - optind != 1)
+		return usage_error("export", "expected one job id");
+	open_store();
+	if ((rc = resolve_id(argv[optind], id)) != 0)
+		return rc;
+	st = db ? db_str("SELECT state FROM jobs WHERE id = ?", "s", id) : NULL;
+	if (st == NULL || !jstate_final(st)) {
+		warnx("job %s is %s; export it once it has ended", id, st ? st :
+		    "still in the spool");
+		free(st);
+		return EX_ERR;
+	}
+	free(st);
+	rows = db_str(rows_sql, "s", id);
+	db_job(id, &r);
+	n = db_tasks(id, &t);
+	json_job(&js, &r, t, n);
+	buf_add(&js, "\n");
+	meta_ = xasprintf("{\"format\":\"jobrun-export\",\"version\":1,"
+	    "\"jobrun\":\"%s\",\"id\":\"%s\",\"exportedAt\":%lld}\n",
+	    JOBRUN_VERSION, id, now_ms());
+	if (out == NULL)
+		out = xasprintf("jobrun-%s.tar.gz", id);
+	else
+		out = xstrdup(out);
+	a = archive_write_new();
+	archive_write_add_filter_gzip(a);
+	archive_write_set_format_pax_restricted(a);
+	rc = archive_write_open_filename(a, strcmp(out, "-") ? out : NULL) !=
+	    ARCHIVE_OK ? fail("%s: %s", out, archive_error_string(a)) : 0;
+	if (rc == 0)
+		rc = ar_put(a, id, "export.json", meta_, strlen(meta_));
+	if (rc == 0)
+		rc = ar_put(a, id, "job.json", js.s, js.len);
+	if (rc == 0 && rows)
+		rc = ar_put(a, id, "rows.json", rows, strlen(rows));
+	if (rc == 0 && r.envelope && spool_parse(r.envelope, &e) == 0) {
+		rc = ar_put(a, id, "job.yaml", e.source, strlen(e.source));
+		env_free(&e);
+	}
+	if (rc == 0)
+		rc = ar_logs(a, id);
+	if (archive_write_close(a) != ARCHIVE_OK && rc == 0)
+		rc = fail("%s: %s", out, archive_error_string(a));
+	archive_write_free(a);
+	if (rc == 0 && strcmp(out, "-"))
+		printf("%s\n", out);
+	else if (rc < 0) {
+		warnx("%s", errmsg);
+		if (strcmp(out, "-"))
+			unlink(out);
+	}
+	for (i = 0; i < n; i++)
+		taskrow_free(&t[i]);
+	free(t);
+	jobrow_free(&r);
+	free(js.s);
+	free(rows);
+	free(meta_);
+	free(out);
+	return rc < 0 ? EX_ERR : EX_OK;
+}
+
+/* What import takes from an archive: nothing is written where the archive says. */
+struct imported {
+	char *meta, *rows;
+	struct strlist lognames, logs;	/* "N.log" and its text */
+};
+
+static void
+imported_free(struct imported *im)
+{
+	free(im->meta);
+	free(im->rows);
+	strlist_free(&im->lognames);
+	strlist_free(&im->logs);
+}
+
+static int
+ar_read(const char *file, struct imported *im)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	const char *path, *base;
+	char *buf;
+	la_int64_t size;
+	int rc = 0;
+
+	memset(im, 0, sizeof(*im));
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, strcmp(file, "-") ? file : NULL,
+	    65536) != ARCHIVE_OK)
+		rc = fail("%s: not a jobrun export: %s", file,
+		    archive_error_string(a));
+	while (rc == 0 && (rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		path = archive_entry_pathname(e);
+		size = archive_entry_size(e);
+		base = (base = strchr(path, '/')) ? base + 1 : path;
+		if (size < 0 || size > 1LL << 30) {
+			rc = fail("%s: %s is too large", file, path);
+			break;
+		}
+		buf = xcalloc(1, (size_t)size + 1);
+		if (archive_read_data(a, buf, (size_t)size) != (la_ssize_t)size) {
+			free(buf);
+			rc = fail("%s: %s", file, archive_error_string(a));
+			break;
+		}
+		if (strcmp(base, "export.json") == 0)
+			im->meta = buf;
+		else if (strcmp(base, "rows.json") == 0)
+			im->rows = buf;
+		else if (strncmp(base, "logs/", 5) == 0 && base[5] && strspn(base +
+		    5, "0123456789") == strlen(base + 5) - 4 && strcmp(base +
+		    strlen(base) - 4, ".log") == 0) {
+			strlist_add(&im->lognames, xstrdup(base + 5));
+			strlist_add(&im->logs, buf);
+		} else
+			free(buf);
+	}
+	if (rc == ARCHIVE_EOF)
+		rc = 0;
+	else if (rc != 0 && rc != -1)
+		rc = fail("%s: not a jobrun export: %s", file,
+		    archive_error_string(a));
+	archive_read_free(a);
+	if (rc == 0 && (im->meta == NULL || strstr(im->meta, "\"jobrun-export\"")
+	    == NULL || im->rows == NULL))
+		rc = fail("%s: not a jobrun export (no export.json or rows.json)", file);
+	return rc;
+}
+
+/*
+ * import: a job exported elsewhere, for inspection here (show, logs, ls);
+ * it never runs.  Logs go in place first, then the rows, by the daemon if
+ * one runs, else under the home's lock.
+ */
+static int
+cmd_import(int argc, char *argv[])
+{
+	struct imported im;
+	char *id = NULL, *st = NULL, *p;
+	long long until;
+	size_t i;
+	pid_t pid;
+	int rc = EX_ERR, mem = 0;
+
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1 || argc - optind != 1)
+		return usage_error("import", argc - optind != 1 ? "expected one "
+		    "archive (or - for standard input)" : NULL);
+	if (ar_read(argv[optind], &im) < 0) {
+		warnx("%s", errmsg);
+		imported_free(&im);
+		return EX_ERR;
+	}
+	open_store();
+	if (db == NULL && (mem = 1) && db_open_memory() < 0)
+		errx(EX_ERR, "%s", errmsg);
+	id = db_str("SELECT json_extract(?, '$.job.id')", "s", im.rows);
+	st = db_str("SELECT json_extract(?, '$.job.state')", "s", im.rows);
+	p = id && !mem ? db_str("SELECT 1 FROM jobs WHERE id = ?", "s", id) : NULL;
+	if (id == NULL || strlen(id) != ID_LEN || !is_hex(id) || st == NULL ||
+	    !jstate_final(st))
+		warnx("%s: the job in it is not one jobrun can show", argv[optind]);
+	else if (p)
+		warnx("job %s is in this home already", id);
+	else
+		rc = EX_OK;
+	free(p);
+	if (mem)
+		db_close();
+	for (i = 0; rc == EX_OK && i < im.logs.n; i++) {
+		char *dir = home_path("logs/%s", id);
+
+		mkdir_p(dir);
+		free(dir);
+		if (put_file(p = home_path("logs/%s", id), im.lognames.v[i],
+		    im.logs.v[i], 0600) < 0)
+			rc = EX_ERR;
+		free(p);
+	}
+	if (rc == EX_OK && !daemon_alive(&pid)) {
+		if (spool_init() < 0 || daemon_lock() < 0 || (db_close(), db_open(1))
+		    < 0 || db_import(im.rows, id) < 0)
+			errx(EX_ERR, "%s", errmsg);
+	} else if (rc == EX_OK) {
+		if (spool_reqd("import", id, 0, NULL, im.rows) < 0)
+			errx(EX_ERR, "cannot spool the request: %s", errmsg);
+		for (until = mono_ms() + 10000; mono_ms() < until; usleep(50000)) {
+			if (db == NULL)
+				db_open(0);
+			if ((p = db ? db_str("SELECT 1 FROM jobs WHERE id = ?", "s",
+			    id) : NULL) != NULL)
+				break;
+		}
+		rc = p ? EX_OK : EX_ERR;
+		if (p == NULL)
+			warnx("the daemon has not imported job %s after 10s", id);
+		free(p);
+	}
+	if (rc == EX_OK)
+		printf("%s\n", id);
+	free(id);
+	free(st);
+	imported_free(&im);
+	return rc;
+}
+
+/* The store in Prometheus' text format, for a scrape or a cron job. */
+static int
+cmd_metrics(int argc, char *argv[])
+{
+	struct buf b = { 0 };
+	pid_t pid;
+
+	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
+	    NULL) != -1 || optind != argc)
+		return usage_error("metrics", NULL);
+	open_store();
+	if (db == NULL) {	/* an empty home: the same names, all zero */
+		if (db_open_memory() < 0)
+			errx(EX_ERR, "%s", errmsg);
+	}
+	db_metrics(&b, daemon_alive(&pid));
+	fputs(b.s, stdout);
+	free(b.s);
 	return EX_OK;
 }
 
@@ -7429,7 +9802,7 @@ top_act(struct top *t)
 {
 	const char *op = t->prompt == 'c' ? "cancel" : "restart";
 
-	if (spool_request(op, t->target) < 0)
+	if (spool_req(op, t->target, 0, NULL) < 0)
 		snprintf(t->msg, sizeof(t->msg), "cannot spool the %s request: %.200s",
 		    op, errmsg);
 	else
@@ -7870,19 +10243,35 @@ static const struct verb {
 	const char *args;
 	const char *about;
 } verbs[] = {
-	{ "submit", cmd_submit, "[--wait] [--json] [--at TIME | --in DURATION] "
-	    "[-i NAME=VALUE]... FILE|-",
+	{ "submit", cmd_submit, "[--wait] [--json] [--unique] [--at TIME | "
+	    "--in DURATION | --cron EXPR] [-i NAME=VALUE]... FILE|-",
 	    "check a job file, spool it and print its id" },
-	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME]",
+	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME] "
+	    "[--metrics-file PATH] [--log-max SIZE]",
 	    "run the spooled jobs, one container per task (foreground)" },
 	{ "ls", cmd_ls, "[--json] [-n N]", "list jobs, newest first" },
 	{ "show", cmd_show, "[--json] ID", "show a job and its tasks" },
 	{ "logs", cmd_logs, "[-f] ID [TASK]", "print what a job's containers wrote" },
 	{ "cancel", cmd_cancel, "ID...", "cancel jobs and kill their containers" },
+	{ "stop", cmd_stop, "[-t GRACE] ID...",
+	    "stop jobs: SIGTERM, then SIGKILL after GRACE (10s)" },
+	{ "restart", cmd_restart, "[--wait] ID...",
+	    "run a FAILED or CANCELLED job again from where it stopped" },
+	{ "retry", cmd_restart, "[--wait] ID...", "the same as restart" },
 	{ "wait", cmd_wait, "ID...", "wait for jobs to end; exit by their state" },
 	{ "status", cmd_status, "", "is the daemon alive, and what is it running?" },
 	{ "top", cmd_top, "[-d SECONDS] [--once]",
 	    "watch jobs and tasks live (q quits)" },
+	{ "schedules", cmd_schedules, "[--json]",
+	    "list the cron schedules with their next run" },
+	{ "schedule", cmd_schedule, "pause|resume|rm ID...",
+	    "pause, resume or remove cron schedules" },
+	{ "prune", cmd_prune, "[--older-than DURATION] [--state STATE]",
+	    "delete ended jobs with their logs" },
+	{ "export", cmd_export, "[-o FILE] ID",
+	    "write a job's record and logs to a .tar.gz" },
+	{ "import", cmd_import, "FILE", "read an exported job back, to look at" },
+	{ "metrics", cmd_metrics, "", "print the store's metrics, Prometheus style" },
 	{ "help", cmd_help, "[VERB]", "show this help, or one verb's" },
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -7905,13 +10294,10 @@ usage(FILE *f)
 
 	fprintf(f, "usage: jobrun [--home DIR] VERB [ARGS]\n"
 	    "       jobrun --help | --version\n\n");
+	/* verb and arguments on one line, what it does indented under them */
 	for (i = 0; i < NVERBS; i++)
-		if (strlen(verbs[i].args) > 44)
-			fprintf(f, "  %-6s %s\n  %-6s %-44s %s\n", verbs[i].name,
-			    verbs[i].args, "", "", verbs[i].about);
-		else
-			fprintf(f, "  %-6s %-44s %s\n", verbs[i].name, verbs[i].args,
-			    verbs[i].about);
+		fprintf(f, "  %s %s\n      %s\n", verbs[i].name, verbs[i].args,
+		    verbs[i].about);
 	fprintf(f, "\nIds may be shortened to any unique prefix.  Exit status: 0 ok "
 	    "or COMPLETED, 1 error,\n2 usage, 3 invalid job file, 4 FAILED, "
 	    "5 CANCELLED, 6 no such job.\nSee jobrun(1) and jobrun-job(5).\n");

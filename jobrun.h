@@ -19,7 +19,8 @@ enum {
 	EX_INVALID = 3,		/* job file rejected, nothing spooled */
 	EX_FAILED = 4,		/* job ended FAILED */
 	EX_CANCELLED = 5,	/* job ended CANCELLED */
-	EX_NOJOB = 6		/* no job matches the id, or more than one does */
+	EX_NOJOB = 6,		/* no job matches the id, or more than one does */
+	EX_DUPLICATE = 7	/* submit --unique: a twin is pending or running */
 };
 
 /* Job states, Tork's names.  SCHEDULED is kept for delayed jobs. */
@@ -54,8 +55,11 @@ struct steplist {
 	size_t n;
 };
 
+/* initialDelay * scalingFactor^(attempt-1) between attempts (Tork's README). */
 struct retry {
 	int limit;
+	long long initial_ms;		/* -1 until set */
+	double scaling;			/* 0 until set */
 };
 struct limits {
 	char *cpus;
@@ -117,6 +121,16 @@ struct task {
 	struct steplist pre, post;
 };
 
+/* webhooks: an HTTP POST of the job (or task) on an event. */
+struct webhook {
+	char *url, *event, *if_;	/* url, headers and if are evaluated */
+	struct kvlist headers;
+};
+struct webhooklist {
+	struct webhook *v;
+	size_t n;
+};
+
 /* A parsed, validated job file plus what submit added to it. */
 struct job {
 	char id[ID_LEN + 1];
@@ -132,6 +146,10 @@ struct job {
 	int detached;			/* a subjob: its task does not wait */
 	long long wait_ms;		/* wait.timeout: submit waits; -1 no */
 	struct strlist tags;
+	int unique;			/* refuse a twin still pending or running */
+	char *cron;			/* schedule.cron: a schedule, not a job */
+	long long autodelete_ms;	/* autoDelete.after; -1 never */
+	struct webhooklist webhooks;
 	struct task *tasks;
 	size_t ntasks;
 };

@@ -6,14 +6,14 @@
 need_jobrun
 
 NL=$'\n'
-VERBS="submit daemon ls show logs cancel wait help"
+VERBS="submit daemon ls show logs cancel stop restart retry wait status top schedules schedule prune export import metrics help"
 
 run "$JOBRUN" --help
 is "$RC" 0 "--help exits 0"
 for v in $VERBS; do
 	like "$OUT" "(^|[[:space:]])$v([[:space:]]|$)" "--help lists '$v'"
 done
-like "$OUT" 'submit \[--wait\] \[--json\] \[--at TIME \| --in DURATION\] \[-i NAME=VALUE\]\.\.\. FILE\|-' "--help has submit's usage line"
+like "$OUT" 'submit \[--wait\] \[--json\] \[--unique\] \[--at TIME \| --in DURATION \| --cron EXPR\] \[-i NAME=VALUE\]\.\.\. FILE\|-' "--help has submit's usage line"
 
 run "$JOBRUN" help
 is "$RC" 0 "help exits 0"
@@ -21,11 +21,11 @@ like "$OUT" 'daemon \[-q QUEUE:N\]\.\.\. \[--network NAME\]' "help has daemon's 
 
 run "$JOBRUN" help submit
 is "$RC" 0 "help submit exits 0"
-like "$OUT" 'jobrun (\[--home DIR\] )?submit \[--wait\] \[--json\] \[--at TIME \| --in DURATION\] \[-i NAME=VALUE\]\.\.\. FILE\|-' \
+like "$OUT" 'jobrun (\[--home DIR\] )?submit \[--wait\] \[--json\] \[--unique\] \[--at TIME \| --in DURATION \| --cron EXPR\] \[-i NAME=VALUE\]\.\.\. FILE\|-' \
 	"help submit prints submit's usage"
 unlike "$OUT" 'ls \[--json\] \[-n N\]' "help submit is about submit only"
 
-for v in daemon ls show logs cancel wait; do
+for v in daemon ls show logs cancel stop restart retry wait status schedules schedule prune export import metrics; do
 	run "$JOBRUN" help "$v"
 	is "$RC" 0 "help $v exits 0"
 	like "$OUT" "jobrun (\\[--home DIR\\] )?$v( |\$|$NL)" "help $v prints its usage"

@@ -60,7 +60,7 @@ is "$RC" 4 "three jobs ran (one FAILED)"
 run "$JOBRUN" ls
 is "$RC" 0 "ls exits 0"
 mapfile -t lines <<<"$OUT"
-like "${lines[0]}" '^ID +NAME +STATE +TASKS +CREATED *$' "ls: the header"
+like "${lines[0]}" '^ID +NAME +STATE +TASKS +CREATED +PROGRESS *$' "ls: the header"
 is "${#lines[@]}" 4 "ls: a header and three rows"
 D='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}(:[0-9]{2})?'
 like "${lines[1]:-}" "^$j3 +one task +COMPLETED +1/1 +$D *\$" "ls: row 1 is the newest job (COMPLETED 1/1)"

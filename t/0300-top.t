@@ -44,7 +44,7 @@ width_ok() { # SESSION W: no line wider than W
 
 # ---------------------------------------------------------------- usage
 run "$JOBRUN" --help
-like "$OUT" "${NL}  top +\[-d SECONDS\] \[--once\] +watch jobs and tasks live" "--help lists top"
+like "$OUT" "${NL}  top \[-d SECONDS\] \[--once\]${NL} +watch jobs and tasks live" "--help lists top"
 run "$JOBRUN" help top
 is "$RC/$OUT" "0/usage: jobrun top [-d SECONDS] [--once]${NL}watch jobs and tasks live (q quits).  See jobrun(1)." \
 	"help top: its usage"
@@ -248,14 +248,19 @@ ok $? "c y: the list shows it CANCELLED"
 keys main g c
 like "$(cap main)" "job $sid is already CANCELLED" "c on a final job: says so, asks nothing"
 
-# ---------------------------------------------------------------- restart (only the request: the daemon's side is elsewhere)
+# ---------------------------------------------------------------- restart (the same request as `jobrun restart`)
 keys main g r
 like "$(cap main)" "Restart job $sid \(sleeper\)\? y/n" "r: asks first"
 keys main y
 like "$(cap main)" "restart of job $sid requested" "r y: the request is spooled"
-has_restart_req() { grep -qs "\"op\":\"restart\",\"job\":\"$sid\"" "$JOBRUN_HOME"/spool/new/*.req "$JOBRUN_HOME"/spool/bad/*.req; }
-wait_for -t 5 has_restart_req
-ok $? "r y: a restart request file is in the spool (new or bad)"
+restarted() { grep -qs "event=job.restart job=$sid" "$T/daemon.log"; }
+wait_for -t 10 restarted
+ok $? "r y: the daemon restarted the job (job.restart in its log)"
+wait_for -t 10 has main "$sid +sleeper +RUNNING"
+ok $? "r y: the list shows it RUNNING again"
+"$JOBRUN" cancel "$sid" >/dev/null 2>&1
+wait_for -t 15 has main "$sid +sleeper +CANCELLED"
+ok $? "cancelled again from the command line: the list follows"
 
 # ---------------------------------------------------------------- resize
 tm resize-window -t main -x 60 -y 15
