@@ -70,7 +70,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Ivendor
-FUZZ_PKGS     = yaml-0.1 sqlite3 libarchive
+FUZZ_PKGS     = yaml-0.1 sqlite3 libarchive ncursesw
 
 t/fuzz/expr_fuzz: t/fuzz/expr_fuzz.c vendor/expr.c vendor/expr.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/expr_fuzz.c vendor/expr.c -lm

@@ -52,10 +52,11 @@
  * while no daemon ran fires once, not once per firing missed.
  *
  * Sections, in data-flow order: util, job spec, spool, store, runtime,
- * daemon, commands, main.  Start reading main().
+ * daemon, commands, top, main.  Start reading main().
  */
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -67,7 +68,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <langinfo.h>
 #include <limits.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -76,9 +79,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <archive.h>
 #include <archive_entry.h>
+/* curses has a meta() of its own; jobrun's (the meta table) keeps the name. */
+#define meta curses_meta
+#include <curses.h>
+#undef meta
 #include <sqlite3.h>
 #include <yaml.h>
 
@@ -2340,6 +2348,7 @@ static const char schema[] =
 	" progress TEXT, progress_at INTEGER, not_before INTEGER,"
 	" abase INTEGER DEFAULT 0, PRIMARY KEY(job, pos));"
 	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);"
+	"CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);"	/* top's totals */
 	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value REAL);"
 	"CREATE TABLE IF NOT EXISTS hooks("
 	" seq INTEGER PRIMARY KEY, job TEXT NOT NULL, task INTEGER, event TEXT,"
@@ -8401,6 +8410,1856 @@ cmd_metrics(int argc, char *argv[])
 
 static int cmd_help(int, char *[]);
 
+/* ----------------------------------------------------------------- top -- */
+
+/*
+ * jobrun top: a live view of the store, read-only like ls.  Every frame is
+ * drawn into a grid of cells, which --once prints as text and the curses
+ * view puts on screen: one drawing path for both.  The store is read again
+ * only when SQLite's data_version, the spool directory or the daemon's lock
+ * changed, or a key changed what is shown; in between, the loop sleeps in
+ * poll(2), waking each second for the clock, so an idle top costs next to
+ * nothing.  Only the jobs on screen are read: the list is paged by jobs.seq
+ * (keyset, not OFFSET), and the totals come from the jobs_state index.
+ * Jobs still in the spool come first, as in ls.
+ */
+
+enum { TV_JOBS, TV_TASKS, TV_LOG, TV_HELP };
+/* Colours; a cell's attribute is one of these, or'ed with TA_*. */
+enum { TC_NONE, TC_RUN, TC_DONE, TC_FAIL, TC_STOP, TC_WAIT, TC_DIM };
+#define TA_REV		0x40	/* the selection, the column titles */
+#define TA_BOLD		0x80
+#define TA_COLOR	0x3f
+
+#define TOP_MINW	40	/* below this, a message instead of the view */
+#define TOP_MINH	8
+#define TOP_LOGTAIL	(256 * 1024)	/* the log pane reads this much at most */
+
+struct top_cell {
+	char c[4];			/* one character, UTF-8 */
+	unsigned char n;		/* bytes in c; 0: right half of a wide one */
+	unsigned char a;		/* TC_* | TA_* */
+};
+
+struct top_job {			/* a row of the jobs list */
+	char id[ID_LEN + 1];
+	char *name, *state, *note;	/* note: a progress message, or the error */
+	long long seq;			/* 0: still in the spool */
+	long long created, started, completed, due;
+	int ntasks, ndone, pct;		/* pct: -1 when no task reported a number */
+};
+
+struct top_task {			/* a row of the task view */
+	struct taskrow r;
+	char *progress;
+	int tries;			/* 1 + retry.limit; 0 unknown, -1 composite */
+};
+
+struct top_col {			/* a column of a list */
+	const char *title;
+	int w, flex, keep;		/* short of room, the lowest keep goes */
+};
+
+static const char *const top_states[] = { NULL, "RUNNING", "PENDING",
+	"SCHEDULED", "COMPLETED", "FAILED", "CANCELLED" };
+#define TOP_NSTATES	(sizeof(top_states) / sizeof(top_states[0]))
+
+struct top {
+	int once, utf8, color, w, h, view, quit;
+	int back, hback;		/* where Esc leaves the log pane, the help */
+	long long delay_ms;
+	struct top_cell *grid;
+	/* when to read again */
+	sqlite3_stmt *dvst;		/* PRAGMA data_version */
+	long long dv;
+	struct timespec spool_mt;
+	int dirty;
+	/* the header */
+	int alive;
+	pid_t pid;
+	long long beat, counts[TOP_NSTATES], total, nmatch;
+	long long dbc[TOP_NSTATES], act[TOP_NSTATES], maxseq, counted;
+	char *runtime;
+	struct buf queues;
+	/* the jobs list: spooled jobs (sp), then the store's from seq_top down */
+	struct top_job *sp, *rows;
+	size_t nsp, skip, nrows;
+	long long seq_top;		/* 0: from the newest */
+	int sel, more;
+	char selid[ID_LEN + 1];		/* keep the selection on this job */
+	char filter[64];
+	size_t state;			/* the state filter, in top_states */
+	/* the task view and the log pane */
+	char job[ID_LEN + 1];
+	struct jobrow jr;
+	struct job *spec;
+	struct top_task *tasks;
+	size_t ntasks;
+	int tsel, ttop, lpos, lback;
+	char *lname, *lstate, *ltext;
+	off_t lsize;
+	struct top_line { const char *s; size_t n; } *dl;	/* ltext, wrapped */
+	size_t ndl;
+	int dlw;			/* the width it was wrapped to */
+	/* the two bottom lines */
+	int prompt;			/* '/', 'c' or 'r' while asking */
+	char input[64], target[ID_LEN + 1], tname[64], msg[256];
+};
+
+static volatile sig_atomic_t top_sig;
+
+static void
+top_on_signal(int sig)
+{
+	top_sig = sig;
+}
+
+/* ---- the grid */
+
+/*
+ * The next character of s (len bytes): returns how many bytes it takes and
+ * sets *cw to its width in columns (0: dropped) and *sub to a replacement
+ * for what cannot be shown as it is (controls, invalid UTF-8), else 0.
+ */
+static size_t
+top_glyph(const struct top *t, const char *s, size_t len, int *cw, char *sub)
+{
+	unsigned char ch = *s;
+	mbstate_t ms;
+	wchar_t wc;
+	size_t n;
+
+	*cw = 1;
+	*sub = 0;
+	if (ch < 0x80 || !t->utf8) {
+		if (ch == '\t' || ch == '\n' || ch == '\r')
+			*sub = ' ';
+		else if (ch < 0x20 || ch >= 0x7f)
+			*sub = '?';
+		return 1;
+	}
+	memset(&ms, 0, sizeof(ms));
+	n = mbrtowc(&wc, s, len, &ms);
+	if (n == (size_t)-1 || n == (size_t)-2 || n == 0 || n > 4) {
+		*sub = '?';
+		return 1;
+	}
+	if ((*cw = wcwidth(wc)) < 0)
+		*sub = '?';
+	if (*cw < 0 || *cw > 2)
+		*cw = 1;
+	return n;
+}
+
+/* Bytes of s (len bytes) that fit in w columns. */
+static size_t
+top_fit(const struct top *t, const char *s, size_t len, int w)
+{
+	size_t off = 0, n;
+	int cw, used = 0;
+	char sub;
+
+	while (off < len) {
+		n = top_glyph(t, s + off, len - off, &cw, &sub);
+		if (used + cw > w)
+			break;
+		used += cw;
+		off += n;
+	}
+	return off;
+}
+
+/* Writes len bytes of s at (y, x) in at most maxw columns; returns the columns used. */
+static int
+top_putn(struct top *t, int y, int x, int maxw, int a, const char *s, size_t len)
+{
+	struct top_cell *c;
+	size_t off = 0, n;
+	int cw, used = 0;
+	char sub;
+
+	if (y < 0 || y >= t->h || x < 0 || x >= t->w)
+		return 0;
+	if (maxw > t->w - x)
+		maxw = t->w - x;
+	while (off < len && s[off]) {
+		n = top_glyph(t, s + off, len - off, &cw, &sub);
+		off += n;
+		if (cw == 0 || used + cw > maxw) {
+			if (cw == 0)
+				continue;
+			break;
+		}
+		c = &t->grid[y * t->w + x + used];
+		if (c->n == 0 && x + used > 0)	/* the right half of a wide one */
+			memcpy(c[-1].c, " ", c[-1].n = 1);
+		if (sub)
+			memcpy(c->c, &sub, c->n = 1);
+		else
+			memcpy(c->c, s + off - n, c->n = n);
+		c->a = a;
+		if (cw == 2) {
+			c[1].n = 0;
+			c[1].a = a;
+		} else if (x + used + 1 < t->w && c[1].n == 0)
+			memcpy(c[1].c, " ", c[1].n = 1);
+		used += cw;
+	}
+	return used;
+}
+
+static int
+top_put(struct top *t, int y, int x, int maxw, int a, const char *s)
+{
+	return s ? top_putn(t, y, x, maxw, a, s, strlen(s)) : 0;
+}
+
+static int
+top_putf(struct top *t, int y, int x, int maxw, int a, const char *fmt, ...)
+{
+	va_list ap;
+	char s[512];
+
+	va_start(ap, fmt);
+	vsnprintf(s, sizeof(s), fmt, ap);
+	va_end(ap);
+	return top_put(t, y, x, maxw, a, s);
+}
+
+/* Adds the TA_* bits in a to columns [x0, x1) of line y. */
+static void
+top_attr(struct top *t, int y, int x0, int x1, int a)
+{
+	for (; y >= 0 && y < t->h && x0 < x1 && x0 < t->w; x0++)
+		t->grid[y * t->w + x0].a |= a;
+}
+
+static void
+top_clear(struct top *t)
+{
+	size_t i;
+
+	for (i = 0; i < (size_t)t->w * t->h; i++) {
+		t->grid[i].c[0] = ' ';
+		t->grid[i].n = 1;
+		t->grid[i].a = 0;
+	}
+}
+
+/* For --once: the frame as text, without trailing blanks. */
+static void
+top_print(const struct top *t)
+{
+	struct buf b = { 0 };
+	const struct top_cell *c;
+	int y, x;
+
+	for (y = 0; y < t->h; y++) {
+		for (x = 0; x < t->w; x++) {
+			c = &t->grid[y * t->w + x];
+			buf_addn(&b, c->c, c->n);
+		}
+		while (b.len > 0 && b.s[b.len - 1] == ' ')
+			b.s[--b.len] = '\0';
+		buf_add(&b, "\n");
+	}
+	fputs(b.s, stdout);
+	free(b.s);
+}
+
+static attr_t
+top_cattr(const struct top *t, int a)
+{
+	attr_t r = 0;
+
+	if (a & TA_REV)
+		r |= A_REVERSE;
+	if (a & TA_BOLD)
+		r |= A_BOLD;
+	if ((a & TA_COLOR) == TC_DIM)
+		r |= A_DIM;
+	else if (t->color && (a & TA_COLOR))
+		r |= COLOR_PAIR(a & TA_COLOR);
+	return r;
+}
+
+/* Puts the frame on screen, a run of cells of one attribute at a time. */
+static void
+top_paint(const struct top *t)
+{
+	const struct top_cell *c;
+	struct buf b = { 0 };
+	int y, x, x0, a;
+
+	for (y = 0; y < t->h; y++) {
+		move(y, 0);
+		/* (not the last cell of the screen: writing it may scroll) */
+		for (x = 0; x < t->w - (y == t->h - 1); x = x0) {
+			a = t->grid[y * t->w + x].a;
+			b.len = 0;
+			for (x0 = x; x0 < t->w - (y == t->h - 1); x0++) {
+				c = &t->grid[y * t->w + x0];
+				if (c->a != a)
+					break;
+				buf_addn(&b, c->c, c->n);
+			}
+			attrset(top_cattr(t, a));
+			if (b.len)
+				addnstr(b.s, (int)b.len);
+		}
+	}
+	attrset(A_NORMAL);
+	free(b.s);
+	refresh();
+}
+
+/*
+ * Lays out columns in w: drops the columns with the lowest keep until the
+ * rest fits, then shares what is left among the flexible ones.  Sets x[i]
+ * and cw[i] (0: dropped).
+ */
+static void
+top_layout(const struct top_col *col, int n, int w, int *x, int *cw)
+{
+	int i, used, flex, low;
+
+	for (i = 0; i < n; i++)
+		cw[i] = col[i].w;
+	for (;;) {
+		for (i = 0, used = -1, flex = 0; i < n; i++)
+			if (cw[i]) {
+				used += cw[i] + 1;
+				flex += col[i].flex;
+			}
+		if (used <= w)
+			break;
+		for (i = 0, low = -1; i < n; i++)
+			if (cw[i] && (low < 0 || col[i].keep < col[low].keep))
+				low = i;
+		cw[low] = 0;
+	}
+	for (i = 0, w -= used, used = 0; i < n; i++) {
+		if (cw[i] && flex > 0)
+			cw[i] += w * col[i].flex / flex;
+		x[i] = used;
+		if (cw[i])
+			used += cw[i] + 1;
+	}
+}
+
+/* ---- reading the store */
+
+static void
+top_rows_free(struct top_job **v, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		free((*v)[i].name);
+		free((*v)[i].state);
+		free((*v)[i].note);
+	}
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
+/* Where a job state is in top_states; 0 for none of them. */
+static size_t
+top_state(const char *s)
+{
+	size_t i;
+
+	for (i = 1; s && i < TOP_NSTATES; i++)
+		if (strcmp(s, top_states[i]) == 0)
+			return i;
+	return 0;
+}
+
+/* A progress report that is a number from 0 to 100 ("42", "42.5%"), or -1. */
+static int
+top_pct(const char *s)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	v = strtod(s, &end);
+	while (end != s && (*end == '%' || *end == ' '))
+		end++;
+	return end == s || *end || !(v >= 0 && v <= 100) ? -1 : (int)v;
+}
+
+/*
+ * A job's tasks done and its progress: the mean over its top-level tasks,
+ * a finished one counting 100 and one that reported nothing 0, once any
+ * reported a number; the note is the latest message a running task
+ * reported, else the job's error.
+ */
+static void
+top_job_progress(struct top_job *j, const char *error)
+{
+	sqlite3_stmt *st;
+	const char *state, *prog;
+	long long at, last = -1;
+	int ntop = 0, sum = 0, nums = 0, p, done;
+
+	j->pct = -1;
+	st = db_prep("SELECT parent, state, progress, progress_at FROM tasks"
+	    " WHERE job = ? AND (parent = 0 OR progress IS NOT NULL)", "s", j->id);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		state = (const char *)sqlite3_column_text(st, 1);
+		prog = (const char *)sqlite3_column_text(st, 2);
+		at = sqlite3_column_int64(st, 3);
+		p = top_pct(prog);
+		done = state && (strcmp(state, "COMPLETED") == 0 ||
+		    strcmp(state, "SKIPPED") == 0);
+		if (sqlite3_column_int(st, 0) == 0) {
+			ntop++;
+			j->ndone += done;
+			sum += done ? 100 : p >= 0 ? p : 0;
+			nums += p >= 0;
+		}
+		if (prog && p < 0 && state && strcmp(state, "RUNNING") == 0 &&
+		    at > last) {
+			free(j->note);
+			j->note = xstrdup(prog);
+			last = at;
+		}
+	}
+	sqlite3_finalize(st);
+	if (nums)
+		j->pct = sum / ntop;
+	if (j->note == NULL && error)
+		j->note = xstrdup(error);
+}
+
+static void
+top_job_read(sqlite3_stmt *st, struct top_job *j)
+{
+	const unsigned char *id = sqlite3_column_text(st, 1);
+
+	memset(j, 0, sizeof(*j));
+	j->seq = sqlite3_column_int64(st, 0);
+	snprintf(j->id, sizeof(j->id), "%s", id ? (const char *)id : "");
+	j->name = col_str(st, 2);
+	j->state = col_str(st, 3);
+	j->created = sqlite3_column_int64(st, 4);
+	j->started = sqlite3_column_int64(st, 5);
+	j->completed = sqlite3_column_int64(st, 6);
+	j->ntasks = sqlite3_column_int(st, 7);
+	j->due = sqlite3_column_int64(st, 9);
+	top_job_progress(j, (const char *)sqlite3_column_text(st, 8));
+}
+
+static void
+top_bind(sqlite3_stmt *st, const char *name, const char *s, long long v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0 && s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else if (i > 0)
+		sqlite3_bind_int64(st, i, v);
+}
+
+/*
+ * A query on jobs that passes the filters: sql, the filters' WHERE, then
+ * tail, which may use :seq and :lim.  The id filter is a prefix range, the
+ * state filter an equality, so that both can use an index.
+ */
+static sqlite3_stmt *
+top_prep(const struct top *t, const char *sql, const char *tail, long long seq,
+    long long lim)
+{
+	struct buf b = { 0 };
+	sqlite3_stmt *st;
+	char hi[sizeof(t->filter) + 1];
+
+	buf_add(&b, sql);
+	buf_add(&b, " WHERE 1");
+	if (top_states[t->state])
+		buf_add(&b, " AND state = :st");
+	if (*t->filter)
+		buf_add(&b, " AND (instr(lower(name), lower(:q))"
+		    " OR (id >= :q AND id < :hi))");
+	buf_add(&b, tail);
+	st = db ? db_prep(b.s, NULL) : NULL;
+	free(b.s);
+	if (st == NULL)
+		return NULL;
+	snprintf(hi, sizeof(hi), "%sg", t->filter);
+	top_bind(st, ":st", top_states[t->state], 0);
+	top_bind(st, ":q", t->filter, 0);
+	top_bind(st, ":hi", hi, 0);
+	top_bind(st, ":seq", NULL, seq);
+	top_bind(st, ":lim", NULL, lim);
+	return st;
+}
+
+/* Whether a spooled job passes the filters, as top_prep's WHERE would. */
+static int
+top_match(const struct top *t, const struct jobrow *r)
+{
+	if (top_states[t->state] && strcmp(r->state, top_states[t->state]))
+		return 0;
+	return *t->filter == '\0' ||
+	    strncmp(r->id, t->filter, strlen(t->filter)) == 0 ||
+	    (r->name && strcasestr(r->name, t->filter));
+}
+
+/* The jobs still in the spool (counted in the totals) that pass the filters. */
+static void
+top_spool_load(struct top *t)
+{
+	struct strlist names;
+	struct top_job *s;
+	struct jobrow r;
+	struct job *j;
+	size_t i;
+	char *in;
+
+	top_rows_free(&t->sp, &t->nsp);
+	spool_list(&names);
+	for (i = names.n; i-- > 0; ) {		/* newest first */
+		if (!spool_jobrow(names.v[i], &r, &j))
+			continue;
+		spec_free(j);
+		/* ingested meanwhile? */
+		in = db ? db_str("SELECT id FROM jobs WHERE id = ?", "s", r.id) : NULL;
+		if (in == NULL) {
+			t->counts[top_state(r.state)]++;
+			t->total++;
+		}
+		if (in == NULL && top_match(t, &r)) {
+			t->sp = xreallocarray(t->sp, t->nsp + 1, sizeof(*t->sp));
+			s = &t->sp[t->nsp++];
+			memset(s, 0, sizeof(*s));
+			snprintf(s->id, sizeof(s->id), "%s", r.id);
+			s->name = xstrdup(r.name);
+			s->state = xstrdup(r.state);
+			s->created = r.created;
+			s->due = r.due;
+			s->ntasks = r.ntasks;
+			s->pct = -1;
+		}
+		free(in);
+		jobrow_free(&r);
+	}
+	strlist_free(&names);
+}
+
+/* "default 1/4 +2   gpu 0/1": per queue, running/cap and pending. */
+static void
+top_queues_load(struct top *t)
+{
+	struct kvlist cap = { 0 };
+	sqlite3_stmt *st;
+	char *caps = meta("queues"), *defcap = meta("defcap"), *w, *c, *save;
+	const char *q, *k;
+	size_t i;
+
+	free(t->queues.s);
+	memset(&t->queues, 0, sizeof(t->queues));
+	for (w = caps ? strtok_r(caps, " ", &save) : NULL; w;
+	    w = strtok_r(NULL, " ", &save))
+		if ((c = strrchr(w, ':')) != NULL) {
+			*c = '\0';
+			kv_set(&cap, w, c + 1);
+		}
+	st = db ? db_prep("SELECT queue, sum(state IN ('SCHEDULED','RUNNING')),"
+	    " sum(state = 'PENDING') FROM tasks WHERE state IN ('PENDING',"
+	    "'SCHEDULED','RUNNING') AND queue IS NOT NULL GROUP BY queue"
+	    " ORDER BY queue", NULL) : NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		q = (const char *)sqlite3_column_text(st, 0);
+		k = kv_get(&cap, q);
+		buf_addf(&t->queues, "%s%s %d/%s", t->queues.len ? "   " : "", q,
+		    sqlite3_column_int(st, 1), k && *k ? k : defcap ? defcap : "?");
+		if (sqlite3_column_int(st, 2))
+			buf_addf(&t->queues, " +%d", sqlite3_column_int(st, 2));
+		kv_set(&cap, q, "");		/* shown */
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < cap.n; i++)		/* the idle ones with a cap */
+		if (*cap.v[i].val)
+			buf_addf(&t->queues, "%s%s 0/%s", t->queues.len ? "   " : "",
+			    cap.v[i].key, cap.v[i].val);
+	kv_free(&cap);
+	free(caps);
+	free(defcap);
+}
+
+/*
+ * The store's totals by state.  Counting every job scans the jobs_state
+ * index (9 ms for 100,000 jobs), and the daemon's heartbeat alone changes
+ * the store every 2 s: so all are counted only when the newest job or the
+ * counts of the unfinished ones changed, and every 30 s anyway.
+ */
+static void
+top_totals_load(struct top *t)
+{
+	long long act[TOP_NSTATES] = { 0 }, maxseq = 0;
+	sqlite3_stmt *st;
+	int all;
+
+	st = db_prep("SELECT state, count(*) FROM jobs WHERE state IN"
+	    " ('RUNNING','PENDING','SCHEDULED') GROUP BY state", NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		act[top_state((const char *)sqlite3_column_text(st, 0))] =
+		    sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if ((st = db_prep("SELECT max(seq) FROM jobs", NULL)) != NULL &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		maxseq = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	all = memcmp(act, t->act, sizeof(act)) || maxseq != t->maxseq ||
+	    t->counted == 0 || mono_ms() - t->counted >= 30000;
+	memcpy(t->act, act, sizeof(act));
+	t->maxseq = maxseq;
+	if (!all)
+		return;
+	memset(t->dbc, 0, sizeof(t->dbc));
+	st = db_prep("SELECT state, count(*) FROM jobs GROUP BY state", NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		t->dbc[top_state((const char *)sqlite3_column_text(st, 0))] +=
+		    sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	t->counted = mono_ms();
+}
+
+/* The header: the daemon's heartbeat and runtime, the queues, the totals. */
+static void
+top_head_load(struct top *t)
+{
+	char *beat;
+	size_t i;
+
+	free(t->runtime);
+	t->runtime = meta("runtime");
+	beat = meta("heartbeat");
+	t->beat = beat ? atoll(beat) : 0;
+	free(beat);
+	top_queues_load(t);
+	if (db)
+		top_totals_load(t);
+	memcpy(t->counts, t->dbc, sizeof(t->counts));
+	for (i = 0, t->total = 0; i < TOP_NSTATES; i++)
+		t->total += t->counts[i];
+}
+
+/* Rows of the list on screen: the lines between the header and the bottom. */
+static int
+top_page(const struct top *t)
+{
+	int n = t->h - 6 - (t->view == TV_TASKS);
+
+	return n > 1 ? n : 1;
+}
+
+static int
+top_shown(const struct top *t)
+{
+	return (int)t->nrows < top_page(t) ? (int)t->nrows : top_page(t);
+}
+
+/* Keeps the selection on the job it was on, if still on screen. */
+static void
+top_select(struct top *t)
+{
+	int i, shown = top_shown(t);
+
+	for (i = 0; *t->selid && i < shown; i++)
+		if (strcmp(t->rows[i].id, t->selid) == 0) {
+			t->sel = i;
+			break;
+		}
+	if (t->sel >= shown)
+		t->sel = shown - 1;
+	if (t->sel < 0)
+		t->sel = 0;
+	snprintf(t->selid, sizeof(t->selid), "%s", shown ? t->rows[t->sel].id : "");
+}
+
+/*
+ * The rows on screen, and one more to tell whether there are more: the
+ * spooled jobs from skip on, then the store's from seq_top down.
+ */
+static void
+top_jobs_load(struct top *t)
+{
+	sqlite3_stmt *st = NULL;
+	size_t want = top_page(t) + 1, n = 0, i;
+	long long from;
+
+	top_rows_free(&t->rows, &t->nrows);
+	t->rows = xcalloc(want, sizeof(*t->rows));
+	if (t->skip > t->nsp)
+		t->skip = t->nsp;
+	for (i = t->skip; i < t->nsp && n < want; i++, n++) {
+		t->rows[n] = t->sp[i];
+		t->rows[n].name = xstrdup(t->sp[i].name);
+		t->rows[n].state = xstrdup(t->sp[i].state);
+	}
+	from = t->skip < t->nsp || t->seq_top == 0 ? LLONG_MAX : t->seq_top;
+	if (n < want && (st = top_prep(t, "SELECT seq, id, name, state, created,"
+	    " started, completed, ntasks, error, due FROM jobs", " AND seq <= :seq"
+	    " ORDER BY seq DESC LIMIT :lim", from, want - n)) == NULL && db)
+		snprintf(t->msg, sizeof(t->msg), "%.200s", errmsg);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		top_job_read(st, &t->rows[n++]);
+	sqlite3_finalize(st);
+	st = NULL;
+	t->nrows = n;
+	t->more = n == want;
+	t->nmatch = t->nsp;
+	if ((*t->filter || t->state) && (st = top_prep(t,
+	    "SELECT count(*) FROM jobs", "", 0, 0)) != NULL &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		t->nmatch += sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	top_select(t);
+}
+
+/* Moves the list k rows down: row k becomes the first (k < nrows). */
+static void
+top_down(struct top *t, size_t k)
+{
+	if (k == 0 || k >= t->nrows)
+		return;
+	if (t->rows[k].seq == 0)		/* still a spooled one */
+		t->skip += k;
+	else {
+		t->skip = t->nsp;
+		t->seq_top = t->rows[k].seq;
+	}
+	t->selid[0] = '\0';
+	t->dirty = 1;
+}
+
+/* Moves the list k rows up, as far as the newest job. */
+static void
+top_up(struct top *t, size_t k)
+{
+	sqlite3_stmt *st = NULL;
+	long long seq = 0;
+	size_t m = 0;
+
+	if (t->skip >= t->nsp && t->seq_top) {
+		st = top_prep(t, "SELECT seq FROM jobs", " AND seq > :seq"
+		    " ORDER BY seq LIMIT :lim", t->seq_top, k);
+		while (st && sqlite3_step(st) == SQLITE_ROW) {
+			seq = sqlite3_column_int64(st, 0);
+			m++;
+		}
+		sqlite3_finalize(st);
+		t->seq_top = m == k ? seq : 0;
+		k -= m;
+	}
+	t->skip = t->skip > k ? t->skip - k : 0;
+	t->selid[0] = '\0';
+	t->dirty = 1;
+}
+
+/* The last page of the list, the oldest job selected. */
+static void
+top_end(struct top *t)
+{
+	sqlite3_stmt *st;
+	size_t page = top_page(t), m = 0;
+	long long seq = 0;
+
+	st = top_prep(t, "SELECT seq FROM jobs", " ORDER BY seq LIMIT :lim", 0,
+	    page);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		m++;
+	}
+	sqlite3_finalize(st);
+	if (m == page) {
+		t->skip = t->nsp;
+		t->seq_top = seq;
+	} else {
+		t->seq_top = 0;
+		t->skip = t->nsp > page - m ? t->nsp - (page - m) : 0;
+	}
+	t->sel = page - 1;
+	t->selid[0] = '\0';
+	t->dirty = 1;
+}
+
+/* Back to the top of the list, the newest job selected. */
+static void
+top_home(struct top *t)
+{
+	t->skip = 0;
+	t->seq_top = 0;
+	t->sel = 0;
+	t->selid[0] = '\0';
+	t->dirty = 1;
+}
+
+static void
+top_tasks_free(struct top *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->ntasks; i++) {
+		taskrow_free(&t->tasks[i].r);
+		free(t->tasks[i].progress);
+	}
+	free(t->tasks);
+	t->tasks = NULL;
+	t->ntasks = 0;
+	jobrow_free(&t->jr);
+}
+
+/* How many attempts each task has, from the job's spec (parsed once). */
+static void
+top_tries(struct top *t)
+{
+	const struct task *k;
+	struct env e;
+	size_t i;
+
+	if (t->spec == NULL && t->jr.envelope &&
+	    spool_parse(t->jr.envelope, &e) == 0) {
+		t->spec = spool_job_of(&e);
+		env_free(&e);
+	}
+	for (i = 0; t->spec && i < t->ntasks; i++)
+		if ((k = task_at(t->spec, t->tasks[i].r.pos)) != NULL)
+			t->tasks[i].tries = is_composite(k) ? -1 : 1 +
+			    (k->retry.limit > 0 ? k->retry.limit : 0);
+}
+
+/* The task view's job and tasks; back to the list if the job is gone. */
+static void
+top_tasks_load(struct top *t)
+{
+	struct taskrow *tr = NULL;
+	sqlite3_stmt *st;
+	size_t i, n;
+	int pos;
+
+	top_tasks_free(t);
+	if (!load_job(t->job, &t->jr)) {
+		snprintf(t->msg, sizeof(t->msg), "job %s is gone", t->job);
+		t->view = TV_JOBS;
+		t->dirty = 1;
+		return;
+	}
+	n = db ? db_tasks(t->job, &tr) : 0;
+	t->tasks = xcalloc(n, sizeof(*t->tasks));
+	for (i = 0; i < n; i++)
+		t->tasks[i].r = tr[i];
+	free(tr);
+	t->ntasks = n;
+	st = db ? db_prep("SELECT pos, progress FROM tasks WHERE job = ? AND"
+	    " progress IS NOT NULL", "s", t->job) : NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		pos = sqlite3_column_int(st, 0);
+		for (i = 0; i < n; i++)
+			if (t->tasks[i].r.pos == pos && !t->tasks[i].progress)
+				t->tasks[i].progress = col_str(st, 1);
+	}
+	sqlite3_finalize(st);
+	top_tries(t);
+}
+
+static void
+top_log_free(struct top *t)
+{
+	free(t->ltext);
+	free(t->lname);
+	free(t->lstate);
+	free(t->dl);
+	t->ltext = t->lname = t->lstate = NULL;
+	t->dl = NULL;
+	t->ndl = 0;
+	t->dlw = 0;
+}
+
+/* Reads the tail of the log pane's log, TOP_LOGTAIL bytes at most. */
+static void
+top_log_read(struct top *t, int fd, off_t size)
+{
+	off_t from = size > TOP_LOGTAIL ? size - TOP_LOGTAIL : 0;
+	ssize_t n;
+	char *nl;
+
+	free(t->ltext);
+	free(t->dl);
+	t->dl = NULL;
+	t->ltext = xcalloc(size - from + 1, 1);
+	if ((n = pread(fd, t->ltext, size - from, from)) < 0)
+		n = 0;
+	t->ltext[n] = '\0';
+	while (n-- > 0)			/* a NUL would end the text */
+		if (t->ltext[n] == '\0')
+			t->ltext[n] = ' ';
+	t->lsize = size;
+	/* a cut line is no line */
+	if (from > 0 && (nl = strchr(t->ltext, '\n')) != NULL)
+		memmove(t->ltext, nl + 1, strlen(nl + 1) + 1);
+}
+
+/* The log pane's task, and its log again if it changed size. */
+static void
+top_log_load(struct top *t)
+{
+	char *path = home_path("logs/%s/%d.log", t->job, t->lpos);
+	struct stat sb;
+	int fd;
+
+	free(t->lname);
+	free(t->lstate);
+	t->lname = db ? db_str("SELECT name FROM tasks WHERE job = ? AND pos = ?",
+	    "si", t->job, t->lpos) : NULL;
+	t->lstate = db ? db_str("SELECT state FROM tasks WHERE job = ? AND"
+	    " pos = ?", "si", t->job, t->lpos) : NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &sb) == 0 &&
+	    (t->ltext == NULL || sb.st_size != t->lsize))
+		top_log_read(t, fd, sb.st_size);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+/* Whether the log pane's log changed size since it was read. */
+static int
+top_log_grew(const struct top *t)
+{
+	char *path = home_path("logs/%s/%d.log", t->job, t->lpos);
+	struct stat sb;
+	off_t size = stat(path, &sb) == 0 ? sb.st_size : -1;
+
+	free(path);
+	return size != t->lsize;
+}
+
+static void
+top_load(struct top *t)
+{
+	top_head_load(t);
+	top_spool_load(t);
+	if (t->view == TV_TASKS)
+		top_tasks_load(t);
+	else if (t->view == TV_LOG)
+		top_log_load(t);
+	if (t->view == TV_JOBS)
+		top_jobs_load(t);
+}
+
+/*
+ * Reads again if anything changed since the last look: the store (its
+ * data_version), the spool, the daemon, the log on screen; or if a key
+ * asked for it.  Returns whether it did.
+ */
+static int
+top_refresh(struct top *t)
+{
+	struct stat sb;
+	long long dv = -1;
+	int changed = t->dirty, alive, rc;
+	pid_t pid;
+	char *p;
+
+	if (db == NULL) {			/* 1: still no database */
+		if ((rc = db_open(0)) < 0)
+			snprintf(t->msg, sizeof(t->msg), "%.200s", errmsg);
+		changed |= rc == 0;
+	}
+	if (db && t->dvst == NULL)
+		t->dvst = db_prep("PRAGMA data_version", NULL);
+	if (t->dvst && sqlite3_step(t->dvst) == SQLITE_ROW)
+		dv = sqlite3_column_int64(t->dvst, 0);
+	if (t->dvst)
+		sqlite3_reset(t->dvst);		/* no read transaction left open */
+	p = home_path("spool/new");
+	if (stat(p, &sb) == 0 && (sb.st_mtim.tv_sec != t->spool_mt.tv_sec ||
+	    sb.st_mtim.tv_nsec != t->spool_mt.tv_nsec)) {
+		t->spool_mt = sb.st_mtim;
+		changed = 1;
+	}
+	free(p);
+	alive = daemon_alive(&pid);
+	if (dv != t->dv || alive != t->alive || pid != t->pid ||
+	    (t->view == TV_LOG && top_log_grew(t)))
+		changed = 1;
+	t->dv = dv;
+	t->alive = alive;
+	t->pid = pid;
+	t->dirty = 0;
+	if (changed)
+		top_load(t);
+	return changed;
+}
+
+/* ---- drawing */
+
+static const char *const top_labels[] = { "all", "running", "pending",
+	"scheduled", "completed", "failed", "cancelled" };
+
+static const struct top_col top_jcols[] = {
+	{ "ID", ID_LEN, 0, 9 }, { "NAME", 10, 3, 8 }, { "STATE", 9, 0, 9 },
+	{ "TASKS", 13, 0, 5 }, { "PROGRESS", 8, 2, 4 }, { "AGE", 5, 0, 6 },
+	{ "TIME", 5, 0, 3 },
+};
+#define TOP_NJCOLS	(int)(sizeof(top_jcols) / sizeof(top_jcols[0]))
+
+static const struct top_col top_tcols[] = {
+	{ "#", 4, 0, 9 }, { "NAME", 10, 2, 8 }, { "STATE", 9, 0, 9 },
+	{ "QUEUE", 8, 0, 3 }, { "TRY", 5, 0, 4 }, { "EXIT", 4, 0, 5 },
+	{ "TIME", 6, 0, 6 }, { "RESULT", 10, 3, 7 },
+};
+#define TOP_NTCOLS	(int)(sizeof(top_tcols) / sizeof(top_tcols[0]))
+
+static const char *const top_keys[] = {
+	[TV_JOBS] = "q quit  ? help  Enter tasks  l log  / filter  s state  "
+	    "c cancel  r restart  j/k/PgUp/PgDn/g/G move",
+	[TV_TASKS] = "q quit  ? help  Esc back  Enter/l log  c cancel  "
+	    "r restart  j/k/PgUp/PgDn/g/G move",
+	[TV_LOG] = "q quit  ? help  Esc back  j/k/PgUp/PgDn scroll  g top  "
+	    "G follow",
+	[TV_HELP] = "any key back  q quit",
+};
+
+static const char *const top_help[] = {
+	"jobs list",
+	"  Up/Down j/k  move      PgUp/PgDn  a page    g/G Home/End  first/last",
+	"  Enter        the job's tasks       l          the log of its running",
+	"                                                (or latest) task",
+	"  /            filter by name or id prefix (Enter applies, Esc clears)",
+	"  s            cycle the state filter: all, running, pending, scheduled,",
+	"               completed, failed, cancelled",
+	"  c / r        cancel / restart the job (asks y/n first)",
+	"task view",
+	"  Up/Down j/k  move      Enter or l the selected task's log",
+	"  Esc          back to the jobs      c / r      cancel / restart the job",
+	"log pane",
+	"  follows the log as it grows; Up/Down PgUp/PgDn scroll back, G follows",
+	"everywhere",
+	"  ?  this help           q  quit     (the store is read again when it",
+	"                                      changes, every -d SECONDS at most)",
+};
+
+static int
+top_sattr(const char *s)
+{
+	if (s == NULL)
+		return TC_NONE;
+	if (strcmp(s, "RUNNING") == 0)
+		return TC_RUN | TA_BOLD;
+	if (strcmp(s, "COMPLETED") == 0)
+		return TC_DONE;
+	if (strcmp(s, "FAILED") == 0)
+		return TC_FAIL | TA_BOLD;
+	if (strcmp(s, "CANCELLED") == 0)
+		return TC_STOP;
+	if (strcmp(s, "SKIPPED") == 0)
+		return TC_DIM;
+	return TC_WAIT;
+}
+
+static char *
+top_dur(long long ms, char *buf)
+{
+	return units_fmt_duration(ms, buf, UNITS_BUFSZ);
+}
+
+/* Line 0: the daemon and the clock; 1: the queues; 2: the totals. */
+static void
+top_draw_head(struct top *t)
+{
+	char clock[16], age[UNITS_BUFSZ];
+	time_t now = time(NULL);
+	long long since = t->beat ? now_ms() - t->beat : 0;
+	struct tm tm;
+	int x, w = t->w - 10;
+	size_t i;
+
+	localtime_r(&now, &tm);
+	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	top_put(t, 0, t->w - 8, 8, TA_BOLD, clock);
+	x = top_put(t, 0, 0, w, TA_BOLD, "jobrun top  ");
+	if (!t->alive)
+		x += top_put(t, 0, x, w - x, TC_FAIL | TA_BOLD,
+		    "no daemon is running");
+	else {
+		x += top_putf(t, 0, x, w - x, TC_DONE | TA_BOLD, "daemon %d",
+		    (int)t->pid);
+		x += top_putf(t, 0, x, w - x, since > 10000 ? TC_FAIL : TC_NONE,
+		    ", heartbeat %s ago", top_dur(since, age));
+		x += top_putf(t, 0, x, w - x, 0, ", %s", t->runtime ? t->runtime :
+		    "?");
+	}
+	top_put(t, 0, x + 2, w - x - 2, TC_DIM, home);
+	x = top_put(t, 1, 0, t->w, TA_BOLD, "queues  ");
+	top_put(t, 1, x, t->w - x, 0, t->queues.len ? t->queues.s : "-");
+	x = top_putf(t, 2, 0, t->w, TA_BOLD, "%lld job%s ", t->total,
+	    t->total == 1 ? "" : "s");
+	for (i = 1; i < TOP_NSTATES; i++)
+		if (t->counts[i])
+			x += top_putf(t, 2, x, t->w - x, top_sattr(top_states[i]),
+			    " %lld %s", t->counts[i], top_labels[i]);
+}
+
+/* Column titles on line y, in reverse video. */
+static void
+top_draw_titles(struct top *t, int y, const struct top_col *col, int n,
+    const int *x, const int *cw)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		top_put(t, y, x[i], cw[i], TA_BOLD, col[i].title);
+	top_attr(t, y, 0, t->w, TA_REV);
+}
+
+/* "[###--] 3/5" in w columns; the bar goes first when short of room. */
+static void
+top_draw_bar(struct top *t, int y, int x, int w, int done, int n)
+{
+	char num[32];
+	int len = snprintf(num, sizeof(num), "%d/%d", done, n);
+	int bw = w - len - 3, fill, i;
+
+	if (bw >= 3 && n > 0) {
+		fill = done >= n ? bw : done * bw / n;
+		top_put(t, y, x, 1, 0, "[");
+		for (i = 0; i < bw; i++)
+			top_put(t, y, x + 1 + i, 1, i < fill ? TC_DONE : TC_DIM,
+			    i < fill ? "#" : "-");
+		top_put(t, y, x + bw + 1, 1, 0, "]");
+		x += bw + 3;
+		w -= bw + 3;
+	}
+	top_put(t, y, x, w, 0, num);
+}
+
+static void
+top_draw_job(struct top *t, int y, const struct top_job *j, const int *x,
+    const int *cw)
+{
+	char a[UNITS_BUFSZ], d[UNITS_BUFSZ];
+	long long now = now_ms();
+	int px = 0;
+
+	top_put(t, y, x[0], cw[0], 0, j->id);
+	top_put(t, y, x[1], cw[1], 0, j->name ? j->name : "-");
+	top_put(t, y, x[2], cw[2], top_sattr(j->state), j->state);
+	top_draw_bar(t, y, x[3], cw[3], j->ndone, j->ntasks);
+	if (j->pct >= 0)
+		px = top_putf(t, y, x[4], cw[4], TC_RUN, "%d%% ", j->pct);
+	if (j->due > now && j->state && strcmp(j->state, "SCHEDULED") == 0)
+		top_putf(t, y, x[4], cw[4], TC_WAIT, "due in %s",
+		    top_dur(j->due - now, d));
+	else
+		top_put(t, y, x[4] + px, cw[4] - px, j->state &&
+		    strcmp(j->state, "FAILED") == 0 ? TC_FAIL : 0, j->note);
+	top_put(t, y, x[5], cw[5], 0, top_dur(now - j->created, a));
+	top_put(t, y, x[6], cw[6], 0, j->started ? top_dur((j->completed ?
+	    j->completed : now) - j->started, d) : "-");
+}
+
+static void
+top_draw_jobs(struct top *t)
+{
+	int x[TOP_NJCOLS], cw[TOP_NJCOLS], y, shown = top_shown(t);
+
+	top_layout(top_jcols, TOP_NJCOLS, t->w, x, cw);
+	top_draw_titles(t, 3, top_jcols, TOP_NJCOLS, x, cw);
+	for (y = 0; y < shown; y++)
+		top_draw_job(t, 4 + y, &t->rows[y], x, cw);
+	if (shown == 0)
+		top_put(t, 5, 2, t->w - 2, TC_DIM, *t->filter || t->state ?
+		    "no job matches the filter" : db ? "no jobs yet" :
+		    "no jobs yet (no database: no daemon ever ran in this home)");
+	else if (!t->once)
+		top_attr(t, 4 + t->sel, 0, t->w, TA_REV);
+}
+
+/* The task view's line 3: the job. */
+static void
+top_draw_jobline(struct top *t, int y)
+{
+	const struct jobrow *r = &t->jr;
+	char c[32], d[UNITS_BUFSZ];
+	int x;
+
+	x = top_putf(t, y, 0, t->w, TA_BOLD, "job %s  ", t->job);
+	x += top_putf(t, y, x, t->w - x, 0, "%s  ", r->name ? r->name : "-");
+	x += top_put(t, y, x, t->w - x, top_sattr(r->state), r->state);
+	x += top_putf(t, y, x, t->w - x, 0, "  %d/%d tasks  created %s",
+	    r->ndone, r->ntasks, fmt_local(r->created, c, sizeof(c)));
+	if (r->started)
+		x += top_putf(t, y, x, t->w - x, 0, "  %s %s", r->completed ?
+		    "took" : "running for", top_dur((r->completed ? r->completed :
+		    now_ms()) - r->started, d));
+	if (r->error)
+		top_putf(t, y, x, t->w - x, TC_FAIL, "  error: %s", r->error);
+	else if (r->result)
+		top_putf(t, y, x, t->w - x, 0, "  result: %s", r->result);
+}
+
+/* RESULT: the error, else a running task's progress, else the result. */
+static void
+top_draw_result(struct top *t, int y, int x, int w, const struct top_task *k)
+{
+	const struct taskrow *r = &k->r;
+	int p = top_pct(k->progress);
+
+	if (r->error)
+		top_put(t, y, x, w, TC_FAIL, r->error);
+	else if (k->progress && strcmp(r->state, "RUNNING") == 0) {
+		if (p >= 0)
+			top_putf(t, y, x, w, TC_RUN, "%d%%", p);
+		else
+			top_put(t, y, x, w, TC_RUN, k->progress);
+	} else if (r->result)
+		top_put(t, y, x, w, 0, r->result);
+	else if (r->subjob)
+		top_putf(t, y, x, w, TC_DIM, "subjob %s", r->subjob);
+}
+
+static void
+top_draw_task(struct top *t, int y, const struct top_task *k, const int *x,
+    const int *cw)
+{
+	const struct taskrow *r = &k->r;
+	char s[32], d[UNITS_BUFSZ];
+	int ind = r->parent && cw[1] > 4 ? 2 : 0;
+
+	top_putf(t, y, x[0], cw[0], 0, "%d", r->pos);
+	top_put(t, y, x[1] + ind, cw[1] - ind, 0, r->name ? r->name : "-");
+	top_put(t, y, x[2], cw[2], top_sattr(r->state), r->state);
+	top_put(t, y, x[3], cw[3], 0, r->queue ? r->queue : "-");
+	if (k->tries < 0)			/* its children run, not it */
+		snprintf(s, sizeof(s), "-");
+	else if (k->tries)
+		snprintf(s, sizeof(s), "%d/%d", r->attempt, k->tries);
+	else
+		snprintf(s, sizeof(s), "%d", r->attempt);
+	top_put(t, y, x[4], cw[4], 0, s);
+	snprintf(s, sizeof(s), r->has_exit ? "%d" : "-", r->exit_code);
+	top_put(t, y, x[5], cw[5], r->has_exit && r->exit_code ? TC_FAIL : 0, s);
+	top_put(t, y, x[6], cw[6], 0, r->started ? top_dur((r->completed ?
+	    r->completed : now_ms()) - r->started, d) : "-");
+	top_draw_result(t, y, x[7], cw[7], k);
+}
+
+static void
+top_draw_tasks(struct top *t)
+{
+	int x[TOP_NTCOLS], cw[TOP_NTCOLS], y, page = top_page(t);
+
+	top_draw_jobline(t, 3);
+	top_layout(top_tcols, TOP_NTCOLS, t->w, x, cw);
+	top_draw_titles(t, 4, top_tcols, TOP_NTCOLS, x, cw);
+	if (t->tsel < t->ttop)
+		t->ttop = t->tsel;
+	if (t->tsel >= t->ttop + page)
+		t->ttop = t->tsel - page + 1;
+	for (y = 0; y < page && t->ttop + y < (int)t->ntasks; y++)
+		top_draw_task(t, 5 + y, &t->tasks[t->ttop + y], x, cw);
+	if (t->ntasks == 0)
+		top_put(t, 6, 2, t->w - 2, TC_DIM, "no tasks yet: the job waits "
+		    "in the spool for a daemon to take it in");
+	else if (!t->once)
+		top_attr(t, 5 + t->tsel - t->ttop, 0, t->w, TA_REV);
+}
+
+/* Cuts the log pane's text into screen lines, once per text and width. */
+static void
+top_log_wrap(struct top *t)
+{
+	const char *s = t->ltext ? t->ltext : "", *nl;
+	size_t len, k;
+
+	if (t->dl && t->dlw == t->w)
+		return;
+	free(t->dl);
+	t->dl = NULL;
+	t->ndl = 0;
+	t->dlw = t->w;
+	for (; *s; s = nl + 1) {
+		len = (nl = strchr(s, '\n')) ? (size_t)(nl - s) : strlen(s);
+		do {
+			if ((k = top_fit(t, s, len, t->w)) == 0 && len)
+				k = 1;
+			t->dl = xreallocarray(t->dl, t->ndl + 1, sizeof(*t->dl));
+			t->dl[t->ndl].s = s;
+			t->dl[t->ndl++].n = k;
+			s += k;
+			len -= k;
+		} while (len > 0);
+		if (nl == NULL)
+			break;
+	}
+}
+
+/* The log pane: the last lines that fit, or lback lines before them. */
+static void
+top_draw_log(struct top *t)
+{
+	int y, page = top_page(t), nd;
+	size_t first;
+
+	top_log_wrap(t);
+	nd = (int)t->ndl;
+	if (t->lback > nd - page)
+		t->lback = nd > page ? nd - page : 0;
+	first = nd > page + t->lback ? (size_t)(nd - page - t->lback) : 0;
+	for (y = 0; y < page && first + y < t->ndl; y++)
+		top_putn(t, 4 + y, 0, t->w, 0, t->dl[first + y].s,
+		    t->dl[first + y].n);
+	if (t->ltext == NULL)
+		top_put(t, 5, 2, t->w - 2, TC_DIM, "no log yet");
+	top_putf(t, 3, 0, t->w, TA_BOLD, "log of job %s task %d %s (%s)  %s",
+	    t->job, t->lpos, t->lname ? t->lname : "", t->lstate ? t->lstate :
+	    "?", t->lback ? "scrolled back" : "following");
+	top_attr(t, 3, 0, t->w, TA_REV);
+}
+
+static void
+top_draw_help(struct top *t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(top_help) / sizeof(top_help[0]); i++)
+		top_put(t, 3 + i, 0, t->w, top_help[i][0] == ' ' ? 0 : TA_BOLD,
+		    top_help[i]);
+}
+
+/* "KEY what  KEY what": the keys in bold, the whole line in reverse video. */
+static void
+top_draw_keys(struct top *t, int y, const char *keys)
+{
+	const char *p = keys, *end, *sp;
+	int x = 0;
+
+	while (*p && x < t->w) {
+		if ((end = strstr(p, "  ")) == NULL)
+			end = p + strlen(p);
+		if ((sp = memchr(p, ' ', end - p)) == NULL)
+			sp = end;
+		x += top_putn(t, y, x, t->w - x, TA_BOLD, p, sp - p);
+		x += top_putn(t, y, x, t->w - x, 0, sp, end - sp);
+		if (*end) {
+			x += top_put(t, y, x, t->w - x, 0, "  ");
+			end += 2;
+		}
+		p = end;
+	}
+	top_attr(t, y, 0, t->w, TA_REV);
+}
+
+/* The status line (a question, a message or the filters) and the keys. */
+static void
+top_draw_bottom(struct top *t)
+{
+	const char *keys = top_keys[t->view];
+	int y = t->h - 2, x;
+
+	if (t->prompt == '/') {
+		x = top_put(t, y, 0, t->w, TA_BOLD, "filter (name or id prefix): ");
+		top_putf(t, y, x, t->w - x, 0, "%s_", t->input);
+		keys = "Enter apply  Esc clear  Backspace erase";
+	} else if (t->prompt) {
+		top_putf(t, y, 0, t->w, TC_WAIT | TA_BOLD, "%s job %s (%s)? y/n",
+		    t->prompt == 'c' ? "Cancel" : "Restart", t->target, t->tname);
+		keys = "y yes  n no";
+	} else if (*t->msg)
+		top_put(t, y, 0, t->w, TA_BOLD, t->msg);
+	else if (*t->filter || t->state)
+		top_putf(t, y, 0, t->w, 0, "filter: %s%s%s%s: %lld job%s",
+		    top_labels[t->state], *t->filter ? ", \"" : "", t->filter,
+		    *t->filter ? "\"" : "", t->nmatch, t->nmatch == 1 ? "" : "s");
+	top_draw_keys(t, t->h - 1, keys);
+}
+
+static void
+top_draw(struct top *t)
+{
+	top_clear(t);
+	if (t->w < TOP_MINW || t->h < TOP_MINH) {
+		top_put(t, 0, 0, t->w, TC_FAIL | TA_BOLD, "terminal too small");
+		top_putf(t, 1, 0, t->w, 0, "%dx%d; top needs %dx%d", t->w, t->h,
+		    TOP_MINW, TOP_MINH);
+		top_put(t, 2, 0, t->w, 0, "q quits");
+		return;
+	}
+	top_draw_head(t);
+	if (t->view == TV_JOBS)
+		top_draw_jobs(t);
+	else if (t->view == TV_TASKS)
+		top_draw_tasks(t);
+	else if (t->view == TV_LOG)
+		top_draw_log(t);
+	else
+		top_draw_help(t);
+	top_draw_bottom(t);
+}
+
+/* ---- keys */
+
+/* Asks before cancelling (op 'c') or restarting ('r') job id. */
+static void
+top_ask(struct top *t, int op, const char *id, const char *name,
+    const char *state)
+{
+	if (id == NULL || *id == '\0')
+		return;
+	if (op == 'c' && state && jstate_final(state)) {
+		snprintf(t->msg, sizeof(t->msg), "job %s is already %s", id, state);
+		return;
+	}
+	t->prompt = op;
+	snprintf(t->target, sizeof(t->target), "%s", id);
+	snprintf(t->tname, sizeof(t->tname), "%s", name ? name : "-");
+}
+
+/* Spools the request asked for, as the cancel verb does. */
+static void
+top_act(struct top *t)
+{
+	const char *op = t->prompt == 'c' ? "cancel" : "restart";
+
+	if (spool_req(op, t->target, 0, NULL) < 0)
+		snprintf(t->msg, sizeof(t->msg), "cannot spool the %s request: %.200s",
+		    op, errmsg);
+	else
+		snprintf(t->msg, sizeof(t->msg), "%s of job %s requested%s", op,
+		    t->target, t->alive ? "" : "; no daemon is running: the "
+		    "request waits in the spool");
+}
+
+static void
+top_key_prompt(struct top *t, int ch)
+{
+	size_t n = strlen(t->input);
+
+	if (t->prompt != '/') {
+		if (ch == 'y' || ch == 'Y')
+			top_act(t);
+		else
+			snprintf(t->msg, sizeof(t->msg), "nothing done");
+		t->prompt = 0;
+		return;
+	}
+	if (ch == 27 || ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+		snprintf(t->filter, sizeof(t->filter), "%s", ch == 27 ? "" :
+		    t->input);
+		t->prompt = 0;
+		top_home(t);
+	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+		while (n > 0 && (t->input[--n] & 0xc0) == 0x80)
+			;			/* a whole UTF-8 character */
+		t->input[n] = '\0';
+	} else if (ch >= 0x20 && ch < 0x100 && ch != 0x7f &&
+	    n + 1 < sizeof(t->input)) {
+		t->input[n] = (char)ch;
+		t->input[n + 1] = '\0';
+	}
+}
+
+/* Opens the log pane on task pos of job id; pos 0: its running or latest task. */
+static void
+top_log_open(struct top *t, const char *id, int pos)
+{
+	char *s;
+
+	if (pos == 0 && db && (s = db_str("SELECT pos FROM tasks WHERE job = ?"
+	    " AND started IS NOT NULL ORDER BY state = 'RUNNING' DESC,"
+	    " started DESC, pos DESC LIMIT 1", "s", id)) != NULL) {
+		pos = atoi(s);
+		free(s);
+	}
+	if (pos == 0) {
+		snprintf(t->msg, sizeof(t->msg), "no task of job %s has started "
+		    "yet", id);
+		return;
+	}
+	if (id != t->job)
+		snprintf(t->job, sizeof(t->job), "%s", id);
+	top_log_free(t);
+	t->lsize = -1;
+	t->lpos = pos;
+	t->lback = 0;
+	t->back = t->view;
+	t->view = TV_LOG;
+	t->dirty = 1;
+}
+
+/* The jobs list's moves; returns whether ch was one. */
+static int
+top_move(struct top *t, int ch)
+{
+	int page = top_page(t), shown = top_shown(t);
+
+	switch (ch) {
+	case KEY_DOWN: case 'j':
+		if (t->sel + 1 < shown)
+			t->sel++;
+		else if (t->more)
+			top_down(t, 1);
+		break;
+	case KEY_UP: case 'k':
+		if (t->sel > 0)
+			t->sel--;
+		else
+			top_up(t, 1);
+		break;
+	case KEY_NPAGE: case ' ':
+		if (t->more)
+			top_down(t, page);
+		else
+			t->sel = shown - 1;
+		break;
+	case KEY_PPAGE:
+		if (t->skip == 0 && t->seq_top == 0)
+			t->sel = 0;
+		else
+			top_up(t, page);
+		break;
+	case 'g': case KEY_HOME: top_home(t); break;
+	case 'G': case KEY_END: top_end(t); break;
+	default:
+		return 0;
+	}
+	/* (top_down and top_up leave the selection where it is on screen) */
+	if (t->sel >= 0 && t->sel < shown && *t->selid)
+		snprintf(t->selid, sizeof(t->selid), "%s", t->rows[t->sel].id);
+	return 1;
+}
+
+static void
+top_key_jobs(struct top *t, int ch)
+{
+	const struct top_job *j = top_shown(t) ? &t->rows[t->sel] : NULL;
+
+	if (top_move(t, ch) || j == NULL)
+		return;
+	switch (ch) {
+	case '\n': case '\r': case KEY_ENTER: case KEY_RIGHT:
+		snprintf(t->job, sizeof(t->job), "%s", j->id);
+		spec_free(t->spec);
+		t->spec = NULL;
+		t->tsel = t->ttop = 0;
+		t->view = TV_TASKS;
+		t->dirty = 1;
+		break;
+	case 'l':
+		top_log_open(t, j->id, 0);
+		break;
+	case 'c': case 'r':
+		top_ask(t, ch, j->id, j->name, j->state);
+		break;
+	}
+}
+
+static void
+top_key_tasks(struct top *t, int ch)
+{
+	int page = top_page(t);
+
+	switch (ch) {
+	case KEY_DOWN: case 'j': t->tsel++; break;
+	case KEY_UP: case 'k': t->tsel--; break;
+	case KEY_NPAGE: case ' ': t->tsel += page; break;
+	case KEY_PPAGE: t->tsel -= page; break;
+	case 'g': case KEY_HOME: t->tsel = 0; break;
+	case 'G': case KEY_END: t->tsel = (int)t->ntasks - 1; break;
+	case 27: case KEY_LEFT: case 'h': case KEY_BACKSPACE: case 127:
+		top_tasks_free(t);
+		t->view = TV_JOBS;
+		t->dirty = 1;
+		break;
+	case '\n': case '\r': case KEY_ENTER: case 'l':
+		if (t->ntasks)
+			top_log_open(t, t->job, t->tasks[t->tsel].r.pos);
+		break;
+	case 'c': case 'r':
+		top_ask(t, ch, t->job, t->jr.name, t->jr.state);
+		break;
+	}
+	if (t->tsel >= (int)t->ntasks)
+		t->tsel = (int)t->ntasks - 1;
+	if (t->tsel < 0)
+		t->tsel = 0;
+}
+
+static void
+top_key_log(struct top *t, int ch)
+{
+	int page = top_page(t);
+
+	switch (ch) {
+	case KEY_UP: case 'k': t->lback++; break;
+	case KEY_DOWN: case 'j': t->lback--; break;
+	case KEY_PPAGE: t->lback += page; break;
+	case KEY_NPAGE: case ' ': t->lback -= page; break;
+	case 'g': case KEY_HOME: t->lback = INT_MAX / 2; break;
+	case 'G': case KEY_END: t->lback = 0; break;
+	case 27: case KEY_LEFT: case 'h': case KEY_BACKSPACE: case 127:
+		top_log_free(t);
+		t->view = t->back;
+		t->dirty = 1;
+		break;
+	}
+	if (t->lback < 0)
+		t->lback = 0;
+}
+
+/* The filter keys: / asks for a text, s cycles the states, Esc clears both. */
+static void
+top_filter_key(struct top *t, int ch)
+{
+	if (ch == '/') {
+		t->prompt = '/';
+		snprintf(t->input, sizeof(t->input), "%s", t->filter);
+		return;
+	}
+	if (ch == 's')
+		t->state = (t->state + 1) % TOP_NSTATES;
+	else {
+		t->filter[0] = '\0';
+		t->state = 0;
+	}
+	top_home(t);
+}
+
+static void
+top_resize(struct top *t, int w, int h)
+{
+	t->w = w > 0 ? w : 1;
+	t->h = h > 0 ? h : 1;
+	free(t->grid);
+	t->grid = xcalloc((size_t)t->w * t->h, sizeof(*t->grid));
+	t->dirty = 1;
+}
+
+static void
+top_key(struct top *t, int ch)
+{
+	if (ch == KEY_RESIZE) {
+		top_resize(t, COLS, LINES);
+		return;
+	}
+	if (t->prompt) {
+		top_key_prompt(t, ch);
+		return;
+	}
+	t->msg[0] = '\0';
+	if (ch == 'q' || ch == 'Q')
+		t->quit = 1;
+	else if (t->w < TOP_MINW || t->h < TOP_MINH)
+		return;
+	else if (t->view == TV_HELP) {
+		t->view = t->hback;
+		t->dirty = 1;
+	} else if (ch == '?') {
+		t->hback = t->view;
+		t->view = TV_HELP;
+	} else if (t->view == TV_JOBS && (ch == '/' || ch == 's' || ch == 27))
+		top_filter_key(t, ch);
+	else if (t->view == TV_JOBS)
+		top_key_jobs(t, ch);
+	else if (t->view == TV_TASKS)
+		top_key_tasks(t, ch);
+	else
+		top_key_log(t, ch);
+}
+
+/* ---- the loop */
+
+/*
+ * Reads the store when it changed, every delay_ms at most, and draws when
+ * that or a key changed anything, or the clock's second did; sleeps in
+ * poll(2) in between.  Until q, or a signal (whose handler only sets
+ * top_sig, so that the terminal is restored here).
+ */
+static int
+top_loop(struct top *t)
+{
+	struct pollfd pfd;
+	long long next = 0, sec = -1, wait;
+	int ch, drawn = 0;
+
+	while (!top_sig && !t->quit) {
+		if (t->dirty || mono_ms() >= next) {
+			if (top_refresh(t))
+				drawn = 0;
+			next = mono_ms() + t->delay_ms;
+		}
+		if (!drawn || now_ms() / 1000 != sec) {
+			sec = now_ms() / 1000;
+			top_draw(t);
+			top_paint(t);
+			drawn = 1;
+		}
+		wait = next - mono_ms();
+		if (wait > 1000 - now_ms() % 1000)
+			wait = 1000 - now_ms() % 1000;
+		pfd.fd = STDIN_FILENO;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR)
+			return fail("poll: %s", strerror(errno));
+		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
+			break;			/* the terminal is gone */
+		while ((ch = getch()) != ERR) {
+			top_key(t, ch);
+			if (t->dirty)		/* the next key acts on what is shown */
+				top_refresh(t);
+			drawn = 0;
+		}
+	}
+	return 0;
+}
+
+static void
+top_colors(struct top *t)
+{
+	static const short fg[] = { [TC_RUN] = COLOR_CYAN,
+		[TC_DONE] = COLOR_GREEN, [TC_FAIL] = COLOR_RED,
+		[TC_STOP] = COLOR_MAGENTA, [TC_WAIT] = COLOR_YELLOW };
+	const char *no = getenv("NO_COLOR");
+	short i, bg = -1;
+
+	if ((no && *no) || !has_colors() || start_color() == ERR)
+		return;
+	if (use_default_colors() == ERR)
+		bg = COLOR_BLACK;
+	for (i = TC_RUN; i <= TC_WAIT; i++)
+		init_pair(i, fg[i], bg);
+	t->color = 1;
+}
+
+/* The live view, on the terminal; returns an exit status. */
+static int
+top_run(struct top *t)
+{
+	struct sigaction sa;
+	SCREEN *scr;
+	char *ca;
+	int rc;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		warnx("top needs a terminal; 'jobrun top --once' prints one frame");
+		return EX_ERR;
+	}
+	/* before newterm, which leaves handlers it finds in place */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = top_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if ((scr = newterm(NULL, stdout, stdin)) == NULL) {
+		warnx("cannot use the terminal (TERM=%s)", getenv("TERM") ?
+		    getenv("TERM") : "");
+		return EX_ERR;
+	}
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	curs_set(0);
+	set_escdelay(25);
+	top_colors(t);
+	top_resize(t, COLS, LINES);
+	rc = top_loop(t);
+	/* a terminal with no alternate screen (linux) is left blank */
+	ca = tigetstr("rmcup");
+	if (ca == NULL || ca == (char *)-1) {
+		erase();
+		refresh();
+	}
+	endwin();
+	delscreen(scr);
+	if (rc < 0) {
+		warnx("%s", errmsg);
+		return EX_ERR;
+	}
+	return top_sig ? 128 + top_sig : EX_OK;
+}
+
+/* --once: one frame as text, $COLUMNS x $LINES, else the terminal's or 80x24. */
+static int
+top_once(struct top *t)
+{
+	const char *c = getenv("COLUMNS"), *l = getenv("LINES");
+	struct winsize ws;
+	int tty, w, h;
+
+	tty = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0
+	    && ws.ws_col > 0 && ws.ws_row > 0;
+	w = c && atoi(c) > 0 ? atoi(c) : tty ? ws.ws_col : 80;
+	h = l && atoi(l) > 0 ? atoi(l) : tty ? ws.ws_row : 24;
+	top_resize(t, w < 1000 ? w : 1000, h < 1000 ? h : 1000);
+	top_refresh(t);
+	top_draw(t);
+	top_print(t);
+	return EX_OK;
+}
+
+static void
+top_free(struct top *t)
+{
+	sqlite3_finalize(t->dvst);
+	top_rows_free(&t->rows, &t->nrows);
+	top_rows_free(&t->sp, &t->nsp);
+	top_tasks_free(t);
+	top_log_free(t);
+	spec_free(t->spec);
+	free(t->grid);
+	free(t->runtime);
+	free(t->queues.s);
+}
+
+static int
+cmd_top(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "once", no_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct top t;
+	double d;
+	char *end;
+	int c, rc;
+
+	memset(&t, 0, sizeof(t));
+	t.delay_ms = 500;
+	t.dv = -2;
+	while ((c = getopt_long(argc, argv, "d:", lo, NULL)) != -1)
+		switch (c) {
+		case 'd':
+			d = strtod(optarg, &end);
+			if (*optarg == '\0' || *end || !(d >= 0.1 && d <= 3600))
+				return usage_error("top", "-d takes seconds from 0.1 "
+				    "to 3600, not '%s'", optarg);
+			t.delay_ms = (long long)(d * 1000);
+			break;
+		case 'o': t.once = 1; break;
+		default: return usage_error("top", NULL);
+		}
+	if (optind != argc)
+		return usage_error("top", "unexpected argument '%s'", argv[optind]);
+	/* after strtod: the decimal point stays the C locale's */
+	setlocale(LC_CTYPE, "");
+	t.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+	open_store();
+	rc = t.once ? top_once(&t) : top_run(&t);
+	top_free(&t);
+	db_close();
+	return rc;
+}
+
 /* ---------------------------------------------------------------- main -- */
 
 static const struct verb {
@@ -8426,6 +10285,8 @@ static const struct verb {
 	{ "retry", cmd_restart, "[--wait] ID...", "the same as restart" },
 	{ "wait", cmd_wait, "ID...", "wait for jobs to end; exit by their state" },
 	{ "status", cmd_status, "", "is the daemon alive, and what is it running?" },
+	{ "top", cmd_top, "[-d SECONDS] [--once]",
+	    "watch jobs and tasks live (q quits)" },
 	{ "schedules", cmd_schedules, "[--json]",
 	    "list the cron schedules with their next run" },
 	{ "schedule", cmd_schedule, "pause|resume|rm ID...",

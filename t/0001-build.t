@@ -6,7 +6,7 @@
 need_jobrun
 
 NL=$'\n'
-VERBS="submit daemon ls show logs cancel stop restart retry wait status schedules schedule prune export import metrics help"
+VERBS="submit daemon ls show logs cancel stop restart retry wait status top schedules schedule prune export import metrics help"
 
 run "$JOBRUN" --help
 is "$RC" 0 "--help exits 0"
