@@ -8395,8 +8395,11 @@ cmd_metrics(int argc, char *argv[])
 	pid_t pid;
 
 	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
-	    NULL) != -1 || optind != argc)
+	    NULL) != -1)
 		return usage_error("metrics", NULL);
+	if (optind != argc)
+		return usage_error("metrics", "unexpected argument '%s'",
+		    argv[optind]);
 	open_store();
 	if (db == NULL) {	/* an empty home: the same names, all zero */
 		if (db_open_memory() < 0)
