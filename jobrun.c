@@ -1970,8 +1970,10 @@ inputs_json(struct buf *b, const struct kvlist *l)
 	struct kv *v = xcalloc(l->n, sizeof(*v));
 	size_t i;
 
-	memcpy(v, l->v, l->n * sizeof(*v));
-	qsort(v, l->n, sizeof(*v), kvcmp);
+	if (l->n) {	/* l->v may be NULL then */
+		memcpy(v, l->v, l->n * sizeof(*v));
+		qsort(v, l->n, sizeof(*v), kvcmp);
+	}
 	buf_add(b, "{");
 	for (i = 0; i < l->n; i++)
 		json_kstr(b, v[i].key, v[i].val);
