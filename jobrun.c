@@ -4729,7 +4729,6 @@ task_failed(const struct run *r, const struct task *t, int code,
 	    " WHERE job = ? AND pos = ?", "Issi", now_ms(), error, r->job, r->pos);
 	task_observe(r->job, r->pos);
 	db_count("tasks_failed", 1);
-	hook_event(r->job, r->pos, "task.StateChange", "FAILED");
 	if (code >= 0)
 		db_exec("UPDATE tasks SET exit_code = ? WHERE job = ? AND pos = ?",
 		    "isi", code, r->job, r->pos);
@@ -4743,6 +4742,8 @@ task_failed(const struct run *r, const struct task *t, int code,
 	    "'SKIPPED')", "Issi", now_ms(), r->job, r->job, r->pos);
 	db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
 	    " WHERE id = ?", "Iss", now_ms(), jerr, r->job);
+	/* after the job's row, so that the body shows the job FAILED too */
+	hook_event(r->job, r->pos, "task.StateChange", "FAILED");
 	db_commit();
 	sched_job_done(r->job, "FAILED", jerr);
 	free(jerr);

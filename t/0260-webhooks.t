@@ -305,4 +305,24 @@ is "$(reqs c)" 5 "500: no 6th attempt"
 is "$(reqs d)" 1 "404: never tried again"
 is "$(reqs b)" 2 "503/200: not sent again once DELIVERED"
 
+# ---------------------------------------------------------------- a task that fails the job
+sink f
+cat >fails.yaml <<EOF2
+name: fails
+webhooks:
+  - url: http://127.0.0.1:$PORT/failed
+    event: task.StateChange
+    if: "{{ task.State == 'FAILED' }}"
+tasks:
+  - image: jobrun-test:latest
+    run: exit 2
+EOF2
+fid=$(submit fails.yaml)
+"$JOBRUN" wait "$fid" >/dev/null 2>&1
+wait_for -t 15 hooks_settled "$fid" 1
+setup_ok $? "the FAILED task's delivery settled"
+is "$(bodies f /failed '.task.state + " " + .job.state + " " + (.job.error // "")')" \
+	"FAILED FAILED task 1 (task 1): exit code 2" \
+	"task FAILED: one post, and its body shows the job FAILED with its error too"
+
 done_testing
