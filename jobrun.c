@@ -4993,8 +4993,11 @@ hook_add(const struct job *j, const struct webhook *w, const expr_val *env,
 	}
 	for (i = 0; i < w->headers.n; i++) {
 		if ((v = sched_eval(w->headers.v[i].val, env, "webhooks.headers")) ==
-		    NULL)
+		    NULL) {		/* sent without it, but not silently */
+			logf_("warn", "webhook.header", "job=%s header=%s error=\"%s\"",
+			    j->id, w->headers.v[i].key, errmsg);
 			continue;
+		}
 		buf_addf(&h, "%s: %s\n", w->headers.v[i].key, v);
 		free(v);
 	}

@@ -313,6 +313,9 @@ webhooks:
   - url: http://127.0.0.1:$PORT/failed
     event: task.StateChange
     if: "{{ task.State == 'FAILED' }}"
+    headers:
+      X-Good: "yes"
+      X-Bad: "{{ int('not a number') }}"
 tasks:
   - image: jobrun-test:latest
     run: exit 2
@@ -324,5 +327,9 @@ setup_ok $? "the FAILED task's delivery settled"
 is "$(bodies f /failed '.task.state + " " + .job.state + " " + (.job.error // "")')" \
 	"FAILED FAILED task 1 (task 1): exit code 2" \
 	"task FAILED: one post, and its body shows the job FAILED with its error too"
+is "$(jq -r 'select(.path == "/failed") | .headers["x-good"] + " " + (.headers["x-bad"] // "absent")' "$T/f.log")" \
+	"yes absent" "a header that cannot be evaluated is left out, the others sent"
+like "$(cat "$T/daemon.log")" "event=webhook.header job=$fid header=X-Bad error=" \
+	"... and the daemon says so (event=webhook.header)"
 
 done_testing
