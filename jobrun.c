@@ -8368,8 +8368,9 @@ cmd_import(int argc, char *argv[])
 	}
 	if (rc == EX_OK && !daemon_alive(&pid)) {
 		if (spool_init() < 0 || daemon_lock() < 0 || (db_close(), db_open(1))
-		    < 0 || db_import(im.rows, id) < 0)
-			errx(EX_ERR, "%s", errmsg);
+		    < 0 || db_begin() < 0 || db_import(im.rows, id) < 0 ||
+		    db_commit() < 0)
+			errx(EX_ERR, "%s", errmsg);	/* no commit: nothing stays */
 	} else if (rc == EX_OK) {
 		if (spool_reqd("import", id, 0, NULL, im.rows) < 0)
 			errx(EX_ERR, "cannot spool the request: %s", errmsg);
