@@ -6926,8 +6926,17 @@ submit_lock(void)
 	return fd;
 }
 
+/* What submit's command line asks for. */
+struct subopt {
+	int wait, json, unique;
+	long long due;
+	const char *cron, *file;
+	struct kvlist inputs;		/* -i NAME=VALUE */
+};
+
+/* Fills o from the command line; returns 0, or the usage error's status. */
 static int
-cmd_submit(int argc, char *argv[])
+submit_args(int argc, char *argv[], struct subopt *o)
 {
 	static const struct option lo[] = {
 		{ "wait", no_argument, NULL, 'w' },
@@ -6939,35 +6948,29 @@ cmd_submit(int argc, char *argv[])
 		{ "cron", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
-	long long due = 0, ms;
-	const char *cronx = NULL;
-	struct cron cr;
 	const char *why;
-	struct kvlist ov = { 0 };
-	struct job *j;
-	char *text, *errs, ids[1][ID_LEN + 1];
-	const char *file;
-	size_t len;
-	int c, wait = 0, json = 0, unique = 0, lock = -1, rc = EX_OK;
+	struct cron cr;
+	long long ms;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "i:", lo, NULL)) != -1)
 		switch (c) {
-		case 'u': unique = 1; break;
+		case 'u': o->unique = 1; break;
+		case 'w': o->wait = 1; break;
+		case 'j': o->json = 1; break;
 		case 'c':
 			if (cron_parse(optarg, &cr, &why) < 0)
 				return usage_error("submit", "--cron: invalid "
 				    "expression '%s': %s", optarg, why);
-			cronx = optarg;
+			o->cron = optarg;
 			break;
-		case 'w': wait = 1; break;
-		case 'j': json = 1; break;
 		case 'i':
-			if (parse_input(&ov, optarg) < 0)
+			if (parse_input(&o->inputs, optarg) < 0)
 				return usage_error("submit", "-i takes NAME=VALUE, "
 				    "not '%s'", optarg);
 			break;
 		case 'A':
-			if ((due = parse_at(optarg)) < 0)
+			if ((o->due = parse_at(optarg)) < 0)
 				return usage_error("submit", "--at takes HH:MM or "
 				    "YYYY-MM-DDTHH:MM[:SS][Z], not '%s'", optarg);
 			break;
@@ -6975,7 +6978,7 @@ cmd_submit(int argc, char *argv[])
 			if (units_duration(optarg, &ms, &why) < 0)
 				return usage_error("submit", "--in takes a duration "
 				    "such as 90s or 2h, not '%s' (%s)", optarg, why);
-			due = now_ms() + ms;
+			o->due = now_ms() + ms;
 			break;
 		default:
 			return usage_error("submit", NULL);
@@ -6983,72 +6986,94 @@ cmd_submit(int argc, char *argv[])
 	if (argc - optind != 1)
 		return usage_error("submit", "expected one job file (or - for "
 		    "standard input)");
-	file = argv[optind];
-	if ((text = read_file(file, &len)) == NULL) {
-		warnx("%s", errmsg);
-		kv_free(&ov);
-		return EX_INVALID;
-	}
-	j = spec_parse(strcmp(file, "-") == 0 ? "<stdin>" : file, text, len, &ov,
-	    &errs);
-	if (j == NULL) {
-		fputs(errs, stderr);
-		free(errs);
-		free(text);
-		kv_free(&ov);
-		return EX_INVALID;
-	}
-	if (cronx) {
-		free(j->cron);
-		j->cron = xstrdup(cronx);
-	}
-	if (j->cron && (wait || due)) {
-		spec_free(j);
-		free(text);
-		kv_free(&ov);
-		return usage_error("submit", "a schedule (--cron or schedule:) runs "
-		    "at its firings: it takes no --wait, --at or --in");
-	}
-	random_hex(j->id, ID_LEN);
-	j->created = now_ms();
-	j->due = due > j->created ? due : 0;
-	if (j->wait_ms >= 0 && !wait && !j->cron)
-		wait = 2;	/* the job file's wait: {timeout} */
-	if ((unique || j->unique) && !j->cron && (lock = submit_lock()) < 0)
+	o->file = argv[optind];
+	return 0;
+}
+
+/*
+ * Spools a parsed job, unless it is unique and has a twin: then prints
+ * the twin's id and returns EX_DUPLICATE.  The lock keeps two unique
+ * submits from both finding no twin.
+ */
+static int
+submit_spool(struct job *j, const struct subopt *o, const char *text,
+    size_t len)
+{
+	char twin[ID_LEN + 1];
+	int lock = -1;
+
+	if ((o->unique || j->unique) && !j->cron && (lock = submit_lock()) < 0)
 		errx(EX_ERR, "%s", errmsg);
-	if (lock >= 0 && submit_twin(j, ids[0])) {
-		if (json)
-			printf("{\"id\":\"%s\",\"duplicate\":true}\n", ids[0]);
+	if (lock >= 0 && submit_twin(j, twin)) {
+		if (o->json)
+			printf("{\"id\":\"%s\",\"duplicate\":true}\n", twin);
 		else
-			printf("%s\n", ids[0]);
+			printf("%s\n", twin);
 		warnx("job %s of the same name and inputs is still pending or "
-		    "running; not submitted", ids[0]);
-		spec_free(j);
-		free(text);
-		kv_free(&ov);
+		    "running; not submitted", twin);
+		close(lock);
 		return EX_DUPLICATE;
 	}
-	if (spool_job(j, text, len, &ov) < 0)
+	if (spool_job(j, text, len, &o->inputs) < 0)
 		errx(EX_ERR, "cannot spool the job: %s", errmsg);
 	if (lock >= 0)
 		close(lock);
-	if (!json || !wait) {
-		if (json)
-			printf("{\"id\":\"%s\"}\n", j->id);
-		else
-			printf("%s\n", j->id);
+	return EX_OK;
+}
+
+static int
+cmd_submit(int argc, char *argv[])
+{
+	struct subopt o = { 0 };
+	struct job *j = NULL;
+	char *text = NULL, *errs, ids[1][ID_LEN + 1];
+	size_t len;
+	int rc;
+
+	if ((rc = submit_args(argc, argv, &o)) != 0)
+		goto out;
+	rc = EX_INVALID;
+	if ((text = read_file(o.file, &len)) == NULL) {
+		warnx("%s", errmsg);
+		goto out;
+	}
+	if ((j = spec_parse(strcmp(o.file, "-") == 0 ? "<stdin>" : o.file, text,
+	    len, &o.inputs, &errs)) == NULL) {
+		fputs(errs, stderr);
+		free(errs);
+		goto out;
+	}
+	if (o.cron) {
+		free(j->cron);
+		j->cron = xstrdup(o.cron);
+	}
+	if (j->cron && (o.wait || o.due)) {
+		rc = usage_error("submit", "a schedule (--cron or schedule:) runs "
+		    "at its firings: it takes no --wait, --at or --in");
+		goto out;
+	}
+	random_hex(j->id, ID_LEN);
+	j->created = now_ms();
+	j->due = o.due > j->created ? o.due : 0;
+	if (j->wait_ms >= 0 && !o.wait && !j->cron)
+		o.wait = 2;	/* the job file's wait: {timeout} */
+	if ((rc = submit_spool(j, &o, text, len)) != EX_OK)
+		goto out;
+	if (!o.json || !o.wait) {
+		printf(o.json ? "{\"id\":\"%s\"}\n" : "%s\n", j->id);
 		fflush(stdout);
 	}
 	warn_no_daemon("the job waits in the spool");
-	if (wait) {
+	if (o.wait) {
 		memcpy(ids[0], j->id, sizeof(ids[0]));
-		rc = wait_jobs(ids, 1, wait == 1 ? -1 : j->wait_ms);
-		if (json)
+		rc = wait_jobs(ids, 1, o.wait == 1 ? -1 : j->wait_ms);
+		if (o.json)
 			print_job_json(j->id);
 	}
+out:
 	spec_free(j);
 	free(text);
-	kv_free(&ov);
+	kv_free(&o.inputs);
 	return rc;
 }
 
