@@ -5930,22 +5930,31 @@ job_delete(const char *id)
  * Deletes the final top-level jobs that match: state (NULL: any final one)
  * and ended before `before` (ms).  Returns how many.
  */
+/* The final top-level jobs in state (NULL: any) whose `when` is before `before`. */
+static void
+prune_ids(const char *when, const char *state, long long before,
+    struct strlist *ids)
+{
+	sqlite3_stmt *st;
+	char *sql;
+
+	sql = xasprintf("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
+	    " ('COMPLETED','FAILED','CANCELLED') AND (?1 IS NULL OR state = ?1)"
+	    " AND %s <= ?2", when);
+	st = db ? db_prep(sql, "sI", state, before) : NULL;
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(ids, col_str(st, 0));
+	sqlite3_finalize(st);
+	free(sql);
+}
+
 static int
 jobs_prune(const char *where, const char *state, long long before)
 {
 	struct strlist ids = { 0 };
-	sqlite3_stmt *st;
-	char *sql;
 	size_t i;
 
-	sql = xasprintf("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
-	    " ('COMPLETED','FAILED','CANCELLED') AND (?1 IS NULL OR state = ?1)"
-	    " AND %s <= ?2", where);
-	st = db_prep(sql, "sI", state, before);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		strlist_add(&ids, col_str(st, 0));
-	sqlite3_finalize(st);
-	free(sql);
+	prune_ids(where, state, before, &ids);
 	if (ids.n == 0)
 		return 0;
 	db_begin();
@@ -8059,6 +8068,8 @@ show_schedule(const char *id, int json)
 	return 1;
 }
 
+static int prune_request(const char *, long long);
+
 /*
  * Deletes ended jobs.  Only the daemon writes the store: while one runs it
  * gets a request; else prune takes the home's lock and does it itself.
@@ -8072,10 +8083,7 @@ cmd_prune(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *state = NULL, *why;
-	long long older = 0, until;
-	sqlite3_stmt *st;
-	struct strlist ids = { 0 };
-	size_t i, left = 0;
+	long long older = 0;
 	pid_t pid;
 	int c, n;
 
@@ -8106,22 +8114,30 @@ cmd_prune(int argc, char *argv[])
 		printf("deleted %d job%s\n", n, n == 1 ? "" : "s");
 		return EX_OK;
 	}
+	return prune_request(state, older);
+}
+
+/*
+ * prune while a daemon runs: the request, then up to 10 s until the jobs
+ * it will delete are gone.
+ */
+static int
+prune_request(const char *state, long long older)
+{
+	struct strlist ids = { 0 };
+	long long until;
+	size_t i, left = 0;
+	char *s;
+
 	open_store();
-	st = db ? db_prep("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
-	    " ('COMPLETED','FAILED','CANCELLED') AND (?1 IS NULL OR state = ?1)"
-	    " AND completed <= ?2", "sI", state, now_ms() - older) : NULL;
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		strlist_add(&ids, col_str(st, 0));
-	sqlite3_finalize(st);
+	prune_ids("completed", state, now_ms() - older, &ids);
 	if (spool_req("prune", "-", older, state) < 0)
 		errx(EX_ERR, "cannot spool the request: %s", errmsg);
 	for (until = mono_ms() + 10000; mono_ms() < until; usleep(50000)) {
-		char *n;
-
 		for (i = 0, left = 0; i < ids.n; i++) {
-			n = db_str("SELECT 1 FROM jobs WHERE id = ?", "s", ids.v[i]);
-			left += n != NULL;
-			free(n);
+			s = db_str("SELECT 1 FROM jobs WHERE id = ?", "s", ids.v[i]);
+			left += s != NULL;
+			free(s);
 		}
 		if (left == 0)
 			break;
@@ -8186,23 +8202,59 @@ ar_logs(struct archive *a, const char *id)
 	return rc;
 }
 
+/* The archive's files, one after another; 0, or -1 with errmsg. */
+static int
+export_write(struct archive *a, const char *id)
+{
+	struct taskrow *t = NULL;
+	struct buf js = { 0 };
+	struct jobrow r;
+	struct env e;
+	char *rows = db_str(rows_sql, "s", id), *meta_;
+	size_t n, i;
+	int rc;
+
+	db_job(id, &r);
+	n = db_tasks(id, &t);
+	json_job(&js, &r, t, n);
+	buf_add(&js, "\n");
+	meta_ = xasprintf("{\"format\":\"jobrun-export\",\"version\":1,"
+	    "\"jobrun\":\"%s\",\"id\":\"%s\",\"exportedAt\":%lld}\n",
+	    JOBRUN_VERSION, id, now_ms());
+	rc = ar_put(a, id, "export.json", meta_, strlen(meta_));
+	if (rc == 0)
+		rc = ar_put(a, id, "job.json", js.s, js.len);
+	if (rc == 0 && rows)
+		rc = ar_put(a, id, "rows.json", rows, strlen(rows));
+	if (rc == 0 && r.envelope && spool_parse(r.envelope, &e) == 0) {
+		rc = ar_put(a, id, "job.yaml", e.source, strlen(e.source));
+		env_free(&e);
+	}
+	if (rc == 0)
+		rc = ar_logs(a, id);
+	for (i = 0; i < n; i++)
+		taskrow_free(&t[i]);
+	free(t);
+	jobrow_free(&r);
+	free(js.s);
+	free(rows);
+	free(meta_);
+	return rc;
+}
+
 /*
  * export: the job's record (show --json), its rows (for import), its job
  * file as the store keeps it (secrets cut out) and its logs, in one
- * .tar.gz.
+ * .tar.gz: to a file, or with -o - to standard output.
  */
 static int
 cmd_export(int argc, char *argv[])
 {
-	char id[ID_LEN + 1], *rows, *st, *out = NULL, *meta_;
-	struct buf js = { 0 };
-	struct jobrow r;
-	struct taskrow *t = NULL;
+	char id[ID_LEN + 1], *st, *out;
 	struct archive *a;
-	struct env e;
-	size_t n, i;
 	int c, rc;
 
+	out = NULL;
 	while ((c = getopt(argc, argv, "o:")) != -1)
 		switch (c) {
 		case 'o': out = optarg; break;
@@ -8221,35 +8273,13 @@ cmd_export(int argc, char *argv[])
 		return EX_ERR;
 	}
 	free(st);
-	rows = db_str(rows_sql, "s", id);
-	db_job(id, &r);
-	n = db_tasks(id, &t);
-	json_job(&js, &r, t, n);
-	buf_add(&js, "\n");
-	meta_ = xasprintf("{\"format\":\"jobrun-export\",\"version\":1,"
-	    "\"jobrun\":\"%s\",\"id\":\"%s\",\"exportedAt\":%lld}\n",
-	    JOBRUN_VERSION, id, now_ms());
-	if (out == NULL)
-		out = xasprintf("jobrun-%s.tar.gz", id);
-	else
-		out = xstrdup(out);
+	out = out ? xstrdup(out) : xasprintf("jobrun-%s.tar.gz", id);
 	a = archive_write_new();
 	archive_write_add_filter_gzip(a);
 	archive_write_set_format_pax_restricted(a);
 	rc = archive_write_open_filename(a, strcmp(out, "-") ? out : NULL) !=
-	    ARCHIVE_OK ? fail("%s: %s", out, archive_error_string(a)) : 0;
-	if (rc == 0)
-		rc = ar_put(a, id, "export.json", meta_, strlen(meta_));
-	if (rc == 0)
-		rc = ar_put(a, id, "job.json", js.s, js.len);
-	if (rc == 0 && rows)
-		rc = ar_put(a, id, "rows.json", rows, strlen(rows));
-	if (rc == 0 && r.envelope && spool_parse(r.envelope, &e) == 0) {
-		rc = ar_put(a, id, "job.yaml", e.source, strlen(e.source));
-		env_free(&e);
-	}
-	if (rc == 0)
-		rc = ar_logs(a, id);
+	    ARCHIVE_OK ? fail("%s: %s", out, archive_error_string(a)) :
+	    export_write(a, id);
 	if (archive_write_close(a) != ARCHIVE_OK && rc == 0)
 		rc = fail("%s: %s", out, archive_error_string(a));
 	archive_write_free(a);
@@ -8260,13 +8290,6 @@ cmd_export(int argc, char *argv[])
 		if (strcmp(out, "-"))
 			unlink(out);
 	}
-	for (i = 0; i < n; i++)
-		taskrow_free(&t[i]);
-	free(t);
-	jobrow_free(&r);
-	free(js.s);
-	free(rows);
-	free(meta_);
 	free(out);
 	return rc < 0 ? EX_ERR : EX_OK;
 }
@@ -8342,19 +8365,81 @@ ar_read(const char *file, struct imported *im)
 }
 
 /*
+ * The id of the job in an archive, if it is one this home can take: a
+ * well-formed id, an ended job, not here already.  NULL after a warning.
+ */
+static char *
+import_check(const char *file, const struct imported *im)
+{
+	char *id, *st, *here;
+	int mem = 0, ok;
+
+	open_store();
+	if (db == NULL && (mem = 1) && db_open_memory() < 0)
+		errx(EX_ERR, "%s", errmsg);
+	id = db_str("SELECT json_extract(?, '$.job.id')", "s", im->rows);
+	st = db_str("SELECT json_extract(?, '$.job.state')", "s", im->rows);
+	here = id && !mem ? db_str("SELECT 1 FROM jobs WHERE id = ?", "s", id) :
+	    NULL;
+	ok = id && strlen(id) == ID_LEN && is_hex(id) && st && jstate_final(st);
+	if (!ok)
+		warnx("%s: the job in it is not one jobrun can show", file);
+	else if (here)
+		warnx("job %s is in this home already", id);
+	if (mem)
+		db_close();
+	if (!ok || here) {
+		free(id);
+		id = NULL;
+	}
+	free(st);
+	free(here);
+	return id;
+}
+
+/* The rows into the store: by the daemon if one runs, else under its lock. */
+static int
+import_rows(const char *id, const char *rows)
+{
+	long long until;
+	pid_t pid;
+	char *p = NULL;
+
+	if (!daemon_alive(&pid)) {
+		if (spool_init() < 0 || daemon_lock() < 0 || (db_close(), db_open(1))
+		    < 0 || db_begin() < 0 || db_import(rows, id) < 0 ||
+		    db_commit() < 0)
+			errx(EX_ERR, "%s", errmsg);	/* no commit: nothing stays */
+		return EX_OK;
+	}
+	if (spool_reqd("import", id, 0, NULL, rows) < 0)
+		errx(EX_ERR, "cannot spool the request: %s", errmsg);
+	for (until = mono_ms() + 10000; p == NULL && mono_ms() < until;
+	    usleep(50000)) {
+		if (db == NULL)
+			db_open(0);
+		p = db ? db_str("SELECT 1 FROM jobs WHERE id = ?", "s", id) : NULL;
+	}
+	if (p == NULL) {
+		warnx("the daemon has not imported job %s after 10s", id);
+		return EX_ERR;
+	}
+	free(p);
+	return EX_OK;
+}
+
+/*
  * import: a job exported elsewhere, for inspection here (show, logs, ls);
- * it never runs.  Logs go in place first, then the rows, by the daemon if
- * one runs, else under the home's lock.
+ * it never runs.  Logs go in place first (nothing is written where the
+ * archive's names say), then the rows.
  */
 static int
 cmd_import(int argc, char *argv[])
 {
 	struct imported im;
-	char *id = NULL, *st = NULL, *p;
-	long long until;
+	char *id, *dir;
 	size_t i;
-	pid_t pid;
-	int rc = EX_ERR, mem = 0;
+	int rc = EX_OK;
 
 	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
 	    NULL) != -1 || argc - optind != 1)
@@ -8365,56 +8450,23 @@ cmd_import(int argc, char *argv[])
 		imported_free(&im);
 		return EX_ERR;
 	}
-	open_store();
-	if (db == NULL && (mem = 1) && db_open_memory() < 0)
-		errx(EX_ERR, "%s", errmsg);
-	id = db_str("SELECT json_extract(?, '$.job.id')", "s", im.rows);
-	st = db_str("SELECT json_extract(?, '$.job.state')", "s", im.rows);
-	p = id && !mem ? db_str("SELECT 1 FROM jobs WHERE id = ?", "s", id) : NULL;
-	if (id == NULL || strlen(id) != ID_LEN || !is_hex(id) || st == NULL ||
-	    !jstate_final(st))
-		warnx("%s: the job in it is not one jobrun can show", argv[optind]);
-	else if (p)
-		warnx("job %s is in this home already", id);
-	else
-		rc = EX_OK;
-	free(p);
-	if (mem)
-		db_close();
-	for (i = 0; rc == EX_OK && i < im.logs.n; i++) {
-		char *dir = home_path("logs/%s", id);
-
-		mkdir_p(dir);
-		free(dir);
-		if (put_file(p = home_path("logs/%s", id), im.lognames.v[i],
-		    im.logs.v[i], 0600) < 0)
+	if ((id = import_check(argv[optind], &im)) == NULL) {
+		imported_free(&im);
+		return EX_ERR;
+	}
+	dir = home_path("logs/%s", id);
+	mkdir_p(dir);
+	for (i = 0; rc == EX_OK && i < im.logs.n; i++)
+		if (put_file(dir, im.lognames.v[i], im.logs.v[i], 0600) < 0) {
+			warnx("%s", errmsg);
 			rc = EX_ERR;
-		free(p);
-	}
-	if (rc == EX_OK && !daemon_alive(&pid)) {
-		if (spool_init() < 0 || daemon_lock() < 0 || (db_close(), db_open(1))
-		    < 0 || db_begin() < 0 || db_import(im.rows, id) < 0 ||
-		    db_commit() < 0)
-			errx(EX_ERR, "%s", errmsg);	/* no commit: nothing stays */
-	} else if (rc == EX_OK) {
-		if (spool_reqd("import", id, 0, NULL, im.rows) < 0)
-			errx(EX_ERR, "cannot spool the request: %s", errmsg);
-		for (until = mono_ms() + 10000; mono_ms() < until; usleep(50000)) {
-			if (db == NULL)
-				db_open(0);
-			if ((p = db ? db_str("SELECT 1 FROM jobs WHERE id = ?", "s",
-			    id) : NULL) != NULL)
-				break;
 		}
-		rc = p ? EX_OK : EX_ERR;
-		if (p == NULL)
-			warnx("the daemon has not imported job %s after 10s", id);
-		free(p);
-	}
+	free(dir);
+	if (rc == EX_OK)
+		rc = import_rows(id, im.rows);
 	if (rc == EX_OK)
 		printf("%s\n", id);
 	free(id);
-	free(st);
 	imported_free(&im);
 	return rc;
 }
