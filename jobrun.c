@@ -1748,6 +1748,9 @@ spec_schedule(struct pctx *c, yaml_node_t *root, struct job *j)
 	else if (cron_parse(j->cron, &cr, &why) < 0)
 		perr(c, ymap_get(c, n, "cron"), "schedule.cron", "invalid cron "
 		    "expression '%s': %s", j->cron, why);
+	else if (cron_next(&cr, now_ms()) < 0)
+		perr(c, ymap_get(c, n, "cron"), "schedule.cron", "'%s' never fires "
+		    "(no such time in the next five years)", j->cron);
 }
 
 /* Notes where the secrets' values are in the text, so that they can be cut out. */
@@ -6971,6 +6974,10 @@ submit_args(int argc, char *argv[], struct subopt *o)
 			if (cron_parse(optarg, &cr, &why) < 0)
 				return usage_error("submit", "--cron: invalid "
 				    "expression '%s': %s", optarg, why);
+			if (cron_next(&cr, now_ms()) < 0)
+				return usage_error("submit", "--cron: '%s' never "
+				    "fires (no such time in the next five years)",
+				    optarg);
 			o->cron = optarg;
 			break;
 		case 'i':

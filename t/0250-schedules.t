@@ -80,6 +80,19 @@ tasks:
 EOF2
 run "$JOBRUN" submit nocron.yaml
 refused 3 "nocron\\.yaml:2:11: schedule: missing required field 'cron'$" "schedule: without cron: exit 3, FILE:LINE:COL: saying cron is missing"
+cat >never.yaml <<'EOF2'
+name: never
+schedule:
+  cron: "0 0 30 2 *"
+tasks:
+  - image: jobrun-test:latest
+    run: "true"
+EOF2
+run "$JOBRUN" submit never.yaml
+refused 3 "never\\.yaml:3:9: schedule\\.cron: '0 0 30 2 \\*' never fires \\(no such time in the next five years\\)$" \
+	"a cron that never fires (30 February) in the file: exit 3, FILE:LINE:COL: saying so"
+run "$JOBRUN" submit --cron '0 0 31 4 *' plain.yaml
+refused 2 "jobrun: --cron: '0 0 31 4 \\*' never fires" "--cron that never fires (31 April): exit 2"
 run "$JOBRUN" submit --cron 'bad' plain.yaml
 refused 2 "jobrun: --cron: invalid expression 'bad'" "--cron 'bad': a usage error (exit 2) naming the expression"
 run "$JOBRUN" submit --cron '61 * * * * *' plain.yaml
