@@ -6922,6 +6922,47 @@ submit_twin(const struct job *j, char out[ID_LEN + 1])
 	return id != NULL;
 }
 
+/*
+ * A schedule's twin: one of the same name and cron expression, in the
+ * store (active or paused) or still in the spool.  Its id goes to out.
+ */
+static int
+schedule_twin(const struct job *j, char out[ID_LEN + 1])
+{
+	struct strlist names = { 0 };
+	struct job *sj;
+	struct env e;
+	char *id = NULL, *text;
+	size_t i;
+
+	if (db_open(0) == 0 && db) {
+		id = db_str("SELECT id FROM schedules WHERE name IS ? AND cron = ?"
+		    " ORDER BY seq LIMIT 1", "ss", j->name, j->cron);
+		db_close();
+	}
+	spool_list(&names);
+	for (i = 0; id == NULL && i < names.n; i++) {
+		text = NULL;
+		if (strstr(names.v[i], ".sched") == NULL ||
+		    spool_read(names.v[i], &e, &text) < 0) {
+			free(text);
+			continue;
+		}
+		if ((sj = spool_job_of(&e)) != NULL && strcmp(e.cron, j->cron) == 0 &&
+		    ((!j->name && !sj->name) || (j->name && sj->name &&
+		    strcmp(j->name, sj->name) == 0)))
+			id = xstrdup(e.id);
+		spec_free(sj);
+		env_free(&e);
+		free(text);
+	}
+	strlist_free(&names);
+	if (id)
+		snprintf(out, ID_LEN + 1, "%s", id);
+	free(id);
+	return id != NULL;
+}
+
 /* Serialises unique submits, so that two at once cannot both find no twin. */
 static int
 submit_lock(void)
@@ -7018,15 +7059,19 @@ submit_spool(struct job *j, const struct subopt *o, const char *text,
 	char twin[ID_LEN + 1];
 	int lock = -1;
 
-	if ((o->unique || j->unique) && !j->cron && (lock = submit_lock()) < 0)
+	if ((o->unique || j->unique) && (lock = submit_lock()) < 0)
 		errx(EX_ERR, "%s", errmsg);
-	if (lock >= 0 && submit_twin(j, twin)) {
+	if (lock >= 0 && (j->cron ? schedule_twin(j, twin) : submit_twin(j, twin))) {
 		if (o->json)
 			printf("{\"id\":\"%s\",\"duplicate\":true}\n", twin);
 		else
 			printf("%s\n", twin);
-		warnx("job %s of the same name and inputs is still pending or "
-		    "running; not submitted", twin);
+		if (j->cron)
+			warnx("schedule %s has the same name and cron expression; "
+			    "not submitted", twin);
+		else
+			warnx("job %s of the same name and inputs is still pending "
+			    "or running; not submitted", twin);
 		close(lock);
 		return EX_DUPLICATE;
 	}

@@ -294,4 +294,23 @@ is "$(task_field "$cj" 1 result)" caught "... having run its task"
 nx=$(ms_of "$(sched_field "$C" nextAt)")
 ok $(( nx >= (b + 60) * 1000 ? 0 : 1 )) "its next firing is a minute on, not a missed one"
 
+# ---------------------------------------------------------------- unique schedules
+run "$JOBRUN" submit --unique --cron '0 5 * * *' plain.yaml
+U=$OUT
+is "$RC" 0 "submit --unique --cron: the first is taken"
+run "$JOBRUN" submit --unique --cron '0 5 * * *' plain.yaml
+is "$RC $OUT" "7 $U" "the same name and cron again: exit 7, the first schedule's id on stdout"
+like "$ERR" "schedule $U has the same name and cron expression; not submitted" "... and why on stderr"
+run "$JOBRUN" submit --unique --json --cron '0 5 * * *' plain.yaml
+is "$(jq -r '.id + " " + (.duplicate|tostring)' <<<"$OUT")" "$U true" "--json: {id, duplicate: true}"
+run "$JOBRUN" submit --unique --cron '0 6 * * *' plain.yaml
+is "$RC" 0 "another cron expression: a schedule of its own"
+V=$OUT
+run "$JOBRUN" submit --cron '0 5 * * *' plain.yaml
+is "$RC" 0 "without --unique a twin is taken"
+W=$OUT
+"$JOBRUN" schedule rm "$U" "$V" "$W" >/dev/null 2>&1
+run "$JOBRUN" submit --unique --cron '0 5 * * *' plain.yaml
+is "$RC" 0 "once removed, --unique takes it again"
+
 done_testing
