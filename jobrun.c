@@ -5799,6 +5799,24 @@ sched_recover(void)
 	strlist_free(&keep);
 }
 
+/*
+ * The store failed (busy past the timeout, a full disk), not the file: it
+ * stays in spool/new and is tried again at the next scan, a second later.
+ * Said once per file, not once per try.
+ */
+static void
+spool_retry(const char *name)
+{
+	static struct strlist said;
+	size_t i;
+
+	for (i = 0; i < said.n; i++)
+		if (strcmp(said.v[i], name) == 0)
+			return;
+	strlist_add(&said, xstrdup(name));
+	logf_("warn", "spool.retry", "file=%s error=\"%s\"", name, errmsg);
+}
+
 /* Moves a spool file the daemon cannot read aside, so that it is kept. */
 static void
 spool_reject(const char *name)
@@ -6209,7 +6227,9 @@ spool_ingest(void)
 			path = home_path("spool/new/%s", names.v[i]);
 			unlink(path);
 			free(path);
-		} else
+		} else if (strncmp(errmsg, "database:", 9) == 0)
+			spool_retry(names.v[i]);
+		else
 			spool_reject(names.v[i]);
 		env_free(&e);
 		free(text);

@@ -25,4 +25,23 @@ run "$JOBRUN" wait "$id"
 is "$RC" 0 "the daemon goes on running jobs"
 daemon_alive
 ok $? "... and is alive"
+
+# A store that is busy past the daemon's 10 s timeout is not the file's
+# fault: the file stays in spool/new and goes in once the store is free.
+if command -v sqlite3 >/dev/null 2>&1; then
+	(echo 'BEGIN IMMEDIATE;'; sleep 14; echo 'COMMIT;') | sqlite3 "$JOBRUN_HOME/jobrun.db" &
+	holder=$!
+	sleep 0.5
+	id2=$(submit ok.yaml)
+	wait_for -t 20 grep -q "event=spool.retry file=[0-9]*-$id2.job" "$T/daemon.log"
+	ok $? "a busy store: the daemon says it will try the file again (spool.retry)"
+	is "$(count_files "$JOBRUN_HOME/spool/bad")" 2 "... and does not put it in spool/bad"
+	wait "$holder"
+	RUN_TIMEOUT=40 run "$JOBRUN" wait "$id2"
+	is "$RC" 0 "once the store is free the job goes in and completes"
+	is "$(grep -c "event=spool.retry file=[0-9]*-$id2.job" "$T/daemon.log")" 1 \
+		"... the retry said once, not once per try"
+else
+	skip 4 "no sqlite3 command to hold the store busy"
+fi
 done_testing
