@@ -2361,6 +2361,8 @@ static const char schema[] =
 	" next_at INTEGER, status INTEGER, error TEXT, created INTEGER,"
 	" log TEXT);"
 	"CREATE INDEX IF NOT EXISTS hooks_job ON hooks(job);"
+	/* the loop asks for due deliveries each time round: no table scans */
+	"CREATE INDEX IF NOT EXISTS hooks_due ON hooks(state, next_at);"
 	"CREATE TABLE IF NOT EXISTS schedules("
 	" seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, name TEXT, cron TEXT,"
 	" envelope TEXT NOT NULL, state TEXT NOT NULL, created INTEGER,"
@@ -5523,19 +5525,18 @@ sched_wait_ms(void)
 	size_t i;
 	char *s;
 
-	/* the next delayed job's, retry's or cron firing's time, within the second */
+	/*
+	 * The next delayed job's, retry's, cron firing's or webhook attempt's
+	 * time, within the second; one query, as this runs each time round.
+	 * Webhooks count only while a delivery slot is free.
+	 */
 	if ((s = db_str("SELECT min(t) FROM (SELECT min(due) t FROM jobs WHERE"
 	    " state = 'SCHEDULED' UNION ALL SELECT min(not_before) FROM tasks"
 	    " WHERE state = 'PENDING' AND not_before > ?1 UNION ALL SELECT"
-	    " min(next_at) FROM schedules WHERE state = 'ACTIVE' AND next_at > 0)",
-	    "I", now_ms())) != NULL) {
-		due = atoll(s) - now_ms();
-		free(s);
-		if (now + due < next)
-			next = now + (due > 0 ? due : 0);
-	}
-	if (hooks_inflight() < HOOK_INFLIGHT && (s = db_str("SELECT min(next_at)"
-	    " FROM hooks WHERE state = 'PENDING'", NULL)) != NULL) {
+	    " min(next_at) FROM schedules WHERE state = 'ACTIVE' AND next_at > 0"
+	    " UNION ALL SELECT min(next_at) FROM hooks WHERE ?2 AND state ="
+	    " 'PENDING')", "Ii", now_ms(), hooks_inflight() < HOOK_INFLIGHT)) !=
+	    NULL) {
 		due = atoll(s) - now_ms();
 		free(s);
 		if (now + due < next)
