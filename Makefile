@@ -60,10 +60,11 @@ bench: jobrun
 lint-man:
 	mandoc -T lint -W warning man/jobrun.1 man/jobrun-job.5
 
-# Fuzzing (issue 3): `make fuzz` builds the libFuzzer targets t/fuzz/expr_fuzz (the
-# expression module) and t/fuzz/spec_fuzz (the job-file parser, jobrun.c included
-# whole) with clang, then runs each for FUZZ_SECONDS (default 60) on a copy of its
-# seed corpus t/fuzz/corpus/NAME.  It fails when one finds a crash, a leak, a hang
+# Fuzzing (issues 3, 10): `make fuzz` builds the libFuzzer targets t/fuzz/expr_fuzz
+# (the expression module), t/fuzz/spec_fuzz (the job-file parser, jobrun.c included
+# whole) and t/fuzz/ingest_fuzz (submit's checks against the daemon's ingest, on
+# spec's corpus) with clang, then runs each for FUZZ_SECONDS (default 60) on a copy
+# of its seed corpus t/fuzz/corpus/NAME.  It fails when one finds a crash, a leak, a hang
 # or a broken check; the input is kept as t/fuzz/artifacts/NAME-crash-* and the
 # fuzzer's output in t/fuzz/NAME.log.  Replay one: t/fuzz/NAME_fuzz FILE.
 FUZZ_CC      ?= clang
@@ -75,19 +76,22 @@ FUZZ_PKGS     = yaml-0.1 sqlite3 libarchive ncursesw
 t/fuzz/expr_fuzz: t/fuzz/expr_fuzz.c vendor/expr.c vendor/expr.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/expr_fuzz.c vendor/expr.c -lm
 
-t/fuzz/spec_fuzz: t/fuzz/spec_fuzz.c jobrun.c jobrun.h $(VENDOR_SRC) $(wildcard vendor/*.h)
+t/fuzz/spec_fuzz t/fuzz/ingest_fuzz: t/fuzz/%_fuzz: t/fuzz/%_fuzz.c jobrun.c jobrun.h \
+    $(VENDOR_SRC) $(wildcard vendor/*.h)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(FUZZ_PKGS)) -o $@ \
-	    t/fuzz/spec_fuzz.c $(VENDOR_SRC) $(shell pkg-config --libs $(FUZZ_PKGS)) -lm
+	    $< $(VENDOR_SRC) $(shell pkg-config --libs $(FUZZ_PKGS)) -lm
 
-fuzz: t/fuzz/expr_fuzz t/fuzz/spec_fuzz
+fuzz: t/fuzz/expr_fuzz t/fuzz/spec_fuzz t/fuzz/ingest_fuzz
 	@for r in t/fuzz/repro/spec/*; do \
 	    t/fuzz/spec_fuzz "$$r" >/dev/null 2>&1 || { echo "fuzz: $$r fails again"; exit 1; }; \
+	    t/fuzz/ingest_fuzz "$$r" >/dev/null 2>&1 || { echo "fuzz: $$r fails ingest_fuzz"; exit 1; }; \
 	done; echo "fuzz: $$(ls t/fuzz/repro/spec | wc -l) earlier findings replayed"
 	@mkdir -p t/fuzz/artifacts; rc=0; \
-	for f in expr spec; do \
+	for f in expr spec ingest; do \
 	    w=$$(mktemp -d "$${TMPDIR:-/tmp}/jobrun-fuzz-$$f.XXXXXX") || exit 1; \
-	    cp -R t/fuzz/corpus/$$f/. "$$w/"; \
-	    d=; [ -f t/fuzz/$$f.dict ] && d=-dict=t/fuzz/$$f.dict; \
+	    c=$$f; [ $$f = ingest ] && c=spec; \
+	    cp -R t/fuzz/corpus/$$c/. "$$w/"; \
+	    d=; [ -f t/fuzz/$$c.dict ] && d=-dict=t/fuzz/$$c.dict; \
 	    echo "fuzz: $$f for $(FUZZ_SECONDS)s ($$(ls "$$w" | wc -l) seeds)"; \
 	    if t/fuzz/$${f}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	        -print_final_stats=1 -artifact_prefix=t/fuzz/artifacts/$$f- $$d "$$w" \

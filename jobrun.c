@@ -93,12 +93,14 @@
 #include "jobrun.h"
 #include "cron.h"
 #include "expr.h"
+#include "grammar.h"
 #include "http.h"
 #include "units.h"
 
 /* ---------------------------------------------------------------- util -- */
 
 static char errmsg[1024];	/* the message of the last error returned upward */
+static char *home;		/* the jobrun home, absolute */
 
 static int
 fail(const char *fmt, ...)
@@ -204,7 +206,12 @@ buf_take(struct buf *b)
 	return s;
 }
 
-/* A JSON string literal; also valid YAML, which is how the spool reads it back. */
+/*
+ * A JSON string literal; also valid YAML, which is how the spool reads it
+ * back.  YAML takes NEL, LS and PS for line breaks (and folds them in a
+ * quoted string) and a BOM for a mark: those go as escapes, so that the
+ * text read back is byte for byte the text written.
+ */
 static void
 json_str(struct buf *b, const char *s)
 {
@@ -216,6 +223,18 @@ json_str(struct buf *b, const char *s)
 	}
 	buf_add(b, "\"");
 	for (p = (const unsigned char *)s; *p; p++) {
+		if (p[0] == 0xc2 && p[1] == 0x85) {
+			buf_add(b, "\\u0085");
+			p++;
+			continue;
+		}
+		if ((p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 ||
+		    p[2] == 0xa9)) || (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)) {
+			buf_addf(b, "\\u%s", p[0] == 0xef ? "feff" : p[2] == 0xa8 ?
+			    "2028" : "2029");
+			p += 2;
+			continue;
+		}
 		switch (*p) {
 		case '"':  buf_add(b, "\\\""); break;
 		case '\\': buf_add(b, "\\\\"); break;
@@ -239,7 +258,8 @@ json_kstr(struct buf *b, const char *k, const char *v)
 {
 	if (v == NULL)
 		return;
-	buf_addf(b, "\"%s\":", k);
+	json_str(b, k);	/* a key may be the job file's: inputs, secrets */
+	buf_add(b, ":");
 	json_str(b, v);
 	buf_add(b, ",");
 }
@@ -325,38 +345,67 @@ is_hex(const char *s)
 	return 1;
 }
 
-/* Reads a whole file (or stdin for "-") into a NUL-terminated buffer. */
+/*
+ * Reads what is left of fd (path names it in errors) into a NUL-terminated
+ * buffer, at most max bytes (0: no limit).  NULL with errmsg, and errno
+ * EFBIG when there was more.
+ */
 static char *
-read_file(const char *path, size_t *lenp)
+read_fd_max(int fd, const char *path, size_t max, size_t *lenp)
 {
 	struct buf b = { 0 };
 	char chunk[65536];
 	ssize_t n;
-	int fd;
 
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		fail("%s: %s", path, strerror(errno));
-		return NULL;
-	}
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			fail("%s: %s", path, strerror(errno));
+		if (n < 0 || (max && b.len + n > max)) {
+			if (n < 0)
+				fail("%s: %s", path, strerror(errno));
+			else
+				fail("%s: more than %zu bytes", path, max);
 			free(b.s);
-			if (fd != STDIN_FILENO)
-				close(fd);
+			errno = n < 0 ? errno : EFBIG;
 			return NULL;
 		}
 		buf_addn(&b, chunk, n);
 	}
-	if (fd != STDIN_FILENO)
-		close(fd);
 	if (lenp)
 		*lenp = b.len;
 	return buf_take(&b);
+}
+
+static char *
+read_fd(int fd, const char *path, size_t *lenp)
+{
+	return read_fd_max(fd, path, 0, lenp);
+}
+
+/* Reads a whole file (or stdin for "-"), at most max bytes (0: any). */
+static char *
+read_file_max(const char *path, size_t max, size_t *lenp)
+{
+	char *s;
+	int fd, e;
+
+	if (strcmp(path, "-") == 0)
+		return read_fd_max(STDIN_FILENO, "<stdin>", max, lenp);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		fail("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	s = read_fd_max(fd, path, max, lenp);
+	e = errno;
+	close(fd);
+	errno = e;
+	return s;
+}
+
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	return read_file_max(path, 0, lenp);
 }
 
 /*
@@ -570,6 +619,8 @@ exit_for_state(const char *s)
  * FILE:LINE:COL: PATH: MESSAGE, before anything is spooled.
  */
 
+struct policy;
+
 struct pctx {
 	const char *file;
 	const char *text;		/* the file, for positions inside scalars */
@@ -577,6 +628,7 @@ struct pctx {
 	yaml_document_t *doc;
 	struct buf errs;
 	int nerr;
+	const struct policy *pol;	/* the host policy to check, or NULL */
 };
 
 static void
@@ -600,6 +652,8 @@ struct field;
 typedef void (*pfn)(struct pctx *, yaml_node_t *, const char *,
     const struct field *, void *);
 
+typedef int (*gramfn)(const char *, const char **);
+
 struct field {
 	const char *key;
 	pfn parse;
@@ -607,6 +661,8 @@ struct field {
 	const struct field *sub;	/* fields of a nested mapping */
 	long long min, max;		/* range of an integer */
 	int eval;			/* {{ }} is evaluated in it */
+	gramfn gram;			/* its values' (a mapping's keys') grammar */
+	int argv;			/* on docker's command line: no secrets */
 };
 
 static yaml_node_t *
@@ -727,6 +783,71 @@ check_template(struct pctx *c, yaml_node_t *n, const char *path, const char *s)
 	free(why);
 }
 
+/*
+ * Whether a template reads a secret: the name `secrets` inside {{ }}.
+ * Such a value must not reach docker's command line.
+ */
+static int
+tmpl_secrets(const char *s)
+{
+	const char *p, *e, *w;
+
+	for (; (p = strstr(s, "{{")) != NULL; s = e + 2) {
+		if ((e = strstr(p + 2, "}}")) == NULL)
+			e = p + strlen(p) - 2;
+		for (w = p + 2; (w = strstr(w, "secrets")) != NULL && w < e; w += 7)
+			if (!isalnum((unsigned char)w[-1]) && w[-1] != '_' &&
+			    !isalnum((unsigned char)w[7]) && w[7] != '_')
+				return 1;
+	}
+	return 0;
+}
+
+/* What each grammar is called in an error message. */
+static const char *
+gram_what(gramfn g)
+{
+	if (g == gram_image) return "an image reference";
+	if (g == gram_envname) return "a variable name";
+	if (g == gram_netname) return "a network name";
+	if (g == gram_abspath) return "an absolute path";
+	if (g == gram_gpus) return "a gpus value";
+	return "valid";
+}
+
+/* s for an error message: at most 60 bytes, control characters as '?'. */
+static const char *
+quoted(const char *s, char out[64])
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < 60; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	snprintf(out + i, 64 - i, "%s", s[i] ? "..." : "");
+	return out;
+}
+
+/*
+ * The checks of a value that reaches docker's argv: its grammar (for a
+ * template, once evaluated, when the task starts) and no secret in it.
+ */
+static void
+check_argv(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, const char *v)
+{
+	const char *why;
+	char q[64];
+
+	if (f->gram && (!f->eval || strstr(v, "{{") == NULL) &&
+	    f->gram(v, &why) < 0)
+		perr(c, n, path, "'%s' is not %s: %s", quoted(v, q),
+		    gram_what(f->gram), why);
+	if (f->argv && f->eval && tmpl_secrets(v))
+		perr(c, n, path, "a secret here would be on docker's command "
+		    "line, which ps shows to every user: pass it in env (env: "
+		    "{PW: '{{ secrets.pw }}'}) and use $PW in run or sh -c");
+}
+
 static void
 p_str(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
     void *dst)
@@ -741,6 +862,7 @@ p_str(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 	*p = xstrdup(yscalar(n));
 	if (f->eval)
 		check_template(c, n, path, *p);
+	check_argv(c, n, path, f, *p);
 }
 
 static void
@@ -844,6 +966,7 @@ p_strlist(struct pctx *c, yaml_node_t *n, const char *path,
 		strlist_add(l, xstrdup(yscalar(e)));
 		if (f->eval)
 			check_template(c, e, path, yscalar(e));
+		check_argv(c, e, path, f, yscalar(e));
 	}
 }
 
@@ -853,6 +976,7 @@ p_kv(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 {
 	struct kvlist *l = (struct kvlist *)((char *)dst + f->off);
 	yaml_node_pair_t *p;
+	const char *why;
 
 	if (n->type != YAML_MAPPING_NODE) {
 		perr(c, n, path, "must be a mapping of names to strings");
@@ -863,6 +987,13 @@ p_kv(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 
 		if (k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE) {
 			perr(c, v, path, "must be a mapping of names to strings");
+			continue;
+		}
+		if (f->gram && f->gram(yscalar(k), &why) < 0) {
+			char q[64];
+
+			perr(c, k, path, "'%s' is not %s: %s", quoted(yscalar(k), q),
+			    gram_what(f->gram), why);
 			continue;
 		}
 		kv_set(l, yscalar(k), yscalar(v));
@@ -943,20 +1074,27 @@ p_steps(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
 	    sizeof(*l->v), step_item);
 }
 
-/* Table rows: F(key, parser, struct, member) and E() for an evaluated field. */
-#define F(k, fn, T, m) { k, fn, offsetof(T, m), NULL, 0, 0, 0 }
-#define E(k, fn, T, m) { k, fn, offsetof(T, m), NULL, 0, 0, 1 }
-#define END { NULL, NULL, 0, NULL, 0, 0, 0 }
+/*
+ * Table rows: F(key, parser, struct, member) and E() for an evaluated
+ * field; G(..., grammar) for a literal that reaches docker's argv, A() for
+ * an evaluated one (no secrets in it), EG() for env (its names' grammar).
+ */
+#define F(k, fn, T, m) { k, fn, offsetof(T, m), NULL, 0, 0, 0, NULL, 0 }
+#define E(k, fn, T, m) { k, fn, offsetof(T, m), NULL, 0, 0, 1, NULL, 0 }
+#define G(k, fn, T, m, g) { k, fn, offsetof(T, m), NULL, 0, 0, 0, g, 1 }
+#define A(k, fn, T, m, g) { k, fn, offsetof(T, m), NULL, 0, 0, 1, g, 1 }
+#define EG(k, fn, T, m, g) { k, fn, offsetof(T, m), NULL, 0, 0, 1, g, 0 }
+#define END { NULL, NULL, 0, NULL, 0, 0, 0, NULL, 0 }
 
 static const struct field step_fields[] = {
 	E("name", p_str, struct step, name),
-	{ "description", NULL, 0, NULL, 0, 0, 0 },
-	E("image", p_str, struct step, image),
+	{ "description", NULL, 0, NULL, 0, 0, 0, NULL, 0 },
+	A("image", p_str, struct step, image, gram_image),
 	F("run", p_str, struct step, run),
-	E("cmd", p_strlist, struct step, cmd),
-	F("entrypoint", p_strlist, struct step, entrypoint),
-	E("env", p_kv, struct step, env),
-	F("workdir", p_str, struct step, workdir),
+	A("cmd", p_strlist, struct step, cmd, NULL),
+	G("entrypoint", p_strlist, struct step, entrypoint, NULL),
+	EG("env", p_kv, struct step, env, gram_envname),
+	G("workdir", p_str, struct step, workdir, gram_abspath),
 	END
 };
 
@@ -964,15 +1102,15 @@ static void p_factor(struct pctx *, yaml_node_t *, const char *,
     const struct field *, void *);
 
 static const struct field retry_fields[] = {
-	{ "limit", p_int, 0, NULL, 0, 10, 0 },
+	{ "limit", p_int, 0, NULL, 0, 10, 0, NULL, 0 },
 	F("initialDelay", p_duration, struct retry, initial_ms),
 	F("scalingFactor", p_factor, struct retry, scaling),
 	END
 };
 
 static const struct field limits_fields[] = {
-	{ "cpus", p_cpus, offsetof(struct limits, cpus), NULL, 0, 0, 0 },
-	{ "memory", p_size, offsetof(struct limits, memory), NULL, 0, 0, 0 },
+	{ "cpus", p_cpus, offsetof(struct limits, cpus), NULL, 0, 0, 0, NULL, 0 },
+	{ "memory", p_size, offsetof(struct limits, memory), NULL, 0, 0, 0, NULL, 0 },
 	END
 };
 
@@ -986,7 +1124,7 @@ static void p_bool(struct pctx *, yaml_node_t *, const char *,
     const struct field *, void *);
 
 static const struct field parallel_fields[] = {
-	{ "tasks", p_tasklist, 0, NULL, 0, 0, 0 },
+	{ "tasks", p_tasklist, 0, NULL, 0, 0, 0, NULL, 0 },
 	END
 };
 
@@ -994,8 +1132,8 @@ static const struct field each_fields[] = {
 	E("list", p_str, struct each, list),
 	F("var", p_str, struct each, var),
 	{ "concurrency", p_int, offsetof(struct each, concurrency), NULL, 0,
-	    100000, 0 },
-	{ "task", p_tasklist, offsetof(struct each, task), NULL, 1, 0, 0 },
+	    100000, 0, NULL, 0 },
+	{ "task", p_tasklist, offsetof(struct each, task), NULL, 1, 0, 0, NULL, 0 },
 	END
 };
 
@@ -1017,58 +1155,61 @@ static const struct field registry_fields[] = {
 
 static void p_sidecars(struct pctx *, yaml_node_t *, const char *,
     const struct field *, void *);
+static void p_networks(struct pctx *, yaml_node_t *, const char *,
+    const struct field *, void *);
 
 #define PO(m) (offsetof(struct sidecar, probe.m) - offsetof(struct sidecar, probe))
 static const struct field probe_fields[] = {
-	{ "path", p_str, PO(path), NULL, 0, 0, 0 },
-	{ "port", p_int, PO(port), NULL, 1, 65535, 0 },
-	{ "timeout", p_duration, PO(timeout_ms), NULL, 0, 0, 0 },
+	{ "path", p_str, PO(path), NULL, 0, 0, 0, NULL, 0 },
+	{ "port", p_int, PO(port), NULL, 1, 65535, 0, NULL, 0 },
+	{ "timeout", p_duration, PO(timeout_ms), NULL, 0, 0, 0, NULL, 0 },
 	END
 };
 #undef PO
 
 static const struct field sidecar_fields[] = {
 	E("name", p_str, struct sidecar, c.name),
-	E("image", p_str, struct sidecar, c.image),
+	A("image", p_str, struct sidecar, c.image, gram_image),
 	F("run", p_str, struct sidecar, c.run),
-	E("cmd", p_strlist, struct sidecar, c.cmd),
-	F("entrypoint", p_strlist, struct sidecar, c.entrypoint),
-	E("env", p_kv, struct sidecar, c.env),
-	F("workdir", p_str, struct sidecar, c.workdir),
-	{ "probe", p_sub, offsetof(struct sidecar, probe), probe_fields, 0, 0, 0 },
+	A("cmd", p_strlist, struct sidecar, c.cmd, NULL),
+	G("entrypoint", p_strlist, struct sidecar, c.entrypoint, NULL),
+	EG("env", p_kv, struct sidecar, c.env, gram_envname),
+	G("workdir", p_str, struct sidecar, c.workdir, gram_abspath),
+	{ "probe", p_sub, offsetof(struct sidecar, probe), probe_fields, 0, 0, 0, NULL, 0 },
 	END
 };
 
 static const struct field task_fields[] = {
 	E("name", p_str, struct task, c.name),
 	F("description", p_str, struct task, description),
-	E("image", p_str, struct task, c.image),
+	A("image", p_str, struct task, c.image, gram_image),
 	F("run", p_str, struct task, c.run),
-	E("cmd", p_strlist, struct task, c.cmd),
-	F("entrypoint", p_strlist, struct task, c.entrypoint),
-	E("env", p_kv, struct task, c.env),
-	F("workdir", p_str, struct task, c.workdir),
+	A("cmd", p_strlist, struct task, c.cmd, NULL),
+	G("entrypoint", p_strlist, struct task, c.entrypoint, NULL),
+	EG("env", p_kv, struct task, c.env, gram_envname),
+	G("workdir", p_str, struct task, c.workdir, gram_abspath),
 	E("var", p_str, struct task, var),
 	E("queue", p_str, struct task, queue),
 	E("if", p_str, struct task, if_),
-	{ "priority", p_int, offsetof(struct task, priority), NULL, 0, 9, 0 },
-	{ "retry", p_sub, offsetof(struct task, retry), retry_fields, 0, 0, 0 },
+	{ "priority", p_int, offsetof(struct task, priority), NULL, 0, 9, 0, NULL, 0 },
+	{ "retry", p_sub, offsetof(struct task, retry), retry_fields, 0, 0, 0, NULL, 0 },
 	F("timeout", p_duration, struct task, timeout_ms),
-	{ "limits", p_sub, offsetof(struct task, limits), limits_fields, 0, 0, 0 },
-	F("volumes", p_strlist, struct task, volumes),
-	{ "pre", p_steps, offsetof(struct task, pre), step_fields, 0, 0, 0 },
-	{ "post", p_steps, offsetof(struct task, post), step_fields, 0, 0, 0 },
+	{ "limits", p_sub, offsetof(struct task, limits), limits_fields, 0, 0, 0, NULL, 0 },
+	G("volumes", p_strlist, struct task, volumes, gram_abspath),
+	{ "pre", p_steps, offsetof(struct task, pre), step_fields, 0, 0, 0, NULL, 0 },
+	{ "post", p_steps, offsetof(struct task, post), step_fields, 0, 0, 0, NULL, 0 },
 	{ "parallel", p_sub, offsetof(struct task, parallel), parallel_fields,
-	    0, 0, 0 },
-	{ "each", p_each, 0, each_fields, 0, 0, 0 },
-	{ "subjob", p_subjob, 0, NULL, 0, 0, 0 },
-	{ "mounts", p_mounts, 0, mount_fields, 0, 0, 0 },
-	{ "sidecars", p_sidecars, 0, sidecar_fields, 0, 0, 0 },
+	    0, 0, 0, NULL, 0 },
+	{ "each", p_each, 0, each_fields, 0, 0, 0, NULL, 0 },
+	{ "subjob", p_subjob, 0, NULL, 0, 0, 0, NULL, 0 },
+	{ "mounts", p_mounts, 0, mount_fields, 0, 0, 0, NULL, 0 },
+	{ "sidecars", p_sidecars, 0, sidecar_fields, 0, 0, 0, NULL, 0 },
 	F("files", p_kv, struct task, files),
-	F("networks", p_strlist, struct task, networks),
+	{ "networks", p_networks, offsetof(struct task, networks), NULL, 0, 0,
+	    0, gram_netname, 1 },
 	F("tags", p_strlist, struct task, tags),
-	F("gpus", p_str, struct task, gpus),
-	{ "registry", p_sub, 0, registry_fields, 0, 0, 0 },
+	G("gpus", p_str, struct task, gpus, gram_gpus),
+	{ "registry", p_sub, 0, registry_fields, 0, 0, 0, NULL, 0 },
 	END
 };
 
@@ -1078,11 +1219,11 @@ static const struct field wait_fields[] = {
 };
 
 static const struct field defaults_fields[] = {
-	{ "retry", p_sub, offsetof(struct task, retry), retry_fields, 0, 0, 0 },
-	{ "limits", p_sub, offsetof(struct task, limits), limits_fields, 0, 0, 0 },
+	{ "retry", p_sub, offsetof(struct task, retry), retry_fields, 0, 0, 0, NULL, 0 },
+	{ "limits", p_sub, offsetof(struct task, limits), limits_fields, 0, 0, 0, NULL, 0 },
 	F("timeout", p_duration, struct task, timeout_ms),
 	F("queue", p_str, struct task, queue),
-	{ "priority", p_int, offsetof(struct task, priority), NULL, 0, 9, 0 },
+	{ "priority", p_int, offsetof(struct task, priority), NULL, 0, 9, 0, NULL, 0 },
 	END
 };
 
@@ -1115,15 +1256,15 @@ static const struct field job_fields[] = {
 	F("description", p_str, struct job, description),
 	F("inputs", p_kv, struct job, inputs),
 	F("secrets", p_kv, struct job, secrets),
-	{ "defaults", p_sub, offsetof(struct job, defaults), defaults_fields, 0, 0, 0 },
+	{ "defaults", p_sub, offsetof(struct job, defaults), defaults_fields, 0, 0, 0, NULL, 0 },
 	E("output", p_str, struct job, output),
 	F("tags", p_strlist, struct job, tags),
-	{ "wait", p_sub, 0, wait_fields, 0, 0, 0 },
+	{ "wait", p_sub, 0, wait_fields, 0, 0, 0, NULL, 0 },
 	F("unique", p_bool, struct job, unique),
-	{ "schedule", p_sub, 0, schedule_fields, 0, 0, 0 },
-	{ "autoDelete", p_sub, 0, autodelete_fields, 0, 0, 0 },
-	{ "webhooks", p_webhooks, 0, webhook_fields, 0, 0, 0 },
-	{ "tasks", p_tasks, 0, NULL, 0, 0, 0 },
+	{ "schedule", p_sub, 0, schedule_fields, 0, 0, 0, NULL, 0 },
+	{ "autoDelete", p_sub, 0, autodelete_fields, 0, 0, 0, NULL, 0 },
+	{ "webhooks", p_webhooks, 0, webhook_fields, 0, 0, 0, NULL, 0 },
+	{ "tasks", p_tasks, 0, NULL, 0, 0, 0, NULL, 0 },
 	END
 };
 
@@ -1132,14 +1273,17 @@ static const struct field subjob_fields[] = {
 	F("description", p_str, struct job, description),
 	E("inputs", p_kv, struct job, inputs),
 	E("secrets", p_kv, struct job, secrets),
-	{ "defaults", p_sub, offsetof(struct job, defaults), defaults_fields, 0, 0, 0 },
+	{ "defaults", p_sub, offsetof(struct job, defaults), defaults_fields, 0, 0, 0, NULL, 0 },
 	E("output", p_str, struct job, output),
 	F("detached", p_bool, struct job, detached),
-	{ "tasks", p_tasks, 0, NULL, 0, 0, 0 },
+	{ "tasks", p_tasks, 0, NULL, 0, 0, 0, NULL, 0 },
 	END
 };
 #undef F
 #undef E
+#undef G
+#undef A
+#undef EG
 #undef END
 
 /* Parses a mapping node field by field; a key with no table entry is an error. */
@@ -1388,10 +1532,193 @@ p_subjob(struct pctx *c, yaml_node_t *n, const char *path,
 			    "as text", t->subjob->secrets.v[i].key);
 }
 
+/*
+ * What a job may ask of the host is the daemon's to say: bind mount
+ * sources only under `daemon --allow-bind` directories, networks beyond
+ * none and the daemon's own only by `--allow-network`, job files up to
+ * `--max-job-size`.  The daemon writes its policy to run/policy, so that
+ * submit can refuse ahead what the daemon would; the daemon checks again
+ * when it takes a job in, and its word wins.
+ */
+#define MAX_JOB_SIZE	(4LL << 20)	/* default --max-job-size */
+#define MAX_TASKS	1000		/* tasks in one job file, nested too */
+#define MAX_EACH	10000		/* elements of an each's list */
+#define MAX_VALUE	(1 << 20)	/* an evaluated field */
+#define MAX_OUTPUT	(1 << 20)	/* what a task writes to $TORK_OUTPUT */
+
+struct policy {
+	struct strlist binds;		/* real paths bind sources may be under */
+	struct strlist nets;		/* networks allowed besides these: */
+	char *network;			/* the daemon's own (--network), or NULL */
+	long long max_job;		/* bytes in a job file */
+	int known;			/* from a daemon: the allow-lists apply */
+};
+static struct policy pol = { { NULL, 0 }, { NULL, 0 }, NULL, MAX_JOB_SIZE, 0 };
+
+/* Sockets that give whoever reaches them root on the host. */
+static const char *const engine_sockets[] = { "/var/run/docker.sock",
+	"/run/docker.sock", "/run/podman/podman.sock",
+	"/run/containerd/containerd.sock", NULL };
+
+/*
+ * Whether path (real, absolute) is never to be bound: /, the home or what
+ * holds it or lies in it, or an engine's socket or what holds one.
+ */
+static const char *
+policy_never(const char *path)
+{
+	const char *dh = getenv("DOCKER_HOST");
+	char *r, *h = home ? realpath(home, NULL) : NULL;
+	const char *why = NULL;
+	size_t i;
+
+	if (strcmp(path, "/") == 0)
+		why = "/ is the whole host";
+	else if (h && (gram_under(path, h) || gram_under(h, path)))
+		why = "it holds or is inside the jobrun home (secrets, database)";
+	for (i = 0; engine_sockets[i] && why == NULL; i++)
+		if ((r = realpath(engine_sockets[i], NULL)) != NULL) {
+			if (gram_under(r, path))
+				why = "it is or holds the container engine's socket "
+				    "(root on the host)";
+			free(r);
+		} else if (gram_under(engine_sockets[i], path))
+			why = "it is or holds the container engine's socket "
+			    "(root on the host)";
+	if (why == NULL && dh && strncmp(dh, "unix://", 7) == 0 &&
+	    (r = realpath(dh + 7, NULL)) != NULL) {
+		if (gram_under(r, path))
+			why = "it is or holds the container engine's socket (root "
+			    "on the host)";
+		free(r);
+	}
+	free(h);
+	return why;
+}
+
+/*
+ * Whether src may be bound into a container.  Symbolic links are resolved
+ * first, so that a link under an allowed directory cannot lead out of it.
+ * Returns NULL, or why not.
+ */
+static const char *
+policy_bind(const struct policy *p, const char *src)
+{
+	static char why[PATH_MAX + 160];
+	const char *never;
+	char *r = realpath(src, NULL);
+	size_t i;
+
+	if (r == NULL) {
+		snprintf(why, sizeof(why), "%s: %s (docker would make it, as "
+		    "root)", src, strerror(errno));
+		return why;
+	}
+	if ((never = policy_never(r)) != NULL) {
+		snprintf(why, sizeof(why), "binding %s is never allowed: %s", r,
+		    never);
+		free(r);
+		return why;
+	}
+	for (i = 0; i < p->binds.n && !gram_under(r, p->binds.v[i]); i++)
+		;
+	if (p->known && i == p->binds.n)
+		snprintf(why, sizeof(why), "%s is not under a directory the daemon "
+		    "allows (jobrun daemon --allow-bind DIR)", r);
+	free(r);
+	return p->known && i == p->binds.n ? why : NULL;
+}
+
+/* Whether a task may join network name.  Returns NULL, or why not. */
+static const char *
+policy_network(const struct policy *p, const char *name)
+{
+	static char why[256];
+	size_t i;
+
+	if (!p->known || strcmp(name, "none") == 0 || (p->network &&
+	    strcmp(name, p->network) == 0))
+		return NULL;
+	for (i = 0; i < p->nets.n; i++)
+		if (strcmp(name, p->nets.v[i]) == 0)
+			return NULL;
+	snprintf(why, sizeof(why), "network '%s' is not allowed: the daemon "
+	    "runs containers on '%s' (jobrun daemon --allow-network %s)", name,
+	    p->network ? p->network : "the engine's default", name);
+	return why;
+}
+
+/* The policy as run/policy keeps it: one "KEY VALUE" a line. */
+static char *
+policy_text(const struct policy *p)
+{
+	struct buf b = { 0 };
+	size_t i;
+
+	buf_addf(&b, "max-job-size %lld\n", p->max_job);
+	if (p->network)
+		buf_addf(&b, "network %s\n", p->network);
+	for (i = 0; i < p->binds.n; i++)
+		buf_addf(&b, "allow-bind %s\n", p->binds.v[i]);
+	for (i = 0; i < p->nets.n; i++)
+		buf_addf(&b, "allow-network %s\n", p->nets.v[i]);
+	return buf_take(&b);
+}
+
+/*
+ * Reads run/policy, which the daemon wrote, into pol.  Without one (no
+ * daemon ever ran here) submit checks only what is never allowed, and the
+ * daemon decides the rest when it takes the job in.
+ */
+static void
+policy_load(void)
+{
+	char *path = xasprintf("%s/run/policy", home), *text, *line, *save, *v;
+
+	text = read_file(path, NULL);
+	free(path);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((v = strchr(line, ' ')) == NULL)
+			continue;
+		*v++ = '\0';
+		if (strcmp(line, "max-job-size") == 0 && atoll(v) > 0)
+			pol.max_job = atoll(v);
+		else if (strcmp(line, "network") == 0 && gram_netname(v, NULL) == 0)
+			pol.network = xstrdup(v);
+		else if (strcmp(line, "allow-bind") == 0 && gram_abspath(v, NULL) == 0)
+			strlist_add(&pol.binds, xstrdup(v));
+		else if (strcmp(line, "allow-network") == 0 &&
+		    gram_netname(v, NULL) == 0)
+			strlist_add(&pol.nets, xstrdup(v));
+	}
+	pol.known = text != NULL;
+	free(text);
+}
+
+static void
+p_networks(struct pctx *c, yaml_node_t *n, const char *path,
+    const struct field *f, void *dst)
+{
+	yaml_node_item_t *it;
+	const char *why, *v;
+
+	p_strlist(c, n, path, f, dst);
+	if (c->pol == NULL || n->type != YAML_SEQUENCE_NODE)
+		return;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++)
+		if ((v = yscalar(ynode(c, *it))) != NULL && gram_netname(v, NULL) ==
+		    0 && (why = policy_network(c->pol, v)) != NULL)
+			perr(c, ynode(c, *it), path, "%s", why);
+}
+
 static void
 mount_item(struct pctx *c, yaml_node_t *e, const char *sub, void *p)
 {
 	struct mount *m = p;
+	const char *why;
+	char q[64];
 
 	if (m->type == NULL || (strcmp(m->type, "volume") != 0 &&
 	    strcmp(m->type, "bind") != 0 && strcmp(m->type, "tmpfs") != 0))
@@ -1407,6 +1734,14 @@ mount_item(struct pctx *c, yaml_node_t *e, const char *sub, void *p)
 		perr(c, e, sub, "a bind mount needs an absolute 'source'");
 	else if (strcmp(m->type, "bind") != 0 && m->source)
 		perr(c, e, sub, "a %s mount has no 'source'", m->type);
+	else if (gram_abspath(m->target, &why) < 0 || (m->source &&
+	    gram_abspath(m->source, &why) < 0))
+		perr(c, e, sub, "%s '%s' is not an absolute path: %s",
+		    gram_abspath(m->target, NULL) < 0 ? "target" : "source",
+		    quoted(gram_abspath(m->target, NULL) < 0 ? m->target :
+		    m->source, q), why);
+	else if (m->source && c->pol && (why = policy_bind(c->pol, m->source)))
+		perr(c, e, sub, "%s", why);
 }
 
 static void
@@ -1562,6 +1897,12 @@ check_ref(void *arg, const char *ns, const char *name)
 	return 0;
 }
 
+static int env_private(const char *);
+
+/*
+ * References in env values; and no secret in a variable that the docker
+ * CLI heeds itself (PATH, DOCKER_HOST...), which goes on its command line.
+ */
 static void
 check_env(struct pctx *c, struct check_arg *a, const struct kvlist *env,
     const char *path)
@@ -1569,7 +1910,11 @@ check_env(struct pctx *c, struct check_arg *a, const struct kvlist *env,
 	size_t i;
 
 	for (i = 0; i < env->n; i++)
-		if (spec_refs(env->v[i].val, check_ref, a) < 0) {
+		if (spec_refs(env->v[i].val, check_ref, a) < 0 ||
+		    (!env_private(env->v[i].key) && tmpl_secrets(env->v[i].val) &&
+		    fail("the docker CLI reads %s itself, so it goes on its command "
+		    "line, where ps shows it to every user: no secret in it",
+		    env->v[i].key) < 0)) {
 			buf_addf(&c->errs, "%s:%d:%d: %s.env.%s: %s\n", c->file,
 			    env->v[i].line, env->v[i].col, path, env->v[i].key, errmsg);
 			c->nerr++;
@@ -1809,9 +2154,12 @@ spec_scrub(const char *text, size_t len, const struct job *j)
 			continue;
 		buf_addn(&b, text + at, j->secret_at[i][0] - at);
 		buf_add(&b, "\"\"");
-		/* a block scalar's span takes its line breaks along: keep them */
+		/*
+		 * A block scalar's span takes its line breaks along, a bare
+		 * CR being one too, and the next line's indentation: keep them.
+		 */
 		for (at = j->secret_at[i][1]; at > j->secret_at[i][0] &&
-		    text[at - 1] == '\n'; at--)
+		    strchr("\r\n \t", text[at - 1]); at--)
 			;
 		at = at == j->secret_at[i][0] ? j->secret_at[i][1] : at;
 	}
@@ -1819,16 +2167,113 @@ spec_scrub(const char *text, size_t len, const struct job *j)
 	return buf_take(&b);
 }
 
+/* Whether two mappings or sequences hold the same nodes, by number. */
+static int
+ynode_kids_same(const yaml_node_t *a, const yaml_node_t *x)
+{
+	const void *pa, *px;
+	size_t na, nx;
+
+	if (a->type == YAML_MAPPING_NODE) {
+		pa = a->data.mapping.pairs.start;
+		px = x->data.mapping.pairs.start;
+		na = (a->data.mapping.pairs.top - a->data.mapping.pairs.start) *
+		    sizeof(yaml_node_pair_t);
+		nx = (x->data.mapping.pairs.top - x->data.mapping.pairs.start) *
+		    sizeof(yaml_node_pair_t);
+	} else {
+		pa = a->data.sequence.items.start;
+		px = x->data.sequence.items.start;
+		na = (a->data.sequence.items.top - a->data.sequence.items.start) *
+		    sizeof(yaml_node_item_t);
+		nx = (x->data.sequence.items.top - x->data.sequence.items.start) *
+		    sizeof(yaml_node_item_t);
+	}
+	return na == nx && (na == 0 || memcmp(pa, px, na) == 0);
+}
+
 /*
- * Parses and validates a job file.  On success returns the job (free with
- * spec_free).  On failure returns NULL with every problem, one per line, in
- * *errs (the caller frees it).
+ * The text the store keeps: the job file with every secret's value cut
+ * out, checked by parsing it again.  It must be the same document but for
+ * those values, now empty, or the daemon would one day run another job
+ * than the one taken in.  Returns the text (caller frees), or NULL with
+ * errmsg.  Node for node: libyaml numbers nodes in the order they come.
+ */
+static char *
+spec_store_text(const char *text, size_t len, const struct job *j)
+{
+	struct pctx c = { NULL, text, len, NULL, { 0 }, 0, NULL };
+	char *out = spec_scrub(text, len, j);
+	yaml_parser_t pa, pb;
+	yaml_document_t da, dx;
+	yaml_node_t *a, *x;
+	size_t i, same = 0, k, n;
+	int la = 0, lx = 0;
+
+	yaml_parser_initialize(&pa);
+	yaml_parser_initialize(&pb);
+	yaml_parser_set_input_string(&pa, (const unsigned char *)text, len);
+	yaml_parser_set_input_string(&pb, (const unsigned char *)out, strlen(out));
+	if ((la = yaml_parser_load(&pa, &da)) && (lx = yaml_parser_load(&pb, &dx)) &&
+	    (n = da.nodes.top - da.nodes.start) == (size_t)(dx.nodes.top -
+	    dx.nodes.start))
+		for (i = 0, same = 1; i < n && same; i++) {
+			a = da.nodes.start + i;
+			x = dx.nodes.start + i;
+			if (a->type != x->type)
+				same = 0;
+			else if (a->type == YAML_SCALAR_NODE) {
+				for (k = 0; k < j->nsecret_at && j->secret_at[k][0] !=
+				    mark_byte(&c, a->start_mark.index); k++)
+					;
+				same = strcmp(yscalar(x), k < j->nsecret_at ? "" :
+				    yscalar(a)) == 0;
+			} else
+				same = ynode_kids_same(a, x);
+		}
+	if (la)
+		yaml_document_delete(&da);
+	if (lx)
+		yaml_document_delete(&dx);
+	yaml_parser_delete(&pa);
+	yaml_parser_delete(&pb);
+	if (!same) {
+		free(out);
+		fail("secrets: jobrun cannot cut the secrets' values out of this "
+		    "file and keep the rest as it is; write each as a quoted "
+		    "string on one line");
+		return NULL;
+	}
+	return out;
+}
+
+/* How many tasks a list holds, those inside composite tasks included. */
+static size_t
+spec_ntasks(const struct task *v, size_t n)
+{
+	size_t i, k = n;
+
+	for (i = 0; i < n; i++) {
+		k += spec_ntasks(v[i].parallel.v, v[i].parallel.n);
+		if (v[i].each)
+			k += spec_ntasks(v[i].each->task.v, v[i].each->task.n);
+		if (v[i].subjob)
+			k += spec_ntasks(v[i].subjob->tasks, v[i].subjob->ntasks);
+	}
+	return k;
+}
+
+/*
+ * Parses and validates a job file, against the host policy p too unless
+ * it is NULL (a job the daemon took in already, parsed again).  On success
+ * returns the job (free with spec_free).  On failure returns NULL with
+ * every problem, one per line, in *errs (the caller frees it).
  */
 static struct job *
 spec_parse(const char *file, const char *text, size_t len,
-    const struct kvlist *overrides, char **errs)
+    const struct kvlist *overrides, const struct policy *p_, char **errs)
 {
-	struct pctx c = { file, text, len, NULL, { 0 }, 0 };
+	struct pctx c = { file, text, len, NULL, { 0 }, 0, p_ };
 	yaml_parser_t p;
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -1860,6 +2305,10 @@ spec_parse(const char *file, const char *text, size_t len,
 		parse_map(&c, root, "", job_fields, j);
 		if (j->tasks == NULL && c.nerr == 0)
 			perr(&c, root, "", "missing required field 'tasks'");
+		else if ((i = spec_ntasks(j->tasks, j->ntasks)) > MAX_TASKS)
+			perr(&c, ymap_get(&c, root, "tasks"), "tasks", "%zu tasks; "
+			    "a job has at most %d, nested ones included", i,
+			    MAX_TASKS);
 		spec_schedule(&c, root, j);
 	}
 	for (i = 0; overrides && i < overrides->n; i++)
@@ -1909,8 +2358,6 @@ struct env {			/* a spooled file, read back */
 	char *data;		/* op "import": the job's rows, as export wrote them */
 };
 
-static char *home;		/* the jobrun home, absolute */
-
 static char *
 home_path(const char *fmt, ...)
 {
@@ -1943,13 +2390,74 @@ spool_init(void)
 	return rc;
 }
 
+/*
+ * One path of the home: ours, and writable by us alone; an ancestor may
+ * be root's too, and others' to write if sticky.  The home itself may be
+ * a symbolic link (follow), what is in it not.
+ */
+static int
+home_check_one(const char *path, int ancestor, int follow)
+{
+	struct stat sb;
+	uid_t me = geteuid();
+
+	if ((follow ? stat(path, &sb) : lstat(path, &sb)) < 0)
+		return errno == ENOENT ? 0 : fail("%s: %s", path, strerror(errno));
+	if (!follow && S_ISLNK(sb.st_mode))
+		return fail("%s is a symbolic link; a jobrun home holds none: "
+		    "remove it, or use another --home", path);
+	if (sb.st_uid != me && (!ancestor || sb.st_uid != 0))
+		return fail("%s belongs to uid %u, not to uid %u who runs jobrun; "
+		    "a home must be its user's alone: chown %u %s, or use "
+		    "another --home", path, (unsigned)sb.st_uid, (unsigned)me,
+		    (unsigned)me, path);
+	if ((sb.st_mode & 022) && !(ancestor && (sb.st_mode & S_ISVTX)))
+		return fail("%s can be written by %s (mode %04o); a home must be "
+		    "its user's alone: chmod go-w %s", path, sb.st_mode & 020 ?
+		    "its group" : "others", (unsigned)(sb.st_mode & 07777), path);
+	return 0;
+}
+
+/*
+ * Whoever can write the home can plant jobs, read secrets or swap the
+ * database, so it must be ours alone, as at(1) and sshd's StrictModes
+ * ask of theirs: the home and what is in it owned by us and writable by
+ * nobody else; the directories above it root's or ours, and writable by
+ * others only when sticky (/tmp).  Returns 0, or -1 with errmsg naming
+ * the path and the fix.
+ */
+static int
+home_check(void)
+{
+	static const char *const in[] = { "", "/spool", "/spool/tmp",
+		"/spool/new", "/spool/bad", "/run", "/secrets", "/logs", "/work",
+		"/jobrun.db", "/run/lock", NULL };
+	char *p, *r = realpath(home, NULL), *up;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; in[i] && rc == 0; i++) {
+		p = xasprintf("%s%s", home, in[i]);
+		rc = home_check_one(p, 0, i == 0);
+		free(p);
+	}
+	for (up = r; rc == 0 && up && (p = strrchr(up, '/')) != NULL; ) {
+		*(p == up ? p + 1 : p) = '\0';
+		rc = home_check_one(up, 1, 1);
+		if (p == up)
+			break;
+	}
+	free(r);
+	return rc;
+}
+
 static int
 spool_put(const char *name, const char *text)
 {
 	char *dir, *tmp;
 	int rc;
 
-	if (spool_init() < 0)
+	if (home_check() < 0 || spool_init() < 0 || home_check() < 0)
 		return -1;
 	dir = home_path("spool/new");
 	tmp = home_path("spool/tmp");
@@ -2022,9 +2530,10 @@ env_text(const struct env *e, int with_secrets)
 }
 
 /*
- * Spools a validated job.  The job file's secrets travel beside it, in
- * the envelope's own "secrets", and are cut out of its source: the daemon
- * keeps them in one file of their own (secrets/JOB) until the job ends.
+ * Spools a validated job: the exact bytes submit checked, so that the
+ * daemon parses what submit did, and the secrets' values beside them in
+ * the envelope's own "secrets".  The daemon cuts them out of the text it
+ * stores and keeps them in one file of their own (secrets/JOB).
  */
 static int
 spool_job(const struct job *j, const char *text, size_t len,
@@ -2034,6 +2543,7 @@ spool_job(const struct job *j, const char *text, size_t len,
 	char name[64], *s;
 	int rc;
 
+	(void)len;
 	e.op = j->cron ? "schedule" : "submit";
 	e.id = (char *)j->id;
 	e.created = j->created;
@@ -2042,13 +2552,12 @@ spool_job(const struct job *j, const char *text, size_t len,
 	e.cron = j->cron;
 	e.inputs = *ov;
 	e.secrets = j->secrets;
-	e.source = spec_scrub(text, len, j);
+	e.source = (char *)text;
 	s = env_text(&e, 1);
 	snprintf(name, sizeof(name), "%013lld-%s.%s", j->created, j->id,
 	    j->cron ? "sched" : "job");
 	rc = spool_put(name, s);
 	free(s);
-	free(e.source);
 	return rc;
 }
 
@@ -2208,16 +2717,20 @@ spec_subjob(struct job *p, const char *path)
 	return sj;
 }
 
-/* The job an envelope carries, parsed again; NULL with errmsg if it no longer parses. */
+/*
+ * The job an envelope carries, checked against the host policy p (NULL:
+ * parsed again, as the daemon took it in already); NULL with errmsg if it
+ * does not parse.
+ */
 static struct job *
-spool_job_of(const struct env *e)
+spool_job_of(const struct env *e, const struct policy *p)
 {
 	struct job *j;
 	char *errs;
 	size_t i;
 
 	j = spec_parse(e->file ? e->file : "job", e->source, strlen(e->source),
-	    &e->inputs, &errs);
+	    &e->inputs, p, &errs);
 	if (j == NULL) {
 		fail("%s", errs);
 		free(errs);
@@ -2260,18 +2773,80 @@ spool_list(struct strlist *out)
 		qsort(out->v, out->n, sizeof(*out->v), cmpstr);
 }
 
-/* Reads spool/new/NAME into e, and its text into *textp if wanted. */
+static int
+spool_too_big(long long size)
+{
+	char lim[UNITS_BUFSZ];
+
+	return fail("the job file is %lld bytes, over the daemon's limit of %s "
+	    "(jobrun daemon --max-job-size)", size, units_fmt_size(pol.max_job,
+	    lim, sizeof(lim)));
+}
+
+/*
+ * A spool file too big to read names its job: MILLISECONDS-ID.job (or
+ * .sched).  Returns 1 with e->id, e->op and e->created set, else -1.
+ */
+static int
+spool_refused_id(const char *name, struct env *e)
+{
+	char id[ID_LEN + 1];
+	long long ms;
+	int n = 0;
+
+	if (sscanf(name, "%13lld-%12[0-9a-f]%n", &ms, id, &n) != 2 ||
+	    strlen(id) != ID_LEN || (strcmp(name + n, ".job") &&
+	    strcmp(name + n, ".sched")))
+		return -1;
+	e->id = xstrdup(id);
+	e->op = xstrdup(name[n + 1] == 'j' ? "submit" : "schedule");
+	e->created = ms;
+	return 1;
+}
+
+/*
+ * Reads spool/new/NAME into e, and its text into *textp if wanted.  Who
+ * spooled it is the file's owner as the kernel says (e->uid), never what
+ * the file claims.  Returns 0; -1 with errmsg when it is not a file of
+ * ours that reads as an envelope; 1 with errmsg when it does but must be
+ * refused (too big, or claiming another uid): e->id names the job.
+ */
 static int
 spool_read(const char *name, struct env *e, char **textp)
 {
-	char *path = home_path("spool/new/%s", name), *text;
-	int rc;
+	char *path = home_path("spool/new/%s", name), *text = NULL;
+	long long max = 6 * pol.max_job + 65536;	/* JSON-escaped */
+	struct stat sb;
+	int fd, rc = -1;
 
-	text = read_file(path, NULL);
+	memset(e, 0, sizeof(*e));
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &sb) < 0)
+		fail("%s: %s", path, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		fail("%s: not a regular file", path);
+	else if (sb.st_uid != geteuid())
+		fail("%s: spooled by uid %u, not by uid %u whose home this is",
+		    path, (unsigned)sb.st_uid, (unsigned)geteuid());
+	else if (sb.st_size > max) {
+		rc = spool_refused_id(name, e);
+		spool_too_big(sb.st_size);
+	} else if ((text = read_fd(fd, path, NULL)) == NULL ||
+	    (rc = spool_parse(text, e)) < 0)
+		;
+	else if (e->uid >= 0 && e->uid != (long long)sb.st_uid) {
+		rc = 1;
+		fail("the spool file says uid %lld, but uid %u wrote it",
+		    e->uid, (unsigned)sb.st_uid);
+	} else if (e->source && (long long)strlen(e->source) > pol.max_job) {
+		rc = 1;
+		spool_too_big(strlen(e->source));
+	}
+	if (rc >= 0)
+		e->uid = sb.st_uid;
+	if (fd >= 0)
+		close(fd);
 	free(path);
-	if (text == NULL)
-		return -1;
-	rc = spool_parse(text, e);
 	if (textp && rc == 0)
 		*textp = text;
 	else
@@ -2935,7 +3510,6 @@ db_tasks(const char *id, struct taskrow **out)
  */
 
 static const char *docker_bin = "docker";
-static const char *network;		/* --network for every container, or NULL */
 static char homeid[HOMEID_LEN + 1];
 
 static char *
@@ -3064,7 +3638,7 @@ static char *
 rt_inspect(const char *name, int *exit_code)
 {
 	char *argv[] = { (char *)docker_bin, "inspect", "--type", "container",
-		"--format", "{{.State.Status}} {{.State.ExitCode}}",
+		"--format", "{{.State.Status}} {{.State.ExitCode}}", "--",
 		(char *)name, NULL };
 	char *out, state[32];
 
@@ -3165,10 +3739,12 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 		arg(a, "--network=%s", r->t->networks.v[i]);
 	if (r->netns)
 		arg(a, "--network=container:%s", r->netns);
-	else if (network && r->t->networks.n == 0)
-		arg(a, "--network=%s", network);
+	else if (pol.network && r->t->networks.n == 0)
+		arg(a, "--network=%s", pol.network);
+	/* docker reads --gpus as CSV: a device list only whole when quoted */
 	if (r->main && r->t->gpus)
-		arg(a, "--gpus=%s", r->t->gpus);
+		arg(a, strchr(r->t->gpus, ',') ? "--gpus=\"%s\"" : "--gpus=%s",
+		    r->t->gpus);
 	if (r->main && r->t->limits.cpus)
 		arg(a, "--cpus=%s", r->t->limits.cpus);
 	if (r->main && r->t->limits.memory)
@@ -3216,6 +3792,7 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 		arg(a, "--workdir=/tork");
 	if (s->run) {
 		arg(a, "--entrypoint=%s", ep->n ? ep->v[0] : "sh");
+		arg(a, "--");
 		arg(a, "%s", s->image);
 		if (ep->n == 0)
 			arg(a, "-c");
@@ -3226,6 +3803,7 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 	}
 	if (ep->n)
 		arg(a, "--entrypoint=%s", ep->v[0]);
+	arg(a, "--");
 	arg(a, "%s", s->image);
 	for (i = 1; i < ep->n; i++)
 		arg(a, "%s", ep->v[i]);
@@ -3244,6 +3822,7 @@ rt_bg(const char *sub1, const char *sub2, const struct strlist *names)
 	arg(&a, "%s", docker_bin);
 	arg(&a, "%s", sub1);
 	arg(&a, "%s", sub2);
+	arg(&a, "--");
 	for (i = 0; i < names->n; i++)
 		arg(&a, "%s", names->v[i]);
 	pid = rt_spawn(a.v, -1, NULL);
@@ -3374,20 +3953,34 @@ write_all(int fd, const char *s, size_t n)
 		}
 }
 
+/*
+ * The length of the longest value of l that s (n bytes) starts with, or 0.
+ * The longest: with secrets "pass" and "password123", the first match
+ * would leave "word123" in the clear.
+ */
+static size_t
+redact_match(const struct strlist *l, const char *s, size_t n)
+{
+	size_t k, m, best = 0;
+
+	for (k = 0; k < l->n; k++)
+		if ((m = strlen(l->v[k])) > best && m <= n &&
+		    memcmp(s, l->v[k], m) == 0)
+			best = m;
+	return best;
+}
+
 /* s with every value of l replaced by [REDACTED]; frees s, returns the new one. */
 static char *
 redact(const struct strlist *l, char *s)
 {
 	struct buf b = { 0 };
-	size_t i, k, m;
+	size_t i, m, n;
 
 	if (s == NULL || l->n == 0)
 		return s;
-	for (i = 0; s[i]; ) {
-		for (k = 0; k < l->n; k++)
-			if ((m = strlen(l->v[k])) && strncmp(s + i, l->v[k], m) == 0)
-				break;
-		if (k < l->n) {
+	for (i = 0, n = strlen(s); s[i]; ) {
+		if ((m = redact_match(l, s + i, n - i)) > 0) {
 			buf_add(&b, "[REDACTED]");
 			i += m;
 		} else
@@ -3397,11 +3990,33 @@ redact(const struct strlist *l, char *s)
 	return buf_take(&b);
 }
 
+/*
+ * Adds the job's secrets to a redaction list, each also without its
+ * trailing line breaks: a block scalar's secret ends in one, which a
+ * program that prints it seldom does.
+ */
+static void
+redact_secrets(struct strlist *l, const struct job *j)
+{
+	const char *v;
+	size_t i, n;
+
+	for (i = 0; i < j->secrets.n; i++) {
+		v = j->secrets.v[i].val;
+		for (n = strlen(v); n > 0 && (v[n - 1] == '\n' || v[n - 1] == '\r'); n--)
+			;
+		if (n > 0)
+			strlist_add(l, xasprintf("%.*s", (int)n, v));
+		if (n > 0 && v[n])
+			strlist_add(l, xstrdup(v));
+	}
+}
+
 /* Appends output to the run's log with every secret value replaced. */
 static void
 log_redacted(struct run *r, const char *s, size_t n)
 {
-	size_t i, k, from = 0, m = 0;
+	size_t i, from = 0, m = 0;
 	struct stat sb;
 	char cap[32], *note;
 	const char *nl;
@@ -3431,12 +4046,7 @@ log_redacted(struct run *r, const char *s, size_t n)
 	}
 
 	for (i = 0; i < n && r->redact.n; ) {
-		for (k = 0; k < r->redact.n; k++) {
-			m = strlen(r->redact.v[k]);
-			if (m <= n - i && memcmp(s + i, r->redact.v[k], m) == 0)
-				break;
-		}
-		if (k == r->redact.n) {
+		if ((m = redact_match(&r->redact, s + i, n - i)) == 0) {
 			i++;
 			continue;
 		}
@@ -3526,9 +4136,7 @@ run_logged(char *const argv[], const struct kvlist *cenv, int kind,
 	r = run_add(pid, kind, j->id, pos, attempt, step);
 	r->out = p[0];
 	r->log = log;
-	for (i = 0; i < j->secrets.n; i++)
-		if (*j->secrets.v[i].val)
-			strlist_add(&r->redact, xstrdup(j->secrets.v[i].val));
+	redact_secrets(&r->redact, j);
 	for (i = 0; env && i < env->n; i++)
 		if (env_secret(env->v[i].key) && *env->v[i].val)
 			strlist_add(&r->redact, xstrdup(env->v[i].val));
@@ -3581,7 +4189,7 @@ sched_job(const char *id)
 		return NULL;
 	}
 	free(text);
-	j = spool_job_of(&e);
+	j = spool_job_of(&e, NULL);
 	env_free(&e);
 	if (j == NULL)
 		return NULL;
@@ -3617,12 +4225,14 @@ log_job(const char *id, const char *state, const char *error)
 
 /*
  * Once a final job has no child left, its work files go, and its parsed
- * spec too.  Until then a container may still be writing there.
+ * spec too.  Until then a container may still be writing there.  Its
+ * secrets go once it COMPLETED: a FAILED or CANCELLED job may be
+ * restarted, so they stay until it is pruned.
  */
 static void
 sched_job_tidy(const char *id)
 {
-	char *work;
+	char *work, *st;
 	size_t i;
 
 	for (i = 0; i < nruns; i++)
@@ -3631,9 +4241,13 @@ sched_job_tidy(const char *id)
 	work = home_path("work/%s", id);
 	rm_rf(work);
 	free(work);
-	work = home_path("secrets/%s", id);
-	unlink(work);
-	free(work);
+	st = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
+	if (st == NULL || strcmp(st, "COMPLETED") == 0) {
+		work = home_path("secrets/%s", id);
+		unlink(work);
+		free(work);
+	}
+	free(st);
 	sched_forget(id);
 }
 
@@ -3795,8 +4409,66 @@ sched_eval(const char *tmpl, const expr_val *env, const char *field)
 	if ((out = expr_template(tmpl, env, &why, &pos)) == NULL) {
 		fail("%s: %s", field, why ? why : "cannot evaluate");
 		free(why);
+	} else if (strlen(out) > MAX_VALUE) {
+		fail("%s: the value is %zu bytes, over the limit of %d", field,
+		    strlen(out), MAX_VALUE);
+		free(out);
+		out = NULL;
 	}
 	return out;
+}
+
+/* Whether s holds one of the job's secrets. */
+static int
+has_secret(const struct job *j, const char *s)
+{
+	struct strlist l = { 0 };
+	size_t i;
+	int found = 0;
+
+	redact_secrets(&l, j);
+	for (i = 0; s && i < l.n && !found; i++)
+		found = strstr(s, l.v[i]) != NULL;
+	strlist_free(&l);
+	return found;
+}
+
+/*
+ * The checks of an evaluated step that submit could not make: the image
+ * reference a template made, and no secret on docker's command line,
+ * however it got there; and, as the host may have changed since the
+ * daemon took the job in, the bind sources and networks once more.
+ * Returns 0, or -1 with errmsg.
+ */
+static int
+step_argv_check(const struct job *j, const struct task *t, const struct step *s)
+{
+	const char *why;
+	size_t i;
+
+	if (gram_image(s->image, &why) < 0)
+		return fail("image: '%.80s' is not an image reference: %s",
+		    s->image, why);
+	for (i = 0; i < t->mounts.n; i++)
+		if (t->mounts.v[i].source &&
+		    (why = policy_bind(&pol, t->mounts.v[i].source)) != NULL)
+			return fail("mounts[%zu]: %s", i, why);
+	for (i = 0; i < t->networks.n; i++)
+		if ((why = policy_network(&pol, t->networks.v[i])) != NULL)
+			return fail("networks[%zu]: %s", i, why);
+	why = has_secret(j, s->image) ? "image" : NULL;
+	for (i = 0; why == NULL && i < s->cmd.n; i++)
+		why = has_secret(j, s->cmd.v[i]) ? "cmd" : NULL;
+	for (i = 0; why == NULL && i < s->entrypoint.n; i++)
+		why = has_secret(j, s->entrypoint.v[i]) ? "entrypoint" : NULL;
+	for (i = 0; why == NULL && i < s->env.n; i++)
+		why = !env_private(s->env.v[i].key) && has_secret(j,
+		    s->env.v[i].val) ? s->env.v[i].key : NULL;
+	if (why)
+		return fail("%s: holds a secret, which would be on docker's command "
+		    "line where ps shows it to every user; pass it in env and use "
+		    "$NAME in run or sh -c", why);
+	return 0;
 }
 
 /*
@@ -4010,7 +4682,7 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 		return;
 	}
 	env = sched_env(j, pos);
-	if (step_eval(s, env, &es) < 0)
+	if (step_eval(s, env, &es) < 0 || step_argv_check(j, t, &es) < 0)
 		goto failed;
 	rs.t = t;
 	rs.s = &es;
@@ -4082,15 +4754,17 @@ sidecars_start(struct job *j, const struct task *t, int pos, int attempt)
 		struct strlist argv;
 		struct kvlist cenv = { 0 };
 		struct step es;
-		char *rm[] = { (char *)docker_bin, "rm", "--force", NULL, NULL };
+		char *rm[] = { (char *)docker_bin, "rm", "--force", "--", NULL,
+			NULL };
 		pid_t pid;
 
 		name = rt_sidecar(j->id, pos, attempt, k);
-		rm[3] = name;
+		rm[4] = name;
 		rt_capture(rm, &out);
 		free(out);
 		dir = home_path("work/%s/%d.%d.s%zu", j->id, pos, attempt, k);
-		if (step_eval(&t->sidecars.v[k].c, env, &es) < 0 || mkdir_p(dir) < 0 ||
+		if (step_eval(&t->sidecars.v[k].c, env, &es) < 0 ||
+		    step_argv_check(j, t, &es) < 0 || mkdir_p(dir) < 0 ||
 		    (es.run && put_file(dir, "entrypoint", es.run, 0755) < 0))
 			rc = -1;
 		rs.t = t;
@@ -4148,7 +4822,7 @@ probe_next(struct job *j, const struct task *t, int pos, int attempt,
 	    sc->probe.path ? sc->probe.path : "");
 	{
 		/* The script is fixed; the URL reaches it as $0, not as code. */
-		char *argv[] = { (char *)docker_bin, "exec", name, "sh", "-c",
+		char *argv[] = { (char *)docker_bin, "exec", "--", name, "sh", "-c",
 			"until wget -q -O /dev/null \"$0\"; do sleep 0.5; done", url,
 			NULL };
 
@@ -4260,13 +4934,18 @@ docker_complaint(const char *job, int pos)
 	return found;
 }
 
-/* Reads what the main container wrote to /tork/stdout. */
+/*
+ * Reads what the main container wrote to /tork/stdout, at most MAX_OUTPUT
+ * bytes.  *over is set when there was more: the task fails, rather than
+ * pass on half a result.
+ */
 static char *
-step_result(const char *job, int pos, int attempt, int step)
+step_result(const char *job, int pos, int attempt, int step, int *over)
 {
 	char *path = home_path("work/%s/%d.%d.%d/stdout", job, pos, attempt, step);
-	char *s = read_file(path, NULL);
+	char *s = read_file_max(path, MAX_OUTPUT, NULL);
 
+	*over = s == NULL && errno == EFBIG;
 	unlink(path);	/* it may hold a secret; the store has it, redacted */
 	free(path);
 	return s;
@@ -4301,6 +4980,7 @@ attempt_cleanup(const struct run *r, const struct task *t)
 				arg(&a->then, "%s", docker_bin);
 				arg(&a->then, "volume");
 				arg(&a->then, "rm");
+				arg(&a->then, "--");
 			}
 			strlist_add(&a->then, rt_volume(r->job, r->pos, v));
 		}
@@ -4313,10 +4993,9 @@ secrets_out(const char *id, char *s)
 {
 	struct job *j = sched_job(id);
 	struct strlist l = { 0 };
-	size_t i;
 
-	for (i = 0; j && i < j->secrets.n; i++)
-		strlist_add(&l, xstrdup(j->secrets.v[i].val));
+	if (j)
+		redact_secrets(&l, j);
 	s = redact(&l, s);
 	strlist_free(&l);
 	return s;
@@ -4478,8 +5157,14 @@ sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
 	free(b);
 	if (t->each) {
 		list = expr_template_value(t->each->list, env, &why, &epos);
-		if (list == NULL || expr_type(list) != EXPR_ARRAY) {
-			fail("each.list: %s", why ? why : "must evaluate to a list");
+		if (list == NULL || expr_type(list) != EXPR_ARRAY ||
+		    expr_len(list) > MAX_EACH) {
+			if (list && expr_type(list) == EXPR_ARRAY)
+				fail("each.list: %zu elements, over the limit of %d",
+				    expr_len(list), MAX_EACH);
+			else
+				fail("each.list: %s", why ? why :
+				    "must evaluate to a list");
 			free(why);
 			expr_free(list);
 			return -1;
@@ -4796,7 +5481,7 @@ step_exited(struct run *r, int code)
 	const struct task *t = NULL;
 	const struct step *s;
 	char *err_ = NULL, *res;
-	int is_main;
+	int is_main, over;
 
 	if (r->cancelled || (j = sched_job(r->job)) == NULL ||
 	    (t = task_at(j, r->pos)) == NULL) {
@@ -4830,7 +5515,14 @@ step_exited(struct run *r, int code)
 	}
 	if (is_main) {
 		res = redact(&r->redact, step_result(r->job, r->pos, r->attempt,
-		    r->step));
+		    r->step, &over));
+		if (over) {
+			err_ = xasprintf("the task wrote more than %d bytes to "
+			    "$TORK_OUTPUT, the limit of a result", MAX_OUTPUT);
+			attempt_end(r, 0, code, err_);
+			free(err_);
+			return;
+		}
 		db_exec("UPDATE tasks SET result = ?, exit_code = 0 WHERE job = ?"
 		    " AND pos = ?", "ssi", res, r->job, r->pos);
 		free(res);
@@ -5451,8 +6143,8 @@ sched_restart(const char *id)
 		goto out;
 	}
 	if (j->secrets.n && access(sec, F_OK) < 0) {
-		logf_("warn", "job.restart", "job=%s ignored=\"its secrets were "
-		    "deleted when it ended\"", id);
+		logf_("warn", "job.restart", "job=%s ignored=\"its secrets are "
+		    "gone\"", id);
 		goto out;
 	}
 	p = db_str("SELECT min(pos) FROM tasks WHERE job = ? AND parent = 0 AND"
@@ -5579,7 +6271,8 @@ step_cli_failed(struct run *r, int code)
 		 * last daemon was still creating: never started, so remove it
 		 * and run the step again.
 		 */
-		char *argv[] = { (char *)docker_bin, "rm", "--force", name, NULL };
+		char *argv[] = { (char *)docker_bin, "rm", "--force", "--", name,
+			NULL };
 		char *out;
 
 		rt_capture(argv, &out);
@@ -5711,7 +6404,7 @@ reattach(struct job *j, int pos, int attempt, int step, long long deadline)
 	since_arg = xasprintf("--since=%s", since);
 	{
 		char *argv[] = { (char *)docker_bin, "logs", "--follow", since_arg,
-			name, NULL };
+			"--", name, NULL };
 
 		r = run_logged(argv, NULL, R_REATTACH, j, pos, attempt, step, NULL);
 	}
@@ -5761,8 +6454,8 @@ sched_recover(void)
 			 * still be creating it for the CLI that died with the
 			 * last daemon, so remove it whatever inspect said.
 			 */
-			char *argv[] = { (char *)docker_bin, "rm", "--force", name,
-				NULL };
+			char *argv[] = { (char *)docker_bin, "rm", "--force", "--",
+				name, NULL };
 			char *out;
 
 			rt_capture(argv, &out);
@@ -5838,26 +6531,77 @@ spool_reject(const char *name)
 }
 
 /*
+ * A job the daemon will not run, though submit took it (the daemon's
+ * policy, a forged or oversized spool file): recorded FAILED with the
+ * reason, so that ls, show and wait tell the user, never dropped.  Its
+ * text is not kept: it may hold secrets that could not be cut out.
+ * Inside the caller's transaction.  Returns 1, or -1 with errmsg.
+ */
+static int
+job_refuse(const struct env *e, const char *why_)
+{
+	struct env k = { 0 };
+	char *env, *why = xstrdup(why_), *nl;
+	long long now = now_ms();
+	int n;
+
+	for (nl = why; (nl = strchr(nl, '\n')) != NULL; )
+		*nl = nl[1] ? ';' : '\0';
+	k.op = "submit";
+	k.id = e->id;
+	k.created = e->created;
+	k.file = e->file;
+	k.source = "";
+	env = env_text(&k, 0);
+	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, state, envelope, inputs,"
+	    " created, completed, error, ntasks) VALUES(?,?,'FAILED',?,'{}',?,?,?,0)",
+	    "sssIIs", e->id, e->file, env, e->created ? e->created : now, now,
+	    why);
+	if (n == 1) {
+		logf_("warn", "job.refused", "job=%s error=\"%s\"", e->id, why);
+		log_job(e->id, "FAILED", why);
+	}
+	free(env);
+	free(why);
+	return n < 0 ? -1 : 1;
+}
+
+/*
  * Puts a job into the store, its first task PENDING, inside the caller's
- * transaction; a subjob names its parent job and task.  Returns 1 if
- * inserted, 0 if the store had it already (a re-ingested spool file), -1.
+ * transaction; a subjob names its parent job and task.  A job that fails
+ * the daemon's checks goes in FAILED (job_refuse); a subjob's failure is
+ * its parent task's.  The text stored has the secrets cut out.  Returns 1
+ * if inserted, 0 if the store had it already (a re-ingested spool file),
+ * -1 with errmsg.
  */
 static int
 job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 {
-	struct job *j = spool_job_of(e);
+	struct job *j = spool_job_of(e, e->sub ? NULL : &pol);
+	struct env st = *e;
 	struct buf in = { 0 };
 	char *env;
 	long long now = now_ms(), seq;
 	size_t i;
 	int n;
 
-	if (j == NULL || secrets_put(e) < 0) {
+	if (j == NULL && parent == NULL)
+		return job_refuse(e, errmsg);
+	if (j && !e->sub && (st.source = spec_store_text(e->source,
+	    strlen(e->source), j)) == NULL && parent == NULL) {
+		spec_free(j);
+		return job_refuse(e, errmsg);
+	}
+	if (j == NULL || st.source == NULL || secrets_put(e) < 0) {
+		if (!e->sub)
+			free(st.source);
 		spec_free(j);
 		return -1;
 	}
 	inputs_json(&in, &j->inputs);
-	env = env_text(e, 0);
+	env = env_text(&st, 0);
+	if (!e->sub)
+		free(st.source);
 	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
 	    " envelope, inputs, created, ntasks, parent, ptask, due)"
 	    " VALUES(?,?,?,?,?,?,?,?,?,?,?)", "ssssssIisiI", j->id,
@@ -5946,6 +6690,9 @@ job_delete(const char *id)
 	p = home_path("work/%s", id);
 	rm_rf(p);
 	free(p);
+	p = home_path("secrets/%s", id);
+	unlink(p);
+	free(p);
 }
 
 /*
@@ -6024,12 +6771,20 @@ cron_after(const char *expr, long long now)
 static int
 req_schedule(const struct env *e)
 {
-	char *env = env_text(e, 0);
-	struct job *j = spool_job_of(e);
+	struct job *j = spool_job_of(e, &pol);
+	struct env st = *e;
 	long long next = cron_after(e->cron, now_ms());
+	char *env;
 	int n;
 
-	if (j == NULL || secrets_put(e) < 0) {
+	if (j == NULL || (st.source = spec_store_text(e->source,
+	    strlen(e->source), j)) == NULL) {
+		spec_free(j);
+		return job_refuse(e, errmsg) < 0 ? -1 : 0;
+	}
+	env = env_text(&st, 0);
+	free(st.source);
+	if (secrets_put(e) < 0) {
 		free(env);
 		spec_free(j);
 		return -1;
@@ -6217,12 +6972,20 @@ spool_ingest(void)
 	spool_list(&names);
 	for (i = 0; i < names.n; i++) {
 		text = NULL;
-		if (spool_read(names.v[i], &e, &text) < 0) {
+		if ((rc = spool_read(names.v[i], &e, &text)) < 0) {
 			spool_reject(names.v[i]);
 			continue;
 		}
 		caller_uid = e.uid;
-		rc = spool_dispatch(&e);
+		if (rc == 1 && strcmp(e.op, "submit") && strcmp(e.op, "schedule"))
+			rc = -1;	/* a request: spool/bad, as unreadable */
+		else if (rc == 1) {
+			db_begin();
+			rc = job_refuse(&e, errmsg) < 0 || db_commit() < 0 ? -1 : 0;
+			if (rc < 0)
+				db_exec("ROLLBACK", NULL);
+		} else
+			rc = spool_dispatch(&e);
 		caller_uid = -1;
 		if (rc == 0) {
 			path = home_path("spool/new/%s", names.v[i]);
@@ -6508,7 +7271,7 @@ spool_jobrow(const char *name, struct jobrow *r, struct job **jp)
 	*jp = NULL;
 	if (strstr(name, ".job") == NULL || spool_read(name, &e, &text) < 0)
 		return 0;
-	j = spool_job_of(&e);
+	j = spool_job_of(&e, NULL);
 	r->id = xstrdup(e.id);
 	r->name = j && j->name ? xstrdup(j->name) : NULL;
 	r->description = j && j->description ? xstrdup(j->description) : NULL;
@@ -6781,7 +7544,7 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 		buf_addf(b, "\"progress\":%.1f,", r->progress);
 	json_kstr(b, "progressMessage", r->pmsg);
 	if (r->envelope && spool_parse(r->envelope, &e) == 0) {
-		struct job *j = spool_job_of(&e);
+		struct job *j = spool_job_of(&e, NULL);
 
 		buf_add(b, "\"inputs\":{");
 		for (i = 0; j && i < j->inputs.n; i++)
@@ -6969,7 +7732,7 @@ schedule_twin(const struct job *j, char out[ID_LEN + 1])
 			free(text);
 			continue;
 		}
-		if ((sj = spool_job_of(&e)) != NULL && strcmp(e.cron, j->cron) == 0 &&
+		if ((sj = spool_job_of(&e, NULL)) != NULL && strcmp(e.cron, j->cron) == 0 &&
 		    ((!j->name && !sj->name) || (j->name && sj->name &&
 		    strcmp(j->name, sj->name) == 0)))
 			id = xstrdup(e.id);
@@ -7115,16 +7878,30 @@ cmd_submit(int argc, char *argv[])
 	if ((rc = submit_args(argc, argv, &o)) != 0)
 		goto out;
 	rc = EX_INVALID;
-	if ((text = read_file(o.file, &len)) == NULL) {
-		warnx("%s", errmsg);
+	policy_load();
+	if ((text = read_file_max(o.file, pol.max_job, &len)) == NULL) {
+		char lim[UNITS_BUFSZ];
+
+		if (errno == EFBIG)
+			warnx("%s: the job file is over the %s limit that the daemon "
+			    "sets (jobrun daemon --max-job-size)", o.file,
+			    units_fmt_size(pol.max_job, lim, sizeof(lim)));
+		else
+			warnx("%s", errmsg);
 		goto out;
 	}
 	if ((j = spec_parse(strcmp(o.file, "-") == 0 ? "<stdin>" : o.file, text,
-	    len, &o.inputs, &errs)) == NULL) {
+	    len, &o.inputs, &pol, &errs)) == NULL) {
 		fputs(errs, stderr);
 		free(errs);
 		goto out;
 	}
+	/* What the daemon will store: if it cannot be made, say so now. */
+	if ((errs = spec_store_text(text, len, j)) == NULL) {
+		warnx("%s: %s", o.file, errmsg);
+		goto out;
+	}
+	free(errs);
 	if (o.cron) {
 		free(j->cron);
 		j->cron = xstrdup(o.cron);
@@ -7642,7 +8419,7 @@ request_check(const char *op, const char *id)
 	free(s);
 	memset(&r, 0, sizeof(r));
 	if (load_job(id, &r) && r.envelope && spool_parse(r.envelope, &e) == 0) {
-		j = spool_job_of(&e);
+		j = spool_job_of(&e, NULL);
 		env_free(&e);
 	}
 	sec = home_path("secrets/%s", id);
@@ -7656,8 +8433,8 @@ request_check(const char *op, const char *id)
 		warnx("job %s is a subjob of %s; restart that job", id, r.parent);
 		rc = EX_ERR;
 	} else if (j && j->secrets.n && access(sec, F_OK) < 0) {
-		warnx("job %s had secrets, which jobrun deletes when a job ends; "
-		    "submit it again", id);
+		warnx("job %s had secrets, and they are gone (secrets/%s); submit "
+		    "it again", id, id);
 		rc = EX_ERR;
 	}
 	free(p);
@@ -7801,6 +8578,44 @@ parse_qcap(const char *s)
 	return 0;
 }
 
+/*
+ * daemon --allow-bind DIR: a directory that exists, kept as its real
+ * path, and never one that holds the home or the engine's socket.
+ */
+static int
+allow_bind(const char *dir)
+{
+	char *r = realpath(dir, NULL);
+	const char *never;
+	struct stat sb;
+
+	if (r == NULL || stat(r, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		free(r);
+		return usage_error("daemon", "--allow-bind %s: %s", dir, r ?
+		    "not a directory" : strerror(errno));
+	}
+	if ((never = policy_never(r)) != NULL) {
+		usage_error("daemon", "--allow-bind %s: never allowed: %s", r,
+		    never);
+		free(r);
+		return EX_USAGE_;
+	}
+	strlist_add(&pol.binds, r);
+	return 0;
+}
+
+/* Writes run/policy, for submit to check jobs against ahead. */
+static int
+daemon_policy(void)
+{
+	char *text = policy_text(&pol), *dir = home_path("run");
+	int rc = write_file_atomic(dir, dir, "policy", text, strlen(text));
+
+	free(text);
+	free(dir);
+	return rc;
+}
+
 static int
 cmd_daemon(int argc, char *argv[])
 {
@@ -7809,13 +8624,15 @@ cmd_daemon(int argc, char *argv[])
 		{ "network", required_argument, NULL, 'N' },
 		{ "metrics-file", required_argument, NULL, 'M' },
 		{ "log-max", required_argument, NULL, 'L' },
+		{ "allow-bind", required_argument, NULL, 'B' },
+		{ "allow-network", required_argument, NULL, 'W' },
+		{ "max-job-size", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *why;
+	const char *why, *network = getenv("JOBRUN_NETWORK");
 	char *dir;
 	int c, ino;
 
-	network = getenv("JOBRUN_NETWORK");
 	while ((c = getopt_long(argc, argv, "q:", lo, NULL)) != -1)
 		switch (c) {
 		case 'q':
@@ -7824,6 +8641,22 @@ cmd_daemon(int argc, char *argv[])
 				    "from 1 to 10000, not '%s'", optarg);
 			break;
 		case 'N': network = optarg; break;
+		case 'B':
+			if ((c = allow_bind(optarg)) != 0)
+				return c;
+			break;
+		case 'W':
+			if (gram_netname(optarg, &why) < 0)
+				return usage_error("daemon", "--allow-network: '%s' is "
+				    "not a network name: %s", optarg, why);
+			strlist_add(&pol.nets, xstrdup(optarg));
+			break;
+		case 'S':
+			if (units_size(optarg, &pol.max_job, &why) < 0 ||
+			    pol.max_job < 1024 || pol.max_job > (1LL << 30))
+				return usage_error("daemon", "--max-job-size takes a "
+				    "size from 1k to 1g, such as 8m, not '%s'", optarg);
+			break;
 		case 'M':
 			if (*optarg == '\0' || optarg[strlen(optarg) - 1] == '/')
 				return usage_error("daemon", "--metrics-file takes a "
@@ -7839,13 +8672,17 @@ cmd_daemon(int argc, char *argv[])
 		}
 	if (optind != argc)
 		return usage_error("daemon", "unexpected argument '%s'", argv[optind]);
-	if (network && *network == '\0')
-		network = NULL;
+	if (network && *network && gram_netname(network, &why) < 0)
+		return usage_error("daemon", "--network: '%s' is not a network "
+		    "name: %s", network, why);
+	pol.network = network && *network ? xstrdup(network) : NULL;
+	pol.known = 1;
 	if ((defcap = (int)sysconf(_SC_NPROCESSORS_ONLN)) < 1)
 		defcap = 1;
 	/* The pid file comes last: whoever sees it may signal or use us. */
-	if (daemon_setup_signals() < 0 || spool_init() < 0 || daemon_lock() < 0 ||
-	    db_open(1) < 0 || daemon_homeid() < 0 || rt_ping() < 0 ||
+	if (home_check() < 0 || daemon_setup_signals() < 0 || spool_init() < 0 ||
+	    home_check() < 0 || daemon_lock() < 0 || db_open(1) < 0 ||
+	    daemon_homeid() < 0 || rt_ping() < 0 || daemon_policy() < 0 ||
 	    daemon_pidfile() < 0)
 		errx(EX_ERR, "%s", errmsg);
 	dir = home_path("spool/new");
@@ -8181,7 +9018,8 @@ cmd_prune(int argc, char *argv[])
 		return usage_error("prune", "unexpected argument '%s'", argv[optind]);
 	if (!daemon_alive(&pid)) {
 		log_quiet = 1;
-		if (spool_init() < 0 || daemon_lock() < 0 || db_open(1) < 0)
+		if (home_check() < 0 || spool_init() < 0 || daemon_lock() < 0 ||
+		    db_open(1) < 0)
 			errx(EX_ERR, "%s", errmsg);
 		n = jobs_prune("completed", state, now_ms() - older);
 		printf("deleted %d job%s\n", n, n == 1 ? "" : "s");
@@ -8479,9 +9317,9 @@ import_rows(const char *id, const char *rows)
 	char *p = NULL;
 
 	if (!daemon_alive(&pid)) {
-		if (spool_init() < 0 || daemon_lock() < 0 || (db_close(), db_open(1))
-		    < 0 || db_begin() < 0 || db_import(rows, id) < 0 ||
-		    db_commit() < 0)
+		if (home_check() < 0 || spool_init() < 0 || daemon_lock() < 0 ||
+		    (db_close(), db_open(1)) < 0 || db_begin() < 0 ||
+		    db_import(rows, id) < 0 || db_commit() < 0)
 			errx(EX_ERR, "%s", errmsg);	/* no commit: nothing stays */
 		return EX_OK;
 	}
@@ -9385,7 +10223,7 @@ top_tries(struct top *t)
 
 	if (t->spec == NULL && t->jr.envelope &&
 	    spool_parse(t->jr.envelope, &e) == 0) {
-		t->spec = spool_job_of(&e);
+		t->spec = spool_job_of(&e, NULL);
 		env_free(&e);
 	}
 	for (i = 0; t->spec && i < t->ntasks; i++)
@@ -10432,7 +11270,8 @@ static const struct verb {
 	    "--in DURATION | --cron EXPR] [-i NAME=VALUE]... FILE|-",
 	    "check a job file, spool it and print its id" },
 	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME] "
-	    "[--metrics-file PATH] [--log-max SIZE]",
+	    "[--metrics-file PATH] [--log-max SIZE] [--allow-bind DIR]... "
+	    "[--allow-network NAME]... [--max-job-size SIZE]",
 	    "run the spooled jobs, one container per task (foreground)" },
 	{ "ls", cmd_ls, "[--json] [-n N]", "list jobs, newest first" },
 	{ "show", cmd_show, "[--json] ID", "show a job and its tasks" },

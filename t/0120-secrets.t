@@ -184,7 +184,13 @@ for x in "$l1" "$l2"; do
 	done
 done
 unlike "$(cat "$T/daemon.log")" "$LEAK" "leaky: the daemon's log does not have the secret"
-is "$(files_with "$LEAK")" "" "leaky: no file under the home holds the secret"
+# l2 FAILED: its secrets stay in their store, for a restart, until a prune.
+is "$(files_with "$LEAK")" "secrets/$l2" "leaky: no file under the home holds the secret but the FAILED job's secrets store"
+is "$(stat -c %a "$JOBRUN_HOME/secrets/$l2" 2>/dev/null)" 600 "... which is mode 0600"
+run "$JOBRUN" prune --state FAILED
+is "$RC" 0 "prune the FAILED job"
+wait_for eval '[ -z "$(files_with "$LEAK")" ]'
+ok $? "... and its secrets store goes with it"
 
 # ---------------------------------------------------------------- non-ASCII text
 # The stored job text must still be the job, without the secret, when the file

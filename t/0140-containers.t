@@ -62,9 +62,10 @@ invalid() { # FILE WANT-ERR DESC: submit FILE fails with exit 3 and exactly WANT
 	is "$ERR" "$2" "$3: the error names file:line:col and the path"
 }
 
-# The host dir for the bind mount is under the home: files the container
-# writes there as root are removed at exit either way (see lib.sh).
-HOSTDIR=$JOBRUN_HOME/bind
+# The host dir for the bind mount is beside the home (the home itself is
+# never allowed), and the daemon allows it with --allow-bind; files the
+# container writes there as root are removed at exit either way (lib.sh).
+HOSTDIR=$T/bind
 mkdir -m 777 "$HOSTDIR"
 printf 'from the host' >"$HOSTDIR/in.txt"
 
@@ -393,7 +394,8 @@ tasks:
 EOF
 
 # ---------------------------------------------------------------- run them
-start_daemon -q default:8 || BAIL_OUT "the daemon does not start"
+start_daemon -q default:8 --allow-bind "$HOSTDIR" --allow-network host ||
+	BAIL_OUT "the daemon does not start"
 wait_for -t 5 home_id || BAIL_OUT "no run/home-id"
 hid=$(home_id)
 

@@ -12,11 +12,17 @@ printf '{"jobrun":1,"op":"submit","id":"0123456789ab","source":"tasks: []\\nbogu
 	>"$JOBRUN_HOME/spool/new/.x" &&
 	mv "$JOBRUN_HOME/spool/new/.x" "$JOBRUN_HOME/spool/new/0000000000001-0123456789ab.job"
 printf 'not json at all {\n' >"$JOBRUN_HOME/spool/new/0000000000002-deadbeef.req"
-wait_for eval '[ "$(count_files "$JOBRUN_HOME/spool/bad")" = 2 ]'
-ok $? "both unreadable spool files are kept in spool/bad"
-is "$(spooled)" 0 "... and gone from spool/new"
+wait_for eval '[ "$(count_files "$JOBRUN_HOME/spool/bad")" = 1 ]'
+ok $? "the unreadable spool file is kept in spool/bad"
+is "$(spooled)" 0 "... and both are gone from spool/new"
 lines=$(grep -c 'event=spool.reject' "$T/daemon.log")
-is "$lines" 2 "each is one spool.reject line in the daemon log"
+is "$lines" 1 "it is one spool.reject line in the daemon log"
+# A job envelope whose job the daemon refuses is no file in spool/bad but
+# a FAILED job with the reason, which ls, show and wait tell.
+is "$(job_state 0123456789ab)" FAILED "a readable envelope with an invalid job is recorded FAILED"
+like "$(job_json 0123456789ab .error)" "unknown field 'bogus'" "... its error says why"
+run "$JOBRUN" wait 0123456789ab
+is "$RC" 4 "... and wait exits 4 for it"
 unlike "$(grep -A1 'event=spool.reject' "$T/daemon.log" | grep -v 'time=' | grep -v '^--$')" "." \
 	"... with no continuation line"
 printf 'name: ok\ntasks:\n  - image: jobrun-test:latest\n    cmd: ["true"]\n' >ok.yaml
@@ -35,7 +41,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	id2=$(submit ok.yaml)
 	wait_for -t 20 grep -q "event=spool.retry file=[0-9]*-$id2.job" "$T/daemon.log"
 	ok $? "a busy store: the daemon says it will try the file again (spool.retry)"
-	is "$(count_files "$JOBRUN_HOME/spool/bad")" 2 "... and does not put it in spool/bad"
+	is "$(count_files "$JOBRUN_HOME/spool/bad")" 1 "... and does not put it in spool/bad"
 	wait "$holder"
 	RUN_TIMEOUT=40 run "$JOBRUN" wait "$id2"
 	is "$RC" 0 "once the store is free the job goes in and completes"

@@ -311,7 +311,7 @@ _cleanup() {
 		diag "kept $T"
 	elif ! rm -rf "$T" 2>/dev/null && "$DOCKER" version >/dev/null 2>&1; then
 		# files written by containers as root into /tork mounts
-		"$DOCKER" run --rm --network none -v "$T:/x" jobrun-test:latest rm -rf /x/home >/dev/null 2>&1
+		"$DOCKER" run --rm --network none -v "$T:/x" jobrun-test:latest rm -rf /x/home /x/bind >/dev/null 2>&1
 		rm -rf "$T"
 	fi
 	exit "$st"

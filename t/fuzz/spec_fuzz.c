@@ -12,9 +12,10 @@
  *	  never both nor neither; errors are "fuzz.yaml:LINE:COL: ..." lines
  *	  (LINE, COL >= 1) ending in a newline;
  *	- an extra input (-i) never makes a valid job invalid;
- *	- the text submit stores (spec_scrub: the secrets' values cut out)
- *	  is still a valid job with as many tasks and as many secrets, all
- *	  empty: the daemon parses that text again when it takes the job in.
+ *	- the text the daemon stores (spec_store_text: the secrets' values
+ *	  cut out), when it can be made, is still a valid job with as many
+ *	  tasks and as many secrets, all empty: the daemon parses it again
+ *	  after a restart.  (t/fuzz/ingest_fuzz checks submit against ingest.)
  *	  SPEC_FUZZ_NO_SCRUB=1 in the environment turns this check off.
  */
 #define main jobrun_main
@@ -53,8 +54,10 @@ check_scrub(const char *text, size_t size, const struct job *j)
 	char *scrubbed, *errs = NULL;
 	size_t i;
 
-	scrubbed = spec_scrub(text, size, j);
-	s = spec_parse("fuzz.yaml", scrubbed, strlen(scrubbed), NULL, &errs);
+	/* submit refuses a job whose secrets cannot be cut out cleanly */
+	if ((scrubbed = spec_store_text(text, size, j)) == NULL)
+		return;
+	s = spec_parse("fuzz.yaml", scrubbed, strlen(scrubbed), NULL, NULL, &errs);
 	if (s == NULL || s->ntasks != j->ntasks || s->secrets.n != j->secrets.n)
 		__builtin_trap();
 	for (i = 0; i < s->secrets.n; i++)
@@ -80,7 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 
-	j = spec_parse("fuzz.yaml", text, size, NULL, &errs);
+	j = spec_parse("fuzz.yaml", text, size, NULL, NULL, &errs);
 	if ((j == NULL) == (errs == NULL))
 		__builtin_trap();	/* a job, or errors: exactly one */
 	if (j == NULL)
@@ -91,7 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_scrub(text, size, j);
 
 	kv_set(&over, "fuzz", "x");
-	k = spec_parse("fuzz.yaml", text, size, &over, &errs2);
+	k = spec_parse("fuzz.yaml", text, size, &over, NULL, &errs2);
 	if (j != NULL && k == NULL)
 		__builtin_trap();
 	if (k != NULL && kv_get(&k->inputs, "fuzz") == NULL)
