@@ -236,6 +236,22 @@ is "$RC" 4 "a secret that reaches cmd through an input: the job FAILED"
 is "$(task_field "$iid" 1 error)" "cmd: holds a secret, which would be on docker's command line where ps shows it to every user; pass it in env and use \$NAME in run or sh -c" \
 	"... saying why, before any docker run"
 
+# entrypoint is not evaluated, so only a secret written out in it can be
+# there: that too fails the task before docker runs.
+cat >sec-ep.yaml <<EOF
+name: secret written in entrypoint
+secrets:
+  pw: $SECRET
+tasks:
+  - image: $IMG
+    entrypoint: ["sh", "-c", "echo $SECRET"]
+EOF
+pid_=$(submit sec-ep.yaml)
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$pid_"
+is "$RC/$(task_field "$pid_" 1 error)" "4/entrypoint: holds a secret, which would be on docker's command line where ps shows it to every user; pass it in env and use \$NAME in run or sh -c" \
+	"a secret written out in entrypoint: FAILED before docker runs, saying why"
+is "$(grep -c "task.step job=$pid_" "$T/daemon.log")" 0 "... no step was started"
+
 # An image a template makes is checked once evaluated.
 cat >eval-image.yaml <<EOF
 name: evaluated image
@@ -322,8 +338,15 @@ if [ "$(id -u)" = 0 ]; then
 	is "$ERR" "jobrun: $JOBRUN_HOME/spool belongs to uid 65534, not to uid 0 who runs jobrun; a home must be its user's alone: chown 0 $JOBRUN_HOME/spool, or use another --home" \
 		"... naming the path and the fix"
 	chown 0 "$JOBRUN_HOME/spool"
+	chown 65534 "$JOBRUN_HOME"
+	run "$JOBRUN" daemon
+	is "$RC" 1 "a home another user owns: the daemon refuses to start"
+	like "$ERR" "^jobrun: $JOBRUN_HOME belongs to uid 65534, not to uid 0 who runs jobrun" "... naming it"
+	run "$JOBRUN" submit "$TD/jobs/hello.yaml"
+	is "$RC/$(count_files "$JOBRUN_HOME/spool/new")" 1/0 "... and submit spools nothing there"
+	chown 0 "$JOBRUN_HOME"
 else
-	skip 2 "not root: cannot chown"
+	skip 5 "not root: cannot chown"
 fi
 
 # ---------------------------------------------------------------- limits
