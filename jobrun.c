@@ -8432,6 +8432,10 @@ request_check(const char *op, const char *id)
 	} else if (r.parent && !(s && atoi(s))) {
 		warnx("job %s is a subjob of %s; restart that job", id, r.parent);
 		rc = EX_ERR;
+	} else if (r.ntasks == 0) {
+		warnx("job %s never ran: the daemon refused it (%s); fix the job "
+		    "file and submit it again", id, r.error ? r.error : "?");
+		rc = EX_ERR;
 	} else if (j && j->secrets.n && access(sec, F_OK) < 0) {
 		warnx("job %s had secrets, and they are gone (secrets/%s); submit "
 		    "it again", id, id);

@@ -128,6 +128,9 @@ like "$(job_json "$early" .error)" "^other\.yaml:[0-9]+:[0-9]+: tasks\[0\]\.moun
 	"... show says which rule refused it"
 run "$JOBRUN" wait "$early"
 is "$RC" 4 "... wait exits 4"
+run "$JOBRUN" restart "$early"
+is "$RC" 1 "... restart refuses it (exit 1)"
+like "$ERR" "^jobrun: job $early never ran: the daemon refused it \(.*\); fix the job file and submit it again$" "... saying why"
 run "$JOBRUN" ls
 like "$OUT" "$early +other\.yaml +FAILED" "... ls lists it FAILED, by its file's name"
 wait_for job_is "$early2" FAILED
