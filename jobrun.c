@@ -9,7 +9,8 @@
  *                          cancel, stop, restart, prune, import and schedule
  *                          changes drop a small request file the same way.
  *                          A file in new/ is complete or absent, never half;
- *                          one the daemon cannot read goes to spool/bad.
+ *                          one the daemon cannot read goes to spool/bad,
+ *                          a job it reads but refuses becomes a FAILED job.
  *   jobrun.db              SQLite (WAL).  Only the daemon writes it (or a
  *                          command holding the daemon's lock while none
  *                          runs: prune, import); ls, show, logs, wait open it
@@ -18,12 +19,24 @@
  *   logs/JOB/N.log         what task N's containers printed.
  *   work/JOB/N.A.S/        mounted at /tork in step S of attempt A of task N;
  *                          the task writes its result to /tork/stdout.
- *   secrets/JOB            the job's secrets, from ingestion to its end: the
- *                          job text the database keeps has them cut out.
+ *   secrets/JOB            the job's secrets, from ingestion until it
+ *                          completes or is pruned (a FAILED job may be
+ *                          restarted): the job text the database keeps has
+ *                          them cut out.
  *                          secrets/SCHEDULE lives as long as the schedule,
  *                          secrets/hook-N until webhook delivery N is over.
- *   run/lock, run/daemon.pid, run/home-id
- *                          the daemon holds an exclusive flock on run/lock.
+ *   run/lock, run/daemon.pid, run/home-id, run/policy
+ *                          the daemon holds an exclusive flock on run/lock;
+ *                          run/policy is what it lets jobs ask of the host.
+ *
+ * Trust: nothing a job file, a spool file or the home says is believed.
+ * Every value that reaches docker's argv is checked against its grammar
+ * (vendor/grammar.c) by the one parser, at submit and again at ingest,
+ * and the image follows "--"; bind sources and networks are the daemon's
+ * to allow (its policy, checked at submit, ingest and start); a secret
+ * goes to containers by environment only; the spool carries the exact
+ * bytes submit checked; who spooled a file is its owner (fstat), and the
+ * home must be ours alone.
  *
  * The life of a job: submit spools it (PENDING).  The daemon ingests the file
  * into the database in one transaction and only then unlinks it, so a crash
