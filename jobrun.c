@@ -2260,6 +2260,43 @@ spec_store_text(const char *text, size_t len, const struct job *j)
 	return out;
 }
 
+/*
+ * The offset of the first byte of text that is not UTF-8, or a NUL, or len
+ * if there is none.  libyaml reads only the first document, so it would
+ * not see a bad byte after it; the spool's JSON could not carry one.
+ */
+static size_t
+utf8_bad(const char *text, size_t len)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	size_t i = 0, n, k;
+	unsigned cp;
+
+	while (i < len) {
+		if (t[i] == 0)
+			return i;
+		if (t[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = t[i] >= 0xf0 && t[i] <= 0xf4 ? 3 : t[i] >= 0xe0 ? 2 :
+		    t[i] >= 0xc2 && t[i] < 0xe0 ? 1 : 0;
+		if (t[i] > 0xf4 || n == 0)
+			return i;
+		cp = t[i] & (0x3f >> n);
+		for (k = 1; k <= n; k++) {
+			if (i + k >= len || (t[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (t[i + k] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
 /* How many tasks a list holds, those inside composite tasks included. */
 static size_t
 spec_ntasks(const struct task *v, size_t n)
@@ -2297,6 +2334,19 @@ spec_parse(const char *file, const char *text, size_t len,
 	j->wait_ms = -1;
 	j->autodelete_ms = -1;
 	task_init(&j->defaults);
+	if ((i = utf8_bad(text, len)) < len) {
+		size_t line = 1, col = 1, k;
+
+		for (k = 0; k < i; k++, col++)
+			if (text[k] == '\n') {
+				line++;
+				col = 0;
+			}
+		*errs = xasprintf("%s:%zu:%zu: a job file is UTF-8 text: this "
+		    "is %s\n", file, line, col, text[i] ? "not UTF-8" : "a NUL byte");
+		spec_free(j);
+		return NULL;
+	}
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&p, &doc)) {

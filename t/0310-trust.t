@@ -295,6 +295,15 @@ is "$(task_field "$crid" 1 result)" "[[REDACTED]]" "... the container got the se
 is "$(sqlite3 "$JOBRUN_HOME/jobrun.db" "SELECT count(*) FROM jobs WHERE envelope LIKE '%Cr-Secret-71%'")" 0 \
 	"... and the stored job text has it cut out"
 
+# A job file is UTF-8 text throughout: libyaml reads only the first
+# document, and a bad byte after it could not travel in the spool's JSON.
+printf 'name: two docs\ntasks: [{image: %s, cmd: ["true"]}]\n...\n\327\n' "$IMG" >notutf8.yaml
+refused notutf8.yaml "notutf8.yaml:4:1: a job file is UTF-8 text: this is not UTF-8" "a byte that is not UTF-8 after the first document"
+printf 'name: nul\ntasks: [{image: %s, cmd: ["true"]}]\n...\n\000\n' "$IMG" >nul.yaml
+refused nul.yaml "nul.yaml:4:1: a job file is UTF-8 text: this is a NUL byte" "a NUL byte after the first document"
+printf 'name: "\355\240\200"\ntasks: [{image: %s, cmd: ["true"]}]\n' "$IMG" >surrogate.yaml
+refused surrogate.yaml "surrogate.yaml:1:8: a job file is UTF-8 text: this is not UTF-8" "an encoded UTF-16 surrogate"
+
 # ---------------------------------------------------------------- ownership
 # A spool file's submitter is its owner: one that claims another uid is
 # refused (here a client in a user namespace that maps uid 4242 onto us).
