@@ -613,8 +613,10 @@ spread=$(jq_ms "$par" '[.tasks[] | select(.parent == 1 and .queue == "trio") | .
 ok "$([ -n "$spread" ] && [ "$spread" -lt 2000 ]; echo $?)" "par: the three sleepers started within 2 s of each other (one after another would be 2 s apart) ($spread ms)"
 is "$(max_overlap "$par" 1)" 4 "par: all four children ran at the same time"
 took=$(jq_ms "$par" '.tasks[] | select(.position == 1) | (.completedAt | ms) - (.startedAt | ms)')
-ok "$([ -n "$took" ] && [ "$took" -ge 2000 ] && [ "$took" -lt 6000 ]; echo $?)" \
-	"par: three 2 s children took under 6 s, the least three in a row take ($took ms)"
+# (that they overlapped is max_overlap's to show: no bound on time here,
+# which a loaded machine or a sanitizer build could break)
+ok "$([ -n "$took" ] && [ "$took" -ge 2000 ]; echo $?)" \
+	"par: the parallel task lasted at least its 2 s children ($took ms)"
 ok "$(jq_ms "$par" '([.tasks[] | select(.position == 2) | .startedAt | ms][0]) >= ([.tasks[] | select(.parent == 1) | .completedAt | ms] | max)' | grep -qx true; echo $?)" \
 	"par: the next top-level task started after every child completed"
 is "$(pos_field "$par" 2 result)" after "par: the next top-level task ran"
