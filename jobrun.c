@@ -3193,10 +3193,21 @@ db_begin(void)
 	return db_exec("BEGIN IMMEDIATE", NULL) < 0 ? -1 : 0;
 }
 
+static void events_flush(int);
+
+/* Commits, the moves' events (log lines, webhooks, metrics) first. */
 static int
 db_commit(void)
 {
+	events_flush(0);
 	return db_exec("COMMIT", NULL) < 0 ? -1 : 0;
+}
+
+static void
+db_rollback(void)
+{
+	events_flush(1);
+	db_exec("ROLLBACK", NULL);
 }
 
 /*
@@ -4278,13 +4289,308 @@ sched_forget(const char *id)
 
 static void hook_event(const char *, int, const char *, const char *);
 
-static void
-log_job(const char *id, const char *state, const char *error)
+/* ---- the state machine */
+
+/*
+ * A job's and a task's state is an enum (jobrun.h); its name exists only
+ * here, for the rows, the log and JSON.  Two functions change states,
+ * job_move and task_move, and nothing else does: each checks the move
+ * against the table of legal moves below (an illegal one is a bug: logged
+ * as event=state.illegal and refused), writes the row, and queues the
+ * event: the log line, the webhook, the metric.  Events go out in order
+ * when the transaction commits (db_commit), or at once outside one; a
+ * webhook's body shows the rows as committed.
+ *
+ *  job   SCHEDULED ──due──► PENDING ──a task starts──► RUNNING
+ *            │                 │ └─every task skipped─┐   │
+ *            │                 │                      ▼   ▼
+ *            │                 ├────────────────► COMPLETED
+ *            ├─────────────────┼────────────────► FAILED ◄── a task failed
+ *            └─────────────────┴────────────────► CANCELLED ◄── cancel, stop
+ *                           FAILED, CANCELLED ──restart──► PENDING
+ *
+ *  task  CREATED ──its turn──► PENDING ──a slot──► SCHEDULED ──main step──► RUNNING
+ *           │ ├──if false──► SKIPPED      │ ▲         (pre steps)              │
+ *           │ └──composite──► RUNNING ◄───┘ └── retry (after a failed attempt) ┤
+ *           │         (a subjob child, PENDING as it is made)                  │
+ *           │                                                                  ▼
+ *           └── any unfinished state ──► FAILED, CANCELLED            COMPLETED
+ *                           FAILED, CANCELLED ──restart──► CREATED
+ */
+static const char *const jstate_names[] = { "PENDING", "SCHEDULED", "RUNNING",
+	"COMPLETED", "FAILED", "CANCELLED", NULL };
+static const char *const tstate_names[] = { "CREATED", "PENDING", "SCHEDULED",
+	"RUNNING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED", NULL };
+
+#define SB(s)	(1u << (s))	/* a state's bit in a mask */
+static const unsigned jmoves[] = {
+	[J_PENDING] = SB(J_RUNNING) | SB(J_COMPLETED) | SB(J_FAILED) | SB(J_CANCELLED),
+	[J_SCHEDULED] = SB(J_PENDING) | SB(J_FAILED) | SB(J_CANCELLED),
+	[J_RUNNING] = SB(J_COMPLETED) | SB(J_FAILED) | SB(J_CANCELLED),
+	[J_COMPLETED] = 0,
+	[J_FAILED] = SB(J_PENDING),
+	[J_CANCELLED] = SB(J_PENDING),
+};
+static const unsigned tmoves[] = {
+	[T_CREATED] = SB(T_PENDING) | SB(T_SKIPPED) | SB(T_RUNNING) | SB(T_COMPLETED) |
+	    SB(T_FAILED) | SB(T_CANCELLED),
+	/* a subjob child is PENDING as it is made, then RUNNING (or, detached, done) */
+	[T_PENDING] = SB(T_SCHEDULED) | SB(T_RUNNING) | SB(T_COMPLETED) |
+	    SB(T_FAILED) | SB(T_CANCELLED),
+	[T_SCHEDULED] = SB(T_RUNNING) | SB(T_PENDING) | SB(T_FAILED) | SB(T_CANCELLED),
+	[T_RUNNING] = SB(T_PENDING) | SB(T_COMPLETED) | SB(T_FAILED) | SB(T_CANCELLED),
+	[T_COMPLETED] = 0,
+	[T_FAILED] = SB(T_CREATED),
+	[T_CANCELLED] = SB(T_CREATED),
+	[T_SKIPPED] = 0,
+};
+#define JFINAL	(SB(J_COMPLETED) | SB(J_FAILED) | SB(J_CANCELLED))
+#define TFINAL	(SB(T_COMPLETED) | SB(T_FAILED) | SB(T_CANCELLED) | SB(T_SKIPPED))
+
+static const char *
+jstate_name(enum jstate s)
 {
-	logf_(error ? "warn" : "info", "job.state", "job=%s state=%s%s%s%s", id,
-	    state, error ? " error=\"" : "", error ? error : "", error ? "\"" : "");
-	hook_event(id, 0, "job.StateChange", state);
+	return jstate_names[s];
 }
+
+static const char *
+tstate_name(enum tstate s)
+{
+	return tstate_names[s];
+}
+
+/* A state's number from its name; -1 for none. */
+static int
+state_parse(const char *const names[], const char *s)
+{
+	int i;
+
+	for (i = 0; s && names[i]; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* "'A','B'": the names of the states in mask, for an SQL IN (...). */
+static char *
+state_list(const char *const names[], unsigned mask)
+{
+	struct buf b = { 0 };
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (mask & SB(i))
+			buf_addf(&b, "%s'%s'", b.len ? "," : "", names[i]);
+	return buf_take(&b);
+}
+
+struct event {
+	char job[ID_LEN + 1];
+	int pos;			/* 0: the job itself */
+	int from, to;
+	int attempt;			/* a task's, for its metrics */
+	char *error;
+};
+static struct event *events;
+static size_t nevents;
+
+static void
+event_push(const char *job, int pos, int from, int to, int attempt,
+    const char *error)
+{
+	struct event *e;
+
+	events = xreallocarray(events, nevents + 1, sizeof(*events));
+	e = &events[nevents++];
+	snprintf(e->job, sizeof(e->job), "%s", job);
+	e->pos = pos;
+	e->from = from;
+	e->to = to;
+	e->attempt = attempt;
+	e->error = xstrdup(error);
+}
+
+static void task_observe(const char *, int);
+
+/* What a move means outside its row: the log line, the webhook, the metric. */
+static void
+event_emit(const struct event *e)
+{
+	const char *name = e->pos ? tstate_name(e->to) : jstate_name(e->to);
+	int ran = e->attempt > 0 && (e->from == T_SCHEDULED || e->from == T_RUNNING);
+
+	if (e->pos == 0)
+		logf_(e->error ? "warn" : "info", "job.state", "job=%s state=%s%s%s%s",
+		    e->job, name, e->error ? " error=\"" : "", e->error ?
+		    e->error : "", e->error ? "\"" : "");
+	else
+		logf_(e->to == T_FAILED ? "warn" : "info", "task.state",
+		    "job=%s task=%d state=%s", e->job, e->pos, name);
+	hook_event(e->job, e->pos, e->pos ? "task.StateChange" :
+	    "job.StateChange", name);
+	if (e->pos == 0)
+		return;
+	if (e->to == T_SCHEDULED)
+		db_count("tasks_started", 1);
+	else if (e->to == T_PENDING && ran)
+		db_count("tasks_retried", 1);
+	else if (e->to == T_FAILED && ran)
+		db_count("tasks_failed", 1);
+	if ((e->to == T_COMPLETED || e->to == T_FAILED) && ran)
+		task_observe(e->job, e->pos);
+}
+
+/* Sends the queued events (drop: forgets them, the transaction rolled back). */
+static void
+events_flush(int drop)
+{
+	size_t i;
+
+	for (i = 0; i < nevents; i++) {
+		if (!drop)
+			event_emit(&events[i]);
+		free(events[i].error);
+	}
+	nevents = 0;
+}
+
+/*
+ * Moves a row (table jobs or tasks, the row matched by where: ?101 and
+ * ?102) from state `from` to `to`, also setting cols ("a = ?, b = ?", bound
+ * by fmt and ap).  Returns 0, or -1 with errmsg.
+ */
+static int
+move_row(const char *table, const char *where, const char *job, int pos,
+    const char *to, const char *cols, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	char *sql = xasprintf("UPDATE %s SET state = '%s'%s%s WHERE %s", table,
+	    to, cols ? ", " : "", cols ? cols : "", where);
+	int rc;
+
+	st = db_vprep(sql, fmt, ap);
+	free(sql);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 101, job, -1, SQLITE_TRANSIENT);
+	if (pos)
+		sqlite3_bind_int(st, 102, pos);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail("database: %s", sqlite3_errmsg(db));
+}
+
+/* Queues events, and sends them at once when no transaction is open. */
+static void
+event_queue(const char *job, int pos, int from, int to, int attempt,
+    const char *error)
+{
+	event_push(job, pos, from, to, attempt, error);
+	if (sqlite3_get_autocommit(db))
+		events_flush(0);
+}
+
+/*
+ * The one place a job's state changes: to `to`, from whatever state the
+ * table allows, setting cols as well (see move_row); error goes into the
+ * event (the log line).  A job already in `to` gets cols only.  Returns 1
+ * if it moved, 0 if it was in `to`, -1 (errmsg) if the move is illegal or
+ * the store failed.
+ */
+static int
+job_move(const char *id, enum jstate to, const char *error, const char *cols,
+    const char *fmt, ...)
+{
+	char *s = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
+	int from = state_parse(jstate_names, s), rc;
+	va_list ap;
+
+	free(s);
+	if (from < 0)
+		return fail("no job %s to move to %s", id, jstate_name(to));
+	if (from != (int)to && !(jmoves[from] & SB(to))) {
+		logf_("error", "state.illegal", "job=%s from=%s to=%s", id,
+		    jstate_name(from), jstate_name(to));
+		return fail("job %s cannot go from %s to %s", id,
+		    jstate_name(from), jstate_name(to));
+	}
+	va_start(ap, fmt);
+	rc = move_row("jobs", "id = ?101", id, 0, jstate_name(to), cols, fmt, ap);
+	va_end(ap);
+	if (rc < 0 || from == (int)to)
+		return rc;
+	event_queue(id, 0, from, to, 0, error);
+	return 1;
+}
+
+/* The same for task pos of job id. */
+static int
+task_move(const char *id, int pos, enum tstate to, const char *cols,
+    const char *fmt, ...)
+{
+	sqlite3_stmt *st = db_prep("SELECT state, attempt FROM tasks WHERE job = ?"
+	    " AND pos = ?", "si", id, pos);
+	int from = -1, attempt = 0, rc;
+	va_list ap;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		from = state_parse(tstate_names, (const char *)
+		    sqlite3_column_text(st, 0));
+		attempt = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (from < 0)
+		return fail("no task %s/%d to move to %s", id, pos, tstate_name(to));
+	if (from != (int)to && !(tmoves[from] & SB(to))) {
+		logf_("error", "state.illegal", "job=%s task=%d from=%s to=%s", id,
+		    pos, tstate_name(from), tstate_name(to));
+		return fail("task %s/%d cannot go from %s to %s", id, pos,
+		    tstate_name(from), tstate_name(to));
+	}
+	va_start(ap, fmt);
+	rc = move_row("tasks", "job = ?101 AND pos = ?102", id, pos,
+	    tstate_name(to), cols, fmt, ap);
+	va_end(ap);
+	if (rc < 0 || from == (int)to)
+		return rc;
+	event_queue(id, pos, from, to, attempt, NULL);
+	return 1;
+}
+
+/*
+ * Moves every task of job id whose state is in mask (and, with parent > 0,
+ * that is a child of task parent; parent < 0: any child) to `to`, each
+ * through task_move.  Returns how many moved, or -1.
+ */
+static int
+tasks_move(const char *id, int parent, unsigned mask, enum tstate to,
+    const char *cols, long long arg)
+{
+	struct strlist pos = { 0 };
+	sqlite3_stmt *st;
+	char *in = state_list(tstate_names, mask), *sql;
+	size_t i;
+	int n = 0, rc;
+
+	sql = xasprintf("SELECT pos FROM tasks WHERE job = ? AND state IN (%s)%s"
+	    " ORDER BY pos", in, parent > 0 ? " AND parent = ?" : parent < 0 ?
+	    " AND parent != 0" : "");
+	st = db_prep(sql, parent > 0 ? "si" : "s", id, parent);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		strlist_add(&pos, xasprintf("%d", sqlite3_column_int(st, 0)));
+	sqlite3_finalize(st);
+	free(sql);
+	free(in);
+	for (i = 0; i < pos.n && n >= 0; i++)
+		if ((rc = task_move(id, atoi(pos.v[i]), to, cols, cols ? "I" : NULL,
+		    arg)) < 0)
+			n = -1;
+		else
+			n += rc;
+	strlist_free(&pos);
+	return n;
+}
+
 
 /*
  * Once a final job has no child left, its work files go, and its parsed
@@ -4324,7 +4630,6 @@ sched_job_done(const char *id, const char *state, const char *error)
 {
 	size_t i;
 
-	log_job(id, state, error);
 	for (i = 0; i < nruns; i++)
 		if (runs[i].kind != R_AUX && !runs[i].cancelled &&
 		    strcmp(runs[i].job, id) == 0) {
@@ -4780,10 +5085,9 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 		goto failed;
 	r->deadline = deadline;
 	pid = r->pid;
-	db_exec("UPDATE tasks SET step = ?, state = ? WHERE job = ? AND pos = ?",
-	    "issi", step, is_main ? "RUNNING" : "SCHEDULED", j->id, pos);
-	if (is_main)
-		hook_event(j->id, pos, "task.StateChange", "RUNNING");
+	/* pre steps: still SCHEDULED; the task's own container and after it */
+	task_move(j->id, pos, (size_t)step < t->pre.n ? T_SCHEDULED : T_RUNNING,
+	    "step = ?", "i", step);
 	logf_("info", "task.step", "job=%s task=%d attempt=%d step=%d pid=%d",
 	    j->id, pos, attempt, step, (int)pid);
 	goto out;
@@ -5071,14 +5375,11 @@ job_fail(const char *id, int pos, const char *label, const char *error_)
 	char *jerr = xasprintf("task %d (%s): %s", pos, label, error);
 	long long now = now_ms();
 
-	db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
-	    " WHERE job = ? AND pos = ?", "Issi", now, error, id, pos);
-	db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
-	    " WHERE id = ?", "Iss", now, jerr, id);
+	task_move(id, pos, T_FAILED, "completed = ?, error = ?", "Is", now, error);
+	job_move(id, J_FAILED, jerr, "completed = ?, error = ?", "Is", now, jerr);
 	/* Children already waiting for a slot never start. */
-	db_exec("UPDATE tasks SET state = 'CANCELLED', completed = ? WHERE job = ?"
-	    " AND parent != 0 AND state IN ('CREATED','PENDING')", "Is", now, id);
-	log_job(id, "FAILED", jerr);
+	tasks_move(id, -1, SB(T_CREATED) | SB(T_PENDING), T_CANCELLED,
+	    "completed = ?", now);
 	free(jerr);
 	free(error);
 }
@@ -5149,9 +5450,8 @@ sched_subjob(const struct job *j, int pos, const struct task *t,
 	    "subjob.secrets", &e.secrets) < 0 || job_insert(&e, j->id, pos,
 	    name) < 0)
 		goto out;
-	db_exec("UPDATE tasks SET state = ?, started = ?, subjob = ? WHERE job = ?"
-	    " AND pos = ?", "sIssi", t->subjob->detached ? "COMPLETED" : "RUNNING",
-	    now_ms(), cid, j->id, pos);
+	task_move(j->id, pos, t->subjob->detached ? T_COMPLETED : T_RUNNING,
+	    "started = ?, subjob = ?", "Is", now_ms(), cid);
 	db_exec("UPDATE jobs SET detached = ? WHERE id = ?", "is",
 	    t->subjob->detached, cid);
 	logf_("info", "task.subjob", "job=%s task=%d subjob=%s", j->id, pos, cid);
@@ -5247,8 +5547,7 @@ sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
 			    &t->parallel.v[k], env, NULL, 0);
 	if (rc < 0)
 		return -1;
-	db_exec("UPDATE tasks SET state = 'RUNNING', started = ? WHERE job = ? AND"
-	    " pos = ?", "Isi", now_ms(), j->id, pos);
+	task_move(j->id, pos, T_RUNNING, "started = ?", "I", now_ms());
 	/* Children skipped or done already (detached subjobs) count as none. */
 	b = db_str("SELECT count(*) FROM tasks WHERE job = ? AND parent = ? AND"
 	    " state NOT IN ('SKIPPED','COMPLETED')", "si", j->id, pos);
@@ -5278,11 +5577,8 @@ sched_next(const struct job *j, int pos)
 		if (t->if_ && (cond = sched_eval(t->if_, env, "if")) == NULL)
 			goto failed;
 		if (cond && is_false(cond)) {
-			db_exec("UPDATE tasks SET state = 'SKIPPED', completed = ?"
-			    " WHERE job = ? AND pos = ?", "Isi", now_ms(), j->id, pos);
-			hook_event(j->id, pos, "task.StateChange", "SKIPPED");
-			logf_("info", "task.state", "job=%s task=%d state=SKIPPED",
-			    j->id, pos);
+			task_move(j->id, pos, T_SKIPPED, "completed = ?", "I",
+			    now_ms());
 			free(cond);
 			cond = NULL;
 			continue;
@@ -5294,17 +5590,14 @@ sched_next(const struct job *j, int pos)
 			if (n < 0)
 				goto failed;
 			if (n == 0) {
-				db_exec("UPDATE tasks SET state = 'COMPLETED', completed ="
-				    " ? WHERE job = ? AND pos = ?", "Isi", now_ms(),
-				    j->id, pos);
+				task_move(j->id, pos, T_COMPLETED, "completed = ?",
+				    "I", now_ms());
 				continue;
 			}
 			db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is",
 			    pos, j->id);
-			if (db_exec("UPDATE jobs SET state = 'RUNNING', started = ?"
-			    " WHERE id = ? AND state = 'PENDING'", "Is", now_ms(),
-			    j->id) > 0)
-				log_job(j->id, "RUNNING", NULL);
+			job_move(j->id, J_RUNNING, NULL, "started = coalesce(started,"
+			    " ?)", "I", now_ms());
 			rc = 0;
 			goto out;
 		}
@@ -5313,9 +5606,8 @@ sched_next(const struct job *j, int pos)
 		    (t->var && (var = sched_eval(t->var, env, "var")) == NULL))
 			goto failed;
 		name = secrets_out(j->id, name);
-		db_exec("UPDATE tasks SET state = 'PENDING', name = ?, queue = ?,"
-		    " var = ? WHERE job = ? AND pos = ?", "ssssi", name, queue, var,
-		    j->id, pos);
+		task_move(j->id, pos, T_PENDING, "name = ?, queue = ?, var = ?",
+		    "sss", name, queue, var);
 		db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is", pos,
 		    j->id);
 		rc = 0;
@@ -5348,9 +5640,9 @@ job_complete(const struct job *j)
 		res = secrets_out(j->id, res);
 		expr_free(env);
 	}
-	db_exec("UPDATE jobs SET state = 'COMPLETED', completed = ?, result = ?,"
-	    " delete_at = ? WHERE id = ?", "IsIs", now_ms(), res, j->autodelete_ms <
-	    0 ? 0 : now_ms() + j->autodelete_ms, j->id);
+	job_move(j->id, J_COMPLETED, NULL, "completed = ?, result = ?, delete_at"
+	    " = ?", "IsI", now_ms(), res, j->autodelete_ms < 0 ? 0 : now_ms() +
+	    j->autodelete_ms);
 	free(res);
 }
 
@@ -5384,17 +5676,19 @@ child_completed(const struct job *j, int pos)
 
 	if (parent <= 0)
 		return pos + 1;
-	db_exec("UPDATE tasks SET state = 'PENDING' WHERE job = ? AND pos = (SELECT"
-	    " min(pos) FROM tasks WHERE job = ? AND parent = ? AND state ="
-	    " 'CREATED')", "ssi", j->id, j->id, parent);
+	/* the next child an each's concurrency held back */
+	n = db_str("SELECT min(pos) FROM tasks WHERE job = ? AND parent = ? AND"
+	    " state = ?", "sis", j->id, parent, tstate_name(T_CREATED));
+	if (n)
+		task_move(j->id, atoi(n), T_PENDING, NULL, NULL);
+	free(n);
 	n = db_str("SELECT count(*) FROM tasks WHERE job = ? AND parent = ? AND"
 	    " state NOT IN ('COMPLETED','SKIPPED')", "si", j->id, parent);
 	left = n ? atoi(n) : 0;
 	free(n);
 	if (left > 0)
 		return 0;
-	db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ? WHERE job = ?"
-	    " AND pos = ?", "Isi", now_ms(), j->id, parent);
+	task_move(j->id, parent, T_COMPLETED, "completed = ?", "I", now_ms());
 	return parent + 1;
 }
 
@@ -5403,13 +5697,9 @@ task_completed(const struct run *r, const struct job *j)
 {
 	int next;
 
-	logf_("info", "task.state", "job=%s task=%d state=COMPLETED", r->job,
-	    r->pos);
 	db_begin();
-	db_exec("UPDATE tasks SET state = 'COMPLETED', completed = ?, error = NULL"
-	    " WHERE job = ? AND pos = ?", "Isi", now_ms(), r->job, r->pos);
-	hook_event(r->job, r->pos, "task.StateChange", "COMPLETED");
-	task_observe(r->job, r->pos);
+	task_move(r->job, r->pos, T_COMPLETED, "completed = ?, error = NULL", "I",
+	    now_ms());
 	if ((next = child_completed(j, r->pos)) == 0) {
 		db_commit();
 		return;
@@ -5458,6 +5748,7 @@ task_failed(const struct run *r, const struct task *t, int code,
     const char *error_)
 {
 	char lbl[32], *jerr, *error = secrets_out(r->job, xstrdup(error_));
+	int parent, idx;
 
 	logf_("warn", "task.attempt", "job=%s task=%d attempt=%d error=\"%s\"",
 	    r->job, r->pos, r->attempt, error);
@@ -5465,10 +5756,8 @@ task_failed(const struct run *r, const struct task *t, int code,
 		long long delay = retry_delay(t, r->attempt -
 		    task_abase(r->job, r->pos));
 
-		db_exec("UPDATE tasks SET state = 'PENDING', error = ?, not_before ="
-		    " ? WHERE job = ? AND pos = ?", "sIsi", error, now_ms() + delay,
-		    r->job, r->pos);
-		db_count("tasks_retried", 1);
+		task_move(r->job, r->pos, T_PENDING, "error = ?, not_before = ?",
+		    "sI", error, now_ms() + delay);
 		if (delay)
 			logf_("info", "task.retry", "job=%s task=%d attempt=%d "
 			    "delay=%lldms", r->job, r->pos, r->attempt + 1, delay);
@@ -5478,25 +5767,22 @@ task_failed(const struct run *r, const struct task *t, int code,
 	jerr = xasprintf("task %d (%s): %s", r->pos, t ? task_label(t, r->pos,
 	    lbl, sizeof(lbl)) : "?", error);
 	db_begin();
-	db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
-	    " WHERE job = ? AND pos = ?", "Issi", now_ms(), error, r->job, r->pos);
-	task_observe(r->job, r->pos);
-	db_count("tasks_failed", 1);
 	if (code >= 0)
-		db_exec("UPDATE tasks SET exit_code = ? WHERE job = ? AND pos = ?",
-		    "isi", code, r->job, r->pos);
+		task_move(r->job, r->pos, T_FAILED, "completed = ?, error = ?,"
+		    " exit_code = ?", "Isi", now_ms(), error, code);
+	else
+		task_move(r->job, r->pos, T_FAILED, "completed = ?, error = ?", "Is",
+		    now_ms(), error);
 	/* A failed child fails its parent; its siblings are cancelled. */
-	db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
-	    " WHERE job = ? AND pos = (SELECT parent FROM tasks WHERE job = ? AND"
-	    " pos = ?)", "Isssi", now_ms(), jerr, r->job, r->job, r->pos);
-	db_exec("UPDATE tasks SET state = 'CANCELLED', completed = ? WHERE job = ?"
-	    " AND parent != 0 AND parent = (SELECT parent FROM tasks WHERE job = ?"
-	    " AND pos = ?) AND state NOT IN ('COMPLETED','FAILED','CANCELLED',"
-	    "'SKIPPED')", "Issi", now_ms(), r->job, r->job, r->pos);
-	db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
-	    " WHERE id = ?", "Iss", now_ms(), jerr, r->job);
-	/* after the job's row, so that the body shows the job FAILED too */
-	hook_event(r->job, r->pos, "task.StateChange", "FAILED");
+	if ((parent = task_row(r->job, r->pos, &idx, NULL)) > 0) {
+		task_move(r->job, parent, T_FAILED, "completed = ?, error = ?", "Is",
+		    now_ms(), jerr);
+		tasks_move(r->job, parent, ~TFINAL, T_CANCELLED, "completed = ?",
+		    now_ms());
+	}
+	/* the events go at commit: every body shows the job FAILED too */
+	job_move(r->job, J_FAILED, jerr, "completed = ?, error = ?", "Is", now_ms(),
+	    jerr);
 	db_commit();
 	sched_job_done(r->job, "FAILED", jerr);
 	free(jerr);
@@ -5960,10 +6246,8 @@ sched_start(const char *id, int pos)
 		char *e = xstrdup(j ? "no such task" : errmsg);
 
 		db_begin();
-		db_exec("UPDATE tasks SET state = 'FAILED', completed = ?, error = ?"
-		    " WHERE job = ? AND pos = ?", "Issi", now, e, id, pos);
-		db_exec("UPDATE jobs SET state = 'FAILED', completed = ?, error = ?"
-		    " WHERE id = ?", "Iss", now, e, id);
+		task_move(id, pos, T_FAILED, "completed = ?, error = ?", "Is", now, e);
+		job_move(id, J_FAILED, e, "completed = ?, error = ?", "Is", now, e);
 		db_commit();
 		sched_job_done(id, "FAILED", e);
 		free(e);
@@ -5973,14 +6257,9 @@ sched_start(const char *id, int pos)
 	attempt = (a ? atoi(a) : 0) + 1;
 	free(a);
 	db_begin();
-	db_exec("UPDATE tasks SET state = 'SCHEDULED', attempt = ?, step = 0,"
-	    " astart = ?, started = coalesce(started, ?) WHERE job = ? AND pos = ?",
-	    "iIIsi", attempt, now, now, id, pos);
-	db_count("tasks_started", 1);
-	hook_event(id, pos, "task.StateChange", "SCHEDULED");
-	if (db_exec("UPDATE jobs SET state = 'RUNNING', started = ? WHERE id = ?"
-	    " AND state = 'PENDING'", "Is", now, id) > 0)
-		log_job(id, "RUNNING", NULL);
+	task_move(id, pos, T_SCHEDULED, "attempt = ?, step = 0, astart = ?,"
+	    " started = coalesce(started, ?)", "iII", attempt, now, now);
+	job_move(id, J_RUNNING, NULL, "started = coalesce(started, ?)", "I", now);
 	db_commit();
 	sched_step(j, pos, attempt, 0, mono_deadline(now, t->timeout_ms));
 }
@@ -6004,8 +6283,7 @@ sched_due(void)
 		if ((j = sched_job(ids.v[i])) == NULL)
 			continue;
 		db_begin();
-		db_exec("UPDATE jobs SET state = 'PENDING' WHERE id = ?", "s", j->id);
-		log_job(j->id, "PENDING", NULL);
+		job_move(j->id, J_PENDING, NULL, NULL, NULL);
 		if (sched_next(j, 1) == 1)
 			job_complete(j);
 		db_commit();
@@ -6112,11 +6390,8 @@ sched_cancel(const char *id)
 	}
 	free(state);
 	db_begin();
-	db_exec("UPDATE tasks SET state = 'CANCELLED', completed = ? WHERE job = ?"
-	    " AND state NOT IN ('COMPLETED','FAILED','CANCELLED','SKIPPED')",
-	    "Is", now, id);
-	db_exec("UPDATE jobs SET state = 'CANCELLED', completed = ? WHERE id = ?",
-	    "Is", now, id);
+	tasks_move(id, 0, ~TFINAL, T_CANCELLED, "completed = ?", now);
+	job_move(id, J_CANCELLED, NULL, "completed = ?", "I", now);
 	db_commit();
 	sched_cancel_subjobs(id);
 	for (i = 0; i < nruns; i++)
@@ -6149,11 +6424,8 @@ sched_stop(const char *id, long long grace_ms)
 	free(state);
 	why = xasprintf("stopped (SIGTERM, then SIGKILL after %llds)", g);
 	db_begin();
-	db_exec("UPDATE tasks SET state = 'CANCELLED', completed = ? WHERE job = ?"
-	    " AND state NOT IN ('COMPLETED','FAILED','CANCELLED','SKIPPED')",
-	    "Is", now, id);
-	db_exec("UPDATE jobs SET state = 'CANCELLED', completed = ?, error = ?"
-	    " WHERE id = ?", "Iss", now, why, id);
+	tasks_move(id, 0, ~TFINAL, T_CANCELLED, "completed = ?", now);
+	job_move(id, J_CANCELLED, why, "completed = ?, error = ?", "Is", now, why);
 	db_commit();
 	sched_cancel_subjobs(id);
 	for (i = 0; i < nruns; i++) {
@@ -6195,7 +6467,7 @@ sched_restart(const char *id)
 	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *p = NULL;
 	char *sec = home_path("secrets/%s", id);
 	struct job *j;
-	int pos;
+	int pos, i;
 
 	if (state == NULL || (strcmp(state, "FAILED") && strcmp(state,
 	    "CANCELLED")) || (p = db_str("SELECT imported FROM jobs WHERE id = ?",
@@ -6222,15 +6494,14 @@ sched_restart(const char *id)
 	    " WHERE t.job = ?1 AND t.parent = d.p)"
 	    " DELETE FROM tasks WHERE job = ?1 AND pos IN d", "sii", id, pos,
 	    (int)j->ntasks);
-	db_exec("UPDATE tasks SET state = 'CREATED', abase = attempt, step = 0,"
-	    " not_before = NULL, exit_code = NULL, result = NULL, error = NULL,"
-	    " started = NULL, completed = NULL, subjob = NULL, progress = NULL,"
-	    " progress_at = NULL WHERE job = ? AND parent = 0 AND pos >= ?",
-	    "si", id, pos);
-	db_exec("UPDATE jobs SET state = 'PENDING', completed = NULL, error = NULL,"
-	    " result = NULL, restarts = restarts + 1 WHERE id = ?", "s", id);
+	for (i = pos; i <= (int)j->ntasks; i++)
+		task_move(id, i, T_CREATED, "abase = attempt, step = 0, not_before ="
+		    " NULL, exit_code = NULL, result = NULL, error = NULL, started ="
+		    " NULL, completed = NULL, subjob = NULL, progress = NULL,"
+		    " progress_at = NULL", NULL);
 	logf_("info", "job.restart", "job=%s task=%d", id, pos);
-	log_job(id, "PENDING", NULL);
+	job_move(id, J_PENDING, NULL, "completed = NULL, error = NULL, result ="
+	    " NULL, restarts = restarts + 1", NULL);
 	if (sched_next(j, pos) == 1)
 		job_complete(j);
 	db_commit();
@@ -6622,7 +6893,7 @@ job_refuse(const struct env *e, const char *why_)
 	    why);
 	if (n == 1) {
 		logf_("warn", "job.refused", "job=%s error=\"%s\"", e->id, why);
-		log_job(e->id, "FAILED", why);
+		event_queue(e->id, 0, -1, J_FAILED, 0, why);
 	}
 	free(env);
 	free(why);
@@ -6683,9 +6954,9 @@ job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 		    t->priority, t->var, now);
 	}
 	if (n == 1 && e->due > now)
-		log_job(j->id, "SCHEDULED", NULL);
+		event_queue(j->id, 0, -1, J_SCHEDULED, 0, NULL);
 	else if (n == 1) {
-		log_job(j->id, "PENDING", NULL);
+		event_queue(j->id, 0, -1, J_PENDING, 0, NULL);
 		if (sched_next(j, 1) == 1)
 			job_complete(j);	/* every task was skipped */
 	}
@@ -6703,7 +6974,7 @@ ingest_job(const struct env *e)
 	if (db_begin() < 0)
 		return -1;
 	if ((n = job_insert(e, NULL, 0, NULL)) < 0 || db_commit() < 0) {
-		db_exec("ROLLBACK", NULL);
+		db_rollback();
 		return -1;
 	}
 	/* A job can end as it comes in: every task skipped, or an if failed. */
@@ -6976,7 +7247,7 @@ req_import(const struct env *e)
 		return fail("import request without data");
 	db_begin();
 	if ((rc = db_import(e->data, e->id)) < 0) {
-		db_exec("ROLLBACK", NULL);
+		db_rollback();
 		return rc;
 	}
 	db_commit();
@@ -7046,7 +7317,7 @@ spool_ingest(void)
 			db_begin();
 			rc = job_refuse(&e, errmsg) < 0 || db_commit() < 0 ? -1 : 0;
 			if (rc < 0)
-				db_exec("ROLLBACK", NULL);
+				db_rollback();
 		} else
 			rc = spool_dispatch(&e);
 		caller_uid = -1;

@@ -34,12 +34,14 @@ ok $? "... and is alive"
 
 # A store that is busy past the daemon's 10 s timeout is not the file's
 # fault: the file stays in spool/new and goes in once the store is free.
+# Held 30 s: the daemon may first wait 10 s on it for its heartbeat, then
+# 10 s for the file.
 if command -v sqlite3 >/dev/null 2>&1; then
-	(echo 'BEGIN IMMEDIATE;'; sleep 14; echo 'COMMIT;') | sqlite3 "$JOBRUN_HOME/jobrun.db" &
+	(echo 'BEGIN IMMEDIATE;'; sleep 30; echo 'COMMIT;') | sqlite3 "$JOBRUN_HOME/jobrun.db" &
 	holder=$!
 	sleep 0.5
 	id2=$(submit ok.yaml)
-	wait_for -t 20 grep -q "event=spool.retry file=[0-9]*-$id2.job" "$T/daemon.log"
+	wait_for -t 28 grep -q "event=spool.retry file=[0-9]*-$id2.job" "$T/daemon.log"
 	ok $? "a busy store: the daemon says it will try the file again (spool.retry)"
 	is "$(count_files "$JOBRUN_HOME/spool/bad")" 1 "... and does not put it in spool/bad"
 	wait "$holder"

@@ -292,6 +292,12 @@ _cleanup() {
 	if daemon_alive; then stop_daemon || true; fi
 	# A test that printed no plan (and did not skip_all) died early: make that visible.
 	if [ -z "$_tap_planned" ] && [ "$st" = 0 ]; then st=1; fi
+	# Whatever the test checked, an illegal state move (a bug the daemon
+	# logs and refuses) or a sanitizer's report fails it.
+	if [ -s "$T/daemon.log" ] && grep -qE 'event=state\.illegal|runtime error:|Sanitizer' "$T/daemon.log"; then
+		diag "the daemon logged a bug:" "$(grep -E 'event=state\.illegal|runtime error:|Sanitizer' "$T/daemon.log" | head -n 5)"
+		[ "$st" = 0 ] && st=1
+	fi
 	if [ "$_tap_failed" -gt 0 ] || [ "$st" != 0 ]; then
 		[ -s "$T/daemon.log" ] && diag "last lines of daemon.log:" "$(tail -n 30 "$T/daemon.log")"
 		[ "$_tap_failed" -gt 0 ] && [ "$st" = 0 ] && st=1
