@@ -115,11 +115,22 @@
 static char errmsg[1024];	/* the message of the last error returned upward */
 static char *home;		/* the jobrun home, absolute */
 
+/*
+ * What kind of error errmsg is, so that callers decide by it, never by its
+ * text: the input's (E_INPUT: the same input fails again), or the
+ * machine's, which may pass (a busy store, a full or failing disk), or a
+ * store that is damaged or refuses a row.
+ */
+static enum errkind {
+	E_INPUT, E_BUSY, E_FULL, E_IO, E_CORRUPT, E_CONSTRAINT
+} errkind;
+
 static int
 fail(const char *fmt, ...)
 {
 	va_list ap;
 
+	errkind = E_INPUT;
 	va_start(ap, fmt);
 	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
 	va_end(ap);
@@ -421,6 +432,21 @@ read_file(const char *path, size_t *lenp)
 	return read_file_max(path, 0, lenp);
 }
 
+/* errno as an error kind: a full disk or an I/O error may pass. */
+static void
+errkind_errno(int e)
+{
+	errkind = e == ENOSPC || e == EDQUOT ? E_FULL : e == EIO ? E_IO :
+	    E_INPUT;
+}
+
+/* Whether the last error may pass if the same thing is tried later. */
+static int
+err_again(void)
+{
+	return errkind == E_BUSY || errkind == E_FULL || errkind == E_IO;
+}
+
 /*
  * Writes dir/name atomically: a temporary file in tmpdir (on the same file
  * system; may be dir itself), fsync, rename.
@@ -448,7 +474,10 @@ write_file_atomic(const char *dir, const char *tmpdir, const char *name,
 		off += n;
 	}
 	if (off < len || fsync(fd) < 0 || close(fd) < 0) {
-		fail("%s: %s", tmp, strerror(errno));
+		int e = errno;
+
+		fail("%s: %s", tmp, strerror(e));
+		errkind_errno(e);
 		unlink(tmp);
 		goto out;
 	}
@@ -3007,6 +3036,20 @@ static const char schema[] =
 	" next_at INTEGER, last_at INTEGER, last_job TEXT, runs INTEGER DEFAULT 0,"
 	" skipped INTEGER DEFAULT 0);";
 
+/* The store's last error, as errmsg and errkind.  Returns -1. */
+static int
+db_fail(void)
+{
+	int c = db ? sqlite3_extended_errcode(db) & 0xff : SQLITE_NOMEM;
+
+	fail("database: %s", db ? sqlite3_errmsg(db) : "no memory");
+	errkind = c == SQLITE_BUSY || c == SQLITE_LOCKED ? E_BUSY :
+	    c == SQLITE_FULL ? E_FULL : c == SQLITE_IOERR ? E_IO :
+	    c == SQLITE_CORRUPT || c == SQLITE_NOTADB ? E_CORRUPT :
+	    c == SQLITE_CONSTRAINT ? E_CONSTRAINT : E_INPUT;
+	return -1;
+}
+
 /*
  * Binds arguments by a format: s string (NULL binds NULL), i int,
  * I long long.  Returns the statement, or NULL with errmsg.
@@ -3018,7 +3061,7 @@ db_vprep(const char *sql, const char *fmt, va_list ap)
 	int i;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fail("database: %s", sqlite3_errmsg(db));
+		db_fail();
 		return NULL;
 	}
 	for (i = 0; fmt && fmt[i]; i++) {
@@ -3072,7 +3115,7 @@ db_exec(const char *sql, const char *fmt, ...)
 		;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return fail("database: %s", sqlite3_errmsg(db));
+		return db_fail();
 	return sqlite3_changes(db);
 }
 
@@ -4477,7 +4520,7 @@ move_row(const char *table, const char *where, const char *job, int pos,
 		sqlite3_bind_int(st, 102, pos);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : fail("database: %s", sqlite3_errmsg(db));
+	return rc == SQLITE_DONE ? 0 : db_fail();
 }
 
 /* Queues events, and sends them at once when no transaction is open. */
@@ -7325,7 +7368,7 @@ spool_ingest(void)
 			path = home_path("spool/new/%s", names.v[i]);
 			unlink(path);
 			free(path);
-		} else if (strncmp(errmsg, "database:", 9) == 0)
+		} else if (err_again())
 			spool_retry(names.v[i]);
 		else
 			spool_reject(names.v[i]);
