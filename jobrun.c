@@ -635,22 +635,6 @@ logf_(const char *level, const char *event, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int
-jstate_final(const char *s)
-{
-	return strcmp(s, "COMPLETED") == 0 || strcmp(s, "FAILED") == 0 ||
-	    strcmp(s, "CANCELLED") == 0;
-}
-
-static int
-exit_for_state(const char *s)
-{
-	if (strcmp(s, "FAILED") == 0)
-		return EX_FAILED;
-	if (strcmp(s, "CANCELLED") == 0)
-		return EX_CANCELLED;
-	return EX_OK;
-}
 
 /* ------------------------------------------------------------ job spec -- */
 
@@ -3254,6 +3238,94 @@ db_rollback(void)
 }
 
 /*
+ * States: an enum in C (jobrun.h), a name only in rows, JSON and the log.
+ * These tables are the one place the names are.
+ */
+static const char *const jstate_names[] = { "PENDING", "SCHEDULED", "RUNNING",
+	"COMPLETED", "FAILED", "CANCELLED", NULL };
+static const char *const tstate_names[] = { "CREATED", "PENDING", "SCHEDULED",
+	"RUNNING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED", NULL };
+
+#define SB(s)	(1u << (s))	/* a state's bit in a mask */
+#define JFINAL	(SB(J_COMPLETED) | SB(J_FAILED) | SB(J_CANCELLED))
+#define TFINAL	(SB(T_COMPLETED) | SB(T_FAILED) | SB(T_CANCELLED) | SB(T_SKIPPED))
+
+static const char *
+jstate_name(enum jstate s)
+{
+	return jstate_names[s];
+}
+
+static const char *
+tstate_name(enum tstate s)
+{
+	return tstate_names[s];
+}
+
+/* A state's number from its name; -1 for none. */
+static int
+state_parse(const char *const names[], const char *s)
+{
+	int i;
+
+	for (i = 0; s && names[i]; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* "'A','B'": the names of the states in mask, for an SQL IN (...). */
+static char *
+state_list(const char *const names[], unsigned mask)
+{
+	struct buf b = { 0 };
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (mask & SB(i))
+			buf_addf(&b, "%s'%s'", b.len ? "," : "", names[i]);
+	return buf_take(&b);
+}
+
+/* Whether a job's state, by name, is final. */
+static int
+jstate_final(const char *s)
+{
+	int st = state_parse(jstate_names, s);
+
+	return st >= 0 && (JFINAL & SB(st));
+}
+
+/* What wait and --wait exit with for a job in state s. */
+static int
+exit_for_state(const char *s)
+{
+	int st = state_parse(jstate_names, s);
+
+	return st == J_FAILED ? EX_FAILED : st == J_CANCELLED ? EX_CANCELLED :
+	    EX_OK;
+}
+
+/*
+ * Per queue, its tasks holding a slot and those waiting for one, as rows
+ * (queue, running, pending).
+ */
+static sqlite3_stmt *
+db_queues(void)
+{
+	char *busy = state_list(tstate_names, SB(T_SCHEDULED) | SB(T_RUNNING));
+	char *sql = xasprintf("SELECT queue, sum(state IN (%s)), sum(state = '%s')"
+	    " FROM tasks WHERE state IN (%s,'%s') AND queue IS NOT NULL"
+	    " GROUP BY queue ORDER BY queue", busy, tstate_name(T_PENDING), busy,
+	    tstate_name(T_PENDING));
+	sqlite3_stmt *st = db ? db_prep(sql, NULL) : NULL;
+
+	free(sql);
+	free(busy);
+	return st;
+}
+
+/*
  * Counters for `jobrun metrics` live in the store, so that they only ever
  * go up, across daemon restarts and prunes.
  */
@@ -3385,10 +3457,7 @@ db_metrics(struct buf *b, int alive)
 	prom_head(b, "tasks", "gauge", "Tasks in the store, by state.");
 	prom_states(b, "tasks", ts);
 	prom_head(b, "queue_running", "gauge", "Tasks running, by queue.");
-	st = db_prep("SELECT queue, sum(state IN ('SCHEDULED','RUNNING')),"
-	    " sum(state = 'PENDING') FROM tasks WHERE state IN ('PENDING',"
-	    "'SCHEDULED','RUNNING') AND queue IS NOT NULL GROUP BY queue"
-	    " ORDER BY queue", NULL);
+	st = db_queues();
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		buf_addf(b, "jobrun_queue_running{queue=\"");
 		prom_label(b, (const char *)sqlite3_column_text(st, 0));
@@ -4360,12 +4429,6 @@ static void hook_event(const char *, int, const char *, const char *);
  *           └── any unfinished state ──► FAILED, CANCELLED            COMPLETED
  *                           FAILED, CANCELLED ──restart──► CREATED
  */
-static const char *const jstate_names[] = { "PENDING", "SCHEDULED", "RUNNING",
-	"COMPLETED", "FAILED", "CANCELLED", NULL };
-static const char *const tstate_names[] = { "CREATED", "PENDING", "SCHEDULED",
-	"RUNNING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED", NULL };
-
-#define SB(s)	(1u << (s))	/* a state's bit in a mask */
 static const unsigned jmoves[] = {
 	[J_PENDING] = SB(J_RUNNING) | SB(J_COMPLETED) | SB(J_FAILED) | SB(J_CANCELLED),
 	[J_SCHEDULED] = SB(J_PENDING) | SB(J_FAILED) | SB(J_CANCELLED),
@@ -4387,45 +4450,6 @@ static const unsigned tmoves[] = {
 	[T_CANCELLED] = SB(T_CREATED),
 	[T_SKIPPED] = 0,
 };
-#define JFINAL	(SB(J_COMPLETED) | SB(J_FAILED) | SB(J_CANCELLED))
-#define TFINAL	(SB(T_COMPLETED) | SB(T_FAILED) | SB(T_CANCELLED) | SB(T_SKIPPED))
-
-static const char *
-jstate_name(enum jstate s)
-{
-	return jstate_names[s];
-}
-
-static const char *
-tstate_name(enum tstate s)
-{
-	return tstate_names[s];
-}
-
-/* A state's number from its name; -1 for none. */
-static int
-state_parse(const char *const names[], const char *s)
-{
-	int i;
-
-	for (i = 0; s && names[i]; i++)
-		if (strcmp(names[i], s) == 0)
-			return i;
-	return -1;
-}
-
-/* "'A','B'": the names of the states in mask, for an SQL IN (...). */
-static char *
-state_list(const char *const names[], unsigned mask)
-{
-	struct buf b = { 0 };
-	int i;
-
-	for (i = 0; names[i]; i++)
-		if (mask & SB(i))
-			buf_addf(&b, "%s'%s'", b.len ? "," : "", names[i]);
-	return buf_take(&b);
-}
 
 struct event {
 	char job[ID_LEN + 1];
@@ -9130,10 +9154,7 @@ cmd_status(int argc, char *argv[])
 	printf("queues:    %s%sother queues %s at once\n", queues ? queues : "",
 	    queues && *queues ? "; " : "", defc ? defc : "?");
 	printf("\n%-16s %8s %8s\n", "QUEUE", "RUNNING", "PENDING");
-	st = db_prep("SELECT queue, sum(state IN ('SCHEDULED','RUNNING')),"
-	    " sum(state = 'PENDING') FROM tasks WHERE state IN ('PENDING',"
-	    "'SCHEDULED','RUNNING') AND queue IS NOT NULL GROUP BY queue"
-	    " ORDER BY queue", NULL);
+	st = db_queues();
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		printf("%-16s %8d %8d\n", sqlite3_column_text(st, 0),
 		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
@@ -10347,10 +10368,7 @@ top_queues_load(struct top *t)
 			*c = '\0';
 			kv_set(&cap, w, c + 1);
 		}
-	st = db ? db_prep("SELECT queue, sum(state IN ('SCHEDULED','RUNNING')),"
-	    " sum(state = 'PENDING') FROM tasks WHERE state IN ('PENDING',"
-	    "'SCHEDULED','RUNNING') AND queue IS NOT NULL GROUP BY queue"
-	    " ORDER BY queue", NULL) : NULL;
+	st = db_queues();
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		q = (const char *)sqlite3_column_text(st, 0);
 		k = kv_get(&cap, q);
