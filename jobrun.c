@@ -3249,6 +3249,9 @@ static const char *const tstate_names[] = { "CREATED", "PENDING", "SCHEDULED",
 #define SB(s)	(1u << (s))	/* a state's bit in a mask */
 #define JFINAL	(SB(J_COMPLETED) | SB(J_FAILED) | SB(J_CANCELLED))
 #define TFINAL	(SB(T_COMPLETED) | SB(T_FAILED) | SB(T_CANCELLED) | SB(T_SKIPPED))
+/* the names of the final job states, to bind to three ? of an SQL IN */
+#define JFINAL_NAMES	jstate_names[J_COMPLETED], jstate_names[J_FAILED], \
+	jstate_names[J_CANCELLED]
 
 static const char *
 jstate_name(enum jstate s)
@@ -3430,10 +3433,6 @@ prom_histogram(struct buf *b)
 static void
 db_metrics(struct buf *b, int alive)
 {
-	static const char *const js[] = { "PENDING", "SCHEDULED", "RUNNING",
-		"COMPLETED", "FAILED", "CANCELLED", NULL };
-	static const char *const ts[] = { "CREATED", "PENDING", "SCHEDULED",
-		"RUNNING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED", NULL };
 	static const struct { const char *name, *help; } cs[] = {
 		{ "tasks_started", "Task attempts started." },
 		{ "tasks_failed", "Tasks that ended FAILED, retries spent." },
@@ -3453,9 +3452,9 @@ db_metrics(struct buf *b, int alive)
 	    beat ? atoll(beat) / 1000.0 : 0);
 	free(beat);
 	prom_head(b, "jobs", "gauge", "Jobs in the store, by state.");
-	prom_states(b, "jobs", js);
+	prom_states(b, "jobs", jstate_names);
 	prom_head(b, "tasks", "gauge", "Tasks in the store, by state.");
-	prom_states(b, "tasks", ts);
+	prom_states(b, "tasks", tstate_names);
 	prom_head(b, "queue_running", "gauge", "Tasks running, by queue.");
 	st = db_queues();
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -4678,7 +4677,7 @@ sched_job_tidy(const char *id)
 	rm_rf(work);
 	free(work);
 	st = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
-	if (st == NULL || strcmp(st, "COMPLETED") == 0) {
+	if (st == NULL || state_parse(jstate_names, st) == J_COMPLETED) {
 		work = home_path("secrets/%s", id);
 		unlink(work);
 		free(work);
@@ -4688,12 +4687,12 @@ sched_job_tidy(const char *id)
 }
 
 static void kill_container(size_t);
-static void subjob_ended(const char *, const char *, const char *);
+static void subjob_ended(const char *, enum jstate, const char *);
 static void sched_cancel_subjobs(const char *);
 
 /* A job ended: any container of it still running (parallel siblings) goes. */
 static void
-sched_job_done(const char *id, const char *state, const char *error)
+sched_job_done(const char *id, enum jstate state, const char *error)
 {
 	size_t i;
 
@@ -4704,7 +4703,7 @@ sched_job_done(const char *id, const char *state, const char *error)
 			kill_container(i);
 		}
 	sched_job_tidy(id);
-	if (strcmp(state, "FAILED") == 0)
+	if (state == J_FAILED)
 		sched_cancel_subjobs(id);
 	subjob_ended(id, state, error);
 }
@@ -4822,7 +4821,8 @@ sched_env(const struct job *j, int pos)
 	expr_map_set(env, "job", m);
 	m = expr_map();
 	st = db_prep("SELECT var, coalesce(result, '') FROM tasks WHERE job = ?"
-	    " AND var IS NOT NULL AND state = 'COMPLETED' ORDER BY pos", "s", j->id);
+	    " AND var IS NOT NULL AND state = ? ORDER BY pos", "ss", j->id,
+	    tstate_name(T_COMPLETED));
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		expr_map_set(m, (const char *)sqlite3_column_text(st, 0),
 		    expr_str((const char *)sqlite3_column_text(st, 1)));
@@ -5540,13 +5540,13 @@ sched_child(const struct job *j, int parent, int pos, int idx,
     const struct task *c, const expr_val *env, const char *item, int wait)
 {
 	char *name = NULL, *queue = NULL, *cond = NULL, *var = NULL;
-	const char *state = wait ? "CREATED" : "PENDING";
+	enum tstate state = wait ? T_CREATED : T_PENDING;
 	int rc = -1;
 
 	if (c->if_ && (cond = sched_eval(c->if_, env, "if")) == NULL)
 		goto out;
 	if (cond && is_false(cond))
-		state = "SKIPPED";
+		state = T_SKIPPED;
 	if ((c->c.name && (name = sched_eval(c->c.name, env, "name")) == NULL) ||
 	    (c->queue && (queue = sched_eval(c->queue, env, "queue")) == NULL) ||
 	    (c->var && (var = sched_eval(c->var, env, "var")) == NULL))
@@ -5555,10 +5555,10 @@ sched_child(const struct job *j, int parent, int pos, int idx,
 	rc = db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
 	    " state, var, created, parent, idx, item) VALUES(?,?,(SELECT seq FROM"
 	    " jobs WHERE id = ?),?,?,?,?,?,?,?,?,?)", "sisssissIiis", j->id, pos,
-	    j->id, name, queue, c->priority, state, var, now_ms(), parent, idx,
-	    item) < 0 ? -1 : 0;
+	    j->id, name, queue, c->priority, tstate_name(state), var, now_ms(),
+	    parent, idx, item) < 0 ? -1 : 0;
 	/* A subjob needs no queue slot: its own tasks take theirs. */
-	if (rc == 0 && c->subjob && strcmp(state, "PENDING") == 0)
+	if (rc == 0 && c->subjob && state == T_PENDING)
 		rc = sched_subjob(j, pos, c, env) < 0 ? -1 : 0;
 out:
 	free(cond);
@@ -5617,7 +5617,8 @@ sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
 	task_move(j->id, pos, T_RUNNING, "started = ?", "I", now_ms());
 	/* Children skipped or done already (detached subjobs) count as none. */
 	b = db_str("SELECT count(*) FROM tasks WHERE job = ? AND parent = ? AND"
-	    " state NOT IN ('SKIPPED','COMPLETED')", "si", j->id, pos);
+	    " state NOT IN (?, ?)", "siss", j->id, pos, tstate_name(T_SKIPPED),
+	    tstate_name(T_COMPLETED));
 	n = b ? atoi(b) : n;
 	free(b);
 	return n;
@@ -5750,7 +5751,8 @@ child_completed(const struct job *j, int pos)
 		task_move(j->id, atoi(n), T_PENDING, NULL, NULL);
 	free(n);
 	n = db_str("SELECT count(*) FROM tasks WHERE job = ? AND parent = ? AND"
-	    " state NOT IN ('COMPLETED','SKIPPED')", "si", j->id, parent);
+	    " state NOT IN (?, ?)", "siss", j->id, parent, tstate_name(T_SKIPPED),
+	    tstate_name(T_COMPLETED));
 	left = n ? atoi(n) : 0;
 	free(n);
 	if (left > 0)
@@ -5778,7 +5780,7 @@ task_completed(const struct run *r, const struct job *j)
 	case 1:
 		job_complete(j);
 		db_commit();
-		sched_job_done(r->job, "COMPLETED", NULL);
+		sched_job_done(r->job, J_COMPLETED, NULL);
 		return;
 	default:
 		db_commit();
@@ -5851,7 +5853,7 @@ task_failed(const struct run *r, const struct task *t, int code,
 	job_move(r->job, J_FAILED, jerr, "completed = ?, error = ?", "Is", now_ms(),
 	    jerr);
 	db_commit();
-	sched_job_done(r->job, "FAILED", jerr);
+	sched_job_done(r->job, J_FAILED, jerr);
 	free(jerr);
 	free(error);
 }
@@ -5876,8 +5878,8 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 	 */
 	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ? AND"
 	    " attempt = ?", "sii", r->job, r->pos, r->attempt);
-	if (state == NULL || (strcmp(state, "RUNNING") != 0 &&
-	    strcmp(state, "SCHEDULED") != 0)) {
+	if (state_parse(tstate_names, state) != T_RUNNING &&
+	    state_parse(tstate_names, state) != T_SCHEDULED) {
 		free(state);
 		sched_job_tidy(r->job);
 		return;
@@ -5952,7 +5954,7 @@ step_exited(struct run *r, int code)
  * subjob's result or fails with its error.
  */
 static void
-subjob_ended(const char *id, const char *state, const char *error)
+subjob_ended(const char *id, enum jstate state, const char *error)
 {
 	sqlite3_stmt *st;
 	struct run r = { 0 };
@@ -5972,15 +5974,15 @@ subjob_ended(const char *id, const char *state, const char *error)
 	r.attempt = INT_MAX;		/* a subjob is not retried */
 	tstate = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?", "si",
 	    parent, r.pos);
-	if (tstate && strcmp(tstate, "RUNNING") == 0 &&
+	if (state_parse(tstate_names, tstate) == T_RUNNING &&
 	    (pj = sched_job(parent)) != NULL) {
-		if (strcmp(state, "COMPLETED") == 0) {
+		if (state == J_COMPLETED) {
 			db_exec("UPDATE tasks SET result = ? WHERE job = ? AND pos = ?",
 			    "ssi", result, parent, r.pos);
 			task_completed(&r, pj);
 		} else {
-			e = xasprintf("subjob %s %s%s%s", id, state, error ? ": " : "",
-			    error ? error : "");
+			e = xasprintf("subjob %s %s%s%s", id, jstate_name(state),
+			    error ? ": " : "", error ? error : "");
 			task_failed(&r, task_at(pj, r.pos), -1, e);
 			free(e);
 		}
@@ -6316,7 +6318,7 @@ sched_start(const char *id, int pos)
 		task_move(id, pos, T_FAILED, "completed = ?, error = ?", "Is", now, e);
 		job_move(id, J_FAILED, e, "completed = ?, error = ?", "Is", now, e);
 		db_commit();
-		sched_job_done(id, "FAILED", e);
+		sched_job_done(id, J_FAILED, e);
 		free(e);
 		return;
 	}
@@ -6341,8 +6343,8 @@ sched_due(void)
 	size_t i;
 	char *s;
 
-	st = db_prep("SELECT id FROM jobs WHERE state = 'SCHEDULED' AND due <= ?",
-	    "I", now_ms());
+	st = db_prep("SELECT id FROM jobs WHERE state = ? AND due <= ?", "sI",
+	    jstate_name(J_SCHEDULED), now_ms());
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		strlist_add(&ids, col_str(st, 0));
 	sqlite3_finalize(st);
@@ -6370,9 +6372,9 @@ sched_tick(void)
 	struct { char *job, *queue; int pos; } *go = NULL;
 	size_t ngo = 0, i;
 
-	st = db_prep("SELECT job, pos, queue FROM tasks WHERE state = 'PENDING'"
-	    " AND coalesce(not_before, 0) <= ? ORDER BY priority DESC, jseq, pos",
-	    "I", now_ms());
+	st = db_prep("SELECT job, pos, queue FROM tasks WHERE state = ? AND"
+	    " coalesce(not_before, 0) <= ? ORDER BY priority DESC, jseq, pos",
+	    "sI", tstate_name(T_PENDING), now_ms());
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		const char *q = (const char *)sqlite3_column_text(st, 2);
 		int pending = 0;
@@ -6433,7 +6435,7 @@ sched_cancel_subjobs(const char *id)
 
 	/* A detached subjob lives a life of its own. */
 	st = db_prep("SELECT id FROM jobs WHERE parent = ? AND detached = 0 AND"
-	    " state NOT IN ('COMPLETED','FAILED','CANCELLED')", "s", id);
+	    " state NOT IN (?, ?, ?)", "ssss", id, JFINAL_NAMES);
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		strlist_add(&kids, col_str(st, 0));
 	sqlite3_finalize(st);
@@ -6466,7 +6468,7 @@ sched_cancel(const char *id)
 			runs[i].cancelled = 1;
 			kill_container(i);
 		}
-	sched_job_done(id, "CANCELLED", NULL);
+	sched_job_done(id, J_CANCELLED, NULL);
 }
 
 /*
@@ -6518,7 +6520,7 @@ sched_stop(const char *id, long long grace_ms)
 			run_add(pid, R_AUX, NULL, 0, 0, 0);
 	}
 	strlist_free(&n);
-	sched_job_done(id, "CANCELLED", why);
+	sched_job_done(id, J_CANCELLED, why);
 	free(why);
 }
 
@@ -6534,10 +6536,10 @@ sched_restart(const char *id)
 	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *p = NULL;
 	char *sec = home_path("secrets/%s", id);
 	struct job *j;
-	int pos, i;
+	int pos, i, st = state_parse(jstate_names, state);
 
-	if (state == NULL || (strcmp(state, "FAILED") && strcmp(state,
-	    "CANCELLED")) || (p = db_str("SELECT imported FROM jobs WHERE id = ?",
+	if ((st != J_FAILED && st != J_CANCELLED) ||
+	    (p = db_str("SELECT imported FROM jobs WHERE id = ?",
 	    "s", id)) != NULL || (j = sched_job(id)) == NULL) {
 		free(p);
 		logf_("info", "job.restart", "job=%s ignored=%s", id,
@@ -6550,7 +6552,8 @@ sched_restart(const char *id)
 		goto out;
 	}
 	p = db_str("SELECT min(pos) FROM tasks WHERE job = ? AND parent = 0 AND"
-	    " state NOT IN ('COMPLETED','SKIPPED')", "s", id);
+	    " state NOT IN (?, ?)", "sss", id, tstate_name(T_COMPLETED),
+	    tstate_name(T_SKIPPED));
 	pos = p ? atoi(p) : (int)j->ntasks + 1;
 	free(p);
 	db_begin();
@@ -6624,12 +6627,12 @@ sched_wait_ms(void)
 	 * Webhooks count only while a delivery slot is free.
 	 */
 	if ((s = db_str("SELECT min(t) FROM (SELECT min(due) t FROM jobs WHERE"
-	    " state = 'SCHEDULED' UNION ALL SELECT min(not_before) FROM tasks"
-	    " WHERE state = 'PENDING' AND not_before > ?1 UNION ALL SELECT"
+	    " state = ?3 UNION ALL SELECT min(not_before) FROM tasks"
+	    " WHERE state = ?4 AND not_before > ?1 UNION ALL SELECT"
 	    " min(next_at) FROM schedules WHERE state = 'ACTIVE' AND next_at > 0"
 	    " UNION ALL SELECT min(next_at) FROM hooks WHERE ?2 AND state ="
-	    " 'PENDING')", "Ii", now_ms(), hooks_inflight() < HOOK_INFLIGHT)) !=
-	    NULL) {
+	    " 'PENDING')", "Iiss", now_ms(), hooks_inflight() < HOOK_INFLIGHT,
+	    jstate_name(J_SCHEDULED), tstate_name(T_PENDING))) != NULL) {
 		due = atoll(s) - now_ms();
 		free(s);
 		if (now + due < next)
@@ -6827,7 +6830,8 @@ sched_recover(void)
 	size_t i, k;
 
 	st = db_prep("SELECT job, pos, attempt, step, astart FROM tasks WHERE"
-	    " state IN ('SCHEDULED','RUNNING')", NULL);
+	    " state IN (?, ?)", "ss", tstate_name(T_SCHEDULED),
+	    tstate_name(T_RUNNING));
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		int pos = sqlite3_column_int(st, 1);
@@ -6955,9 +6959,9 @@ job_refuse(const struct env *e, const char *why_)
 	k.source = "";
 	env = env_text(&k, 0);
 	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, state, envelope, inputs,"
-	    " created, completed, error, ntasks) VALUES(?,?,'FAILED',?,'{}',?,?,?,0)",
-	    "sssIIs", e->id, e->file, env, e->created ? e->created : now, now,
-	    why);
+	    " created, completed, error, ntasks) VALUES(?,?,?,?,'{}',?,?,?,0)",
+	    "ssssIIs", e->id, e->file, jstate_name(J_FAILED), env, e->created ?
+	    e->created : now, now, why);
 	if (n == 1) {
 		logf_("warn", "job.refused", "job=%s error=\"%s\"", e->id, why);
 		event_queue(e->id, 0, -1, J_FAILED, 0, why);
@@ -7006,8 +7010,8 @@ job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
 	    " envelope, inputs, created, ntasks, parent, ptask, due)"
 	    " VALUES(?,?,?,?,?,?,?,?,?,?,?)", "ssssssIisiI", j->id,
-	    name ? name : j->name, j->description, e->due > now ? "SCHEDULED" :
-	    "PENDING", env, in.s, e->created, (int)j->ntasks, parent, ptask,
+	    name ? name : j->name, j->description, jstate_name(e->due > now ?
+	    J_SCHEDULED : J_PENDING), env, in.s, e->created, (int)j->ntasks, parent, ptask,
 	    e->due);
 	free(env);
 	free(in.s);
@@ -7016,9 +7020,9 @@ job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 		struct task *t = &j->tasks[i];
 
 		db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
-		    " state, var, created) VALUES(?,?,?,?,?,?,'CREATED',?,?)",
-		    "siIssisI", j->id, (int)i + 1, seq, t->c.name, t->queue,
-		    t->priority, t->var, now);
+		    " state, var, created) VALUES(?,?,?,?,?,?,?,?,?)",
+		    "siIssissI", j->id, (int)i + 1, seq, t->c.name, t->queue,
+		    t->priority, tstate_name(T_CREATED), t->var, now);
 	}
 	if (n == 1 && e->due > now)
 		event_queue(j->id, 0, -1, J_SCHEDULED, 0, NULL);
@@ -7066,7 +7070,7 @@ job_delete(const char *id)
 
 	/* a detached subjob still running lives on, a job of its own */
 	db_exec("UPDATE jobs SET parent = NULL, ptask = NULL WHERE parent = ? AND"
-	    " state NOT IN ('COMPLETED','FAILED','CANCELLED')", "s", id);
+	    " state NOT IN (?, ?, ?)", "ssss", id, JFINAL_NAMES);
 	st = db_prep("SELECT id FROM jobs WHERE parent = ?", "s", id);
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		strlist_add(&kids, col_str(st, 0));
@@ -7109,9 +7113,8 @@ prune_ids(const char *when, const char *state, long long before,
 	char *sql;
 
 	sql = xasprintf("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
-	    " ('COMPLETED','FAILED','CANCELLED') AND (?1 IS NULL OR state = ?1)"
-	    " AND %s <= ?2", when);
-	st = db ? db_prep(sql, "sI", state, before) : NULL;
+	    " (?3, ?4, ?5) AND (?1 IS NULL OR state = ?1) AND %s <= ?2", when);
+	st = db ? db_prep(sql, "sIsss", state, before, JFINAL_NAMES) : NULL;
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		strlist_add(ids, col_str(st, 0));
 	sqlite3_finalize(st);
@@ -7141,7 +7144,8 @@ jobs_prune(const char *where, const char *state, long long before)
 static void
 sched_expire(void)
 {
-	jobs_prune("coalesce(nullif(delete_at, 0), 1e18)", "COMPLETED", now_ms());
+	jobs_prune("coalesce(nullif(delete_at, 0), 1e18)", jstate_name(J_COMPLETED),
+	    now_ms());
 }
 
 static int
@@ -7676,7 +7680,7 @@ spool_jobrow(const char *name, struct jobrow *r, struct job **jp)
 	r->id = xstrdup(e.id);
 	r->name = j && j->name ? xstrdup(j->name) : NULL;
 	r->description = j && j->description ? xstrdup(j->description) : NULL;
-	r->state = xstrdup(e.due > now_ms() ? "SCHEDULED" : "PENDING");
+	r->state = xstrdup(jstate_name(e.due > now_ms() ? J_SCHEDULED : J_PENDING));
 	r->created = e.created;
 	r->due = e.due;
 	r->ntasks = j ? (int)j->ntasks : 0;
@@ -8080,8 +8084,8 @@ submit_twin(const struct job *j, char out[ID_LEN + 1])
 	inputs_json(&in, &j->inputs);
 	if (db_open(0) == 0 && db) {
 		id = db_str("SELECT id FROM jobs WHERE name IS ? AND inputs = ? AND"
-		    " parent IS NULL AND state IN ('PENDING','SCHEDULED','RUNNING')"
-		    " ORDER BY seq LIMIT 1", "ss", j->name, in.s);
+		    " parent IS NULL AND state NOT IN (?, ?, ?) ORDER BY seq"
+		    " LIMIT 1", "sssss", j->name, in.s, JFINAL_NAMES);
 		db_close();
 	}
 	spool_list(&names);
@@ -8602,7 +8606,8 @@ log_copy(const char *id, int pos, off_t *off)
 static int
 task_final(const char *state)
 {
-	return jstate_final(state) || strcmp(state, "SKIPPED") == 0;
+	return state_parse(tstate_names, state) >= 0 &&
+	    (TFINAL & SB(state_parse(tstate_names, state)));
 }
 
 /* Whether the job is over, so that a task not yet started never will be. */
@@ -8637,8 +8642,8 @@ log_task(const char *id, const struct taskrow *t, int header, int follow)
 		    " pos = ?", "si", id, t->pos) : NULL;
 		log_copy(id, t->pos, &off);
 		done = !follow || (state && task_final(state)) ||
-		    (state && (strcmp(state, "CREATED") == 0 ||
-		    strcmp(state, "PENDING") == 0) && job_over(id));
+		    ((state_parse(tstate_names, state) == T_CREATED ||
+		    state_parse(tstate_names, state) == T_PENDING) && job_over(id));
 		free(state);
 		if (done)
 			break;
@@ -8811,7 +8816,8 @@ request_check(const char *op, const char *id)
 		free(s);
 		return rc;
 	}
-	if (s == NULL || (strcmp(s, "FAILED") && strcmp(s, "CANCELLED"))) {
+	if (state_parse(jstate_names, s) != J_FAILED &&
+	    state_parse(jstate_names, s) != J_CANCELLED) {
 		warnx("job %s is %s; only a FAILED or CANCELLED job can be "
 		    "restarted", id, s ? s : "unknown");
 		free(s);
