@@ -3245,6 +3245,9 @@ static const char *const jstate_names[] = { "PENDING", "SCHEDULED", "RUNNING",
 	"COMPLETED", "FAILED", "CANCELLED", NULL };
 static const char *const tstate_names[] = { "CREATED", "PENDING", "SCHEDULED",
 	"RUNNING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED", NULL };
+static const char *const hstate_names[] = { "PENDING", "SENDING", "DELIVERED",
+	"FAILED", NULL };
+static const char *const sstate_names[] = { "ACTIVE", "PAUSED", NULL };
 
 #define SB(s)	(1u << (s))	/* a state's bit in a mask */
 #define JFINAL	(SB(J_COMPLETED) | SB(J_FAILED) | SB(J_CANCELLED))
@@ -4621,6 +4624,40 @@ task_move(const char *id, int pos, enum tstate to, const char *cols,
 		return rc;
 	event_queue(id, pos, from, to, attempt, NULL);
 	return 1;
+}
+
+/*
+ * A webhook delivery's and a schedule's states are the daemon's own
+ * bookkeeping, with no webhook or metric of their own: their moves are
+ * only the row, through the same move_row.
+ */
+static int
+hook_move(long long seq, enum hstate to, const char *cols, const char *fmt, ...)
+{
+	char key[24];
+	va_list ap;
+	int rc;
+
+	snprintf(key, sizeof(key), "%lld", seq);
+	va_start(ap, fmt);
+	rc = move_row("hooks", "seq = ?101", key, 0, hstate_names[to], cols, fmt,
+	    ap);
+	va_end(ap);
+	return rc;
+}
+
+static int
+schedule_move(const char *id, enum sstate to, const char *cols,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = move_row("schedules", "id = ?101", id, 0, sstate_names[to], cols, fmt,
+	    ap);
+	va_end(ap);
+	return rc;
 }
 
 /*
@@ -6070,8 +6107,8 @@ hook_insert(const char *id, int pos, const char *event, const char *url,
 	    xstrdup(headers)), *dir, *name, *text;
 
 	db_exec("INSERT INTO hooks(job, task, event, url, headers, body, state,"
-	    " next_at, created) VALUES(?,?,?,?,?,?,'PENDING',?,?)", "sissssII",
-	    id, pos, event, ru, rh, body, now_ms(), now_ms());
+	    " next_at, created) VALUES(?,?,?,?,?,?,?,?,?)", "sisssssII", id, pos,
+	    event, ru, rh, body, hstate_names[H_PENDING], now_ms(), now_ms());
 	if (strcmp(ru, url) || strcmp(rh, headers)) {
 		dir = home_path("secrets");
 		name = xasprintf("hook-%lld", (long long)sqlite3_last_insert_rowid(db));
@@ -6222,8 +6259,7 @@ hook_spawn(long long seq, const char *url, const char *headers,
 	}
 	r = run_add(pid, R_HOOK, NULL, (int)seq, 0, 0);
 	r->hookfd = fds[0];
-	db_exec("UPDATE hooks SET state = 'SENDING', attempts = attempts + 1"
-	    " WHERE seq = ?", "I", seq);
+	hook_move(seq, H_SENDING, "attempts = attempts + 1", NULL);
 }
 
 static size_t
@@ -6245,9 +6281,9 @@ sched_hooks(void)
 
 	if (room == 0)
 		return;
-	st = db_prep("SELECT seq, url, headers, body FROM hooks WHERE state ="
-	    " 'PENDING' AND next_at <= ? ORDER BY seq LIMIT ?", "Ii", now_ms(),
-	    (int)room);
+	st = db_prep("SELECT seq, url, headers, body FROM hooks WHERE state = ?"
+	    " AND next_at <= ? ORDER BY seq LIMIT ?", "sIi", hstate_names[H_PENDING],
+	    now_ms(), (int)room);
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		hook_spawn(sqlite3_column_int64(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
@@ -6266,7 +6302,7 @@ hook_done(struct run *r)
 	int status = n > 0 ? atoi(out) : -1, tries;
 	const char *err = n > 0 && (sp = strchr(out, ' ')) && sp[1] ? sp + 1 :
 	    n > 0 ? "" : "the delivery process died";
-	const char *state;
+	enum hstate state;
 
 	if (n > 0)
 		out[n] = '\0';
@@ -6274,29 +6310,28 @@ hook_done(struct run *r)
 	tries = at ? atoi(at) : HOOK_TRIES;
 	free(at);
 	if (status >= 200 && status < 300)
-		state = "DELIVERED";
+		state = H_DELIVERED;
 	else if ((status == 429 || status >= 500 || (status < 0 &&
 	    strncmp(err, "url", 3) && strncmp(err, "https", 5))) &&
 	    tries < HOOK_TRIES)	/* a bad url will not get better */
-		state = "PENDING";
+		state = H_PENDING;
 	else
-		state = "FAILED";
+		state = H_FAILED;
 	next = now_ms() + (1000LL << (tries > 0 ? tries - 1 : 0));
 	fmt_rfc3339(now_ms(), t, sizeof(t));
-	db_exec("UPDATE hooks SET state = ?, status = ?, error = ?, next_at = ?,"
-	    " log = coalesce(log, '') || ? WHERE seq = ?", "sisIsI", state,
-	    status, status < 0 ? err : NULL, next, status < 0 ?
-	    (at = xasprintf("%s %s\n", t, err)) : (at = xasprintf("%s %d\n", t,
-	    status)), seq);
+	hook_move(seq, state, "status = ?, error = ?, next_at = ?, log ="
+	    " coalesce(log, '') || ?", "isIs", status, status < 0 ? err : NULL,
+	    next, status < 0 ? (at = xasprintf("%s %s\n", t, err)) :
+	    (at = xasprintf("%s %d\n", t, status)));
 	free(at);
-	if (strcmp(state, "PENDING") != 0) {
+	if (state != H_PENDING) {
 		at = hook_secret_path(seq);
 		unlink(at);
 		free(at);
 	}
-	logf_(strcmp(state, "FAILED") ? "info" : "warn", "webhook.attempt",
+	logf_(state == H_FAILED ? "warn" : "info", "webhook.attempt",
 	    "hook=%lld attempt=%d status=%d state=%s%s%s%s", seq, tries, status,
-	    state, status < 0 ? " error=\"" : "", status < 0 ? err : "",
+	    hstate_names[state], status < 0 ? " error=\"" : "", status < 0 ? err : "",
 	    status < 0 ? "\"" : "");
 }
 
@@ -6629,10 +6664,11 @@ sched_wait_ms(void)
 	if ((s = db_str("SELECT min(t) FROM (SELECT min(due) t FROM jobs WHERE"
 	    " state = ?3 UNION ALL SELECT min(not_before) FROM tasks"
 	    " WHERE state = ?4 AND not_before > ?1 UNION ALL SELECT"
-	    " min(next_at) FROM schedules WHERE state = 'ACTIVE' AND next_at > 0"
-	    " UNION ALL SELECT min(next_at) FROM hooks WHERE ?2 AND state ="
-	    " 'PENDING')", "Iiss", now_ms(), hooks_inflight() < HOOK_INFLIGHT,
-	    jstate_name(J_SCHEDULED), tstate_name(T_PENDING))) != NULL) {
+	    " min(next_at) FROM schedules WHERE state = ?5 AND next_at > 0"
+	    " UNION ALL SELECT min(next_at) FROM hooks WHERE ?2 AND state = ?6)",
+	    "Iissss", now_ms(), hooks_inflight() < HOOK_INFLIGHT,
+	    jstate_name(J_SCHEDULED), tstate_name(T_PENDING),
+	    sstate_names[S_ACTIVE], hstate_names[H_PENDING])) != NULL) {
 		due = atoll(s) - now_ms();
 		free(s);
 		if (now + due < next)
@@ -7195,8 +7231,8 @@ req_schedule(const struct env *e)
 		return -1;
 	}
 	n = db_exec("INSERT OR IGNORE INTO schedules(id, name, cron, envelope,"
-	    " state, created, next_at) VALUES(?,?,?,?,'ACTIVE',?,?)", "ssssII",
-	    e->id, j->name, e->cron, env, e->created, next);
+	    " state, created, next_at) VALUES(?,?,?,?,?,?,?)", "sssssII", e->id,
+	    j->name, e->cron, env, sstate_names[S_ACTIVE], e->created, next);
 	if (n == 1)
 		logf_("info", "schedule.add", "schedule=%s cron=\"%s\" next=%lld",
 		    e->id, e->cron, next);
@@ -7269,8 +7305,9 @@ sched_cron(void)
 	sqlite3_stmt *st;
 	size_t i;
 
-	st = db_prep("SELECT id FROM schedules WHERE state = 'ACTIVE' AND"
-	    " next_at > 0 AND next_at <= ? ORDER BY next_at", "I", now_ms());
+	st = db_prep("SELECT id FROM schedules WHERE state = ? AND next_at > 0 AND"
+	    " next_at <= ? ORDER BY next_at", "sI", sstate_names[S_ACTIVE],
+	    now_ms());
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		strlist_add(&ids, col_str(st, 0));
 	sqlite3_finalize(st);
@@ -7291,11 +7328,10 @@ req_sched_op(const struct env *e)
 		logf_("info", "schedule.change", "schedule=%s op=%s ignored=unknown",
 		    e->id, op);
 	else if (strcmp(op, "pause") == 0)
-		db_exec("UPDATE schedules SET state = 'PAUSED' WHERE id = ?", "s",
-		    e->id);
+		schedule_move(e->id, S_PAUSED, NULL, NULL);
 	else if (strcmp(op, "resume") == 0)
-		db_exec("UPDATE schedules SET state = 'ACTIVE', next_at = ? WHERE"
-		    " id = ?", "Is", cron_after(cr, now_ms()), e->id);
+		schedule_move(e->id, S_ACTIVE, "next_at = ?", "I",
+		    cron_after(cr, now_ms()));
 	else {
 		db_exec("DELETE FROM schedules WHERE id = ?", "s", e->id);
 		path = home_path("secrets/%s", e->id);
@@ -9105,7 +9141,8 @@ cmd_daemon(int argc, char *argv[])
 	free(dir);
 	daemon_announce();
 	/* a delivery cut short by the last daemon's end is tried again */
-	db_exec("UPDATE hooks SET state = 'PENDING' WHERE state = 'SENDING'", NULL);
+	db_exec("UPDATE hooks SET state = ? WHERE state = ?", "ss",
+	    hstate_names[H_PENDING], hstate_names[H_SENDING]);
 	logf_("info", "daemon.start", "home=%s home_id=%s pid=%d runtime=%s",
 	    home, homeid, (int)getpid(), docker_bin);
 	sched_recover();
@@ -9234,8 +9271,8 @@ print_schedule_row(sqlite3_stmt *st, int json, struct buf *b)
 	    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1) ?
 	    (const char *)sqlite3_column_text(st, 1) : "-",
 	    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
-	    sqlite3_column_int64(st, 4) && strcmp((const char *)
-	    sqlite3_column_text(st, 3), "ACTIVE") == 0 ?
+	    sqlite3_column_int64(st, 4) && state_parse(sstate_names, (const char *)
+	    sqlite3_column_text(st, 3)) == S_ACTIVE ?
 	    fmt_local(sqlite3_column_int64(st, 4), n, sizeof(n)) : "-",
 	    sqlite3_column_int64(st, 5) ? fmt_local(sqlite3_column_int64(st, 5),
 	    l, sizeof(l)) : "-", sqlite3_column_int(st, 7),
@@ -9317,8 +9354,8 @@ cmd_schedule(int argc, char *argv[])
 		    usleep(50000)) {
 			st = db ? db_str("SELECT state FROM schedules WHERE id = ?",
 			    "s", id) : NULL;
-			r = k == 2 ? st == NULL : st && strcmp(st, k ? "ACTIVE" :
-			    "PAUSED") == 0;
+			r = k == 2 ? st == NULL : state_parse(sstate_names, st) ==
+			    (k ? S_ACTIVE : S_PAUSED);
 			free(st);
 			if (r)
 				break;
@@ -9351,8 +9388,8 @@ show_schedule(const char *id, int json)
 			    "state:      %s\n", id, sqlite3_column_text(st, 1) ?
 			    (const char *)sqlite3_column_text(st, 1) : "-",
 			    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
-			if (sqlite3_column_int64(st, 4) && strcmp((const char *)
-			    sqlite3_column_text(st, 3), "ACTIVE") == 0)
+			if (sqlite3_column_int64(st, 4) && state_parse(sstate_names,
+			    (const char *)sqlite3_column_text(st, 3)) == S_ACTIVE)
 				printf("next:       %s\n", fmt_local(
 				    sqlite3_column_int64(st, 4), t, sizeof(t)));
 			printf("runs:       %d (%d skipped)\n\nrecent runs:\n",
@@ -9866,9 +9903,16 @@ struct top_col {			/* a column of a list */
 	int w, flex, keep;		/* short of room, the lowest keep goes */
 };
 
-static const char *const top_states[] = { NULL, "RUNNING", "PENDING",
-	"SCHEDULED", "COMPLETED", "FAILED", "CANCELLED" };
+/* The state filter's steps and the totals' order; 0 is no filter. */
+static const int top_states[] = { -1, J_RUNNING, J_PENDING, J_SCHEDULED,
+	J_COMPLETED, J_FAILED, J_CANCELLED };
 #define TOP_NSTATES	(sizeof(top_states) / sizeof(top_states[0]))
+
+static const char *
+top_state_name(size_t i)
+{
+	return i && i < TOP_NSTATES ? jstate_name(top_states[i]) : NULL;
+}
 
 struct top {
 	int once, utf8, color, w, h, view, quit;
@@ -10177,7 +10221,7 @@ top_state(const char *s)
 	size_t i;
 
 	for (i = 1; s && i < TOP_NSTATES; i++)
-		if (strcmp(s, top_states[i]) == 0)
+		if (strcmp(s, top_state_name(i)) == 0)
 			return i;
 	return 0;
 }
@@ -10219,15 +10263,15 @@ top_job_progress(struct top_job *j, const char *error)
 		prog = (const char *)sqlite3_column_text(st, 2);
 		at = sqlite3_column_int64(st, 3);
 		p = top_pct(prog);
-		done = state && (strcmp(state, "COMPLETED") == 0 ||
-		    strcmp(state, "SKIPPED") == 0);
+		done = state_parse(tstate_names, state) == T_COMPLETED ||
+		    state_parse(tstate_names, state) == T_SKIPPED;
 		if (sqlite3_column_int(st, 0) == 0) {
 			ntop++;
 			j->ndone += done;
 			sum += done ? 100 : p >= 0 ? p : 0;
 			nums += p >= 0;
 		}
-		if (prog && p < 0 && state && strcmp(state, "RUNNING") == 0 &&
+		if (prog && p < 0 && state_parse(tstate_names, state) == T_RUNNING &&
 		    at > last) {
 			free(j->note);
 			j->note = xstrdup(prog);
@@ -10285,7 +10329,7 @@ top_prep(const struct top *t, const char *sql, const char *tail, long long seq,
 
 	buf_add(&b, sql);
 	buf_add(&b, " WHERE 1");
-	if (top_states[t->state])
+	if (top_state_name(t->state))
 		buf_add(&b, " AND state = :st");
 	if (*t->filter)
 		buf_add(&b, " AND (instr(lower(name), lower(:q))"
@@ -10296,7 +10340,7 @@ top_prep(const struct top *t, const char *sql, const char *tail, long long seq,
 	if (st == NULL)
 		return NULL;
 	snprintf(hi, sizeof(hi), "%sg", t->filter);
-	top_bind(st, ":st", top_states[t->state], 0);
+	top_bind(st, ":st", top_state_name(t->state), 0);
 	top_bind(st, ":q", t->filter, 0);
 	top_bind(st, ":hi", hi, 0);
 	top_bind(st, ":seq", NULL, seq);
@@ -10308,7 +10352,8 @@ top_prep(const struct top *t, const char *sql, const char *tail, long long seq,
 static int
 top_match(const struct top *t, const struct jobrow *r)
 {
-	if (top_states[t->state] && strcmp(r->state, top_states[t->state]))
+	if (top_state_name(t->state) && strcmp(r->state,
+	    top_state_name(t->state)))
 		return 0;
 	return *t->filter == '\0' ||
 	    strncmp(r->id, t->filter, strlen(t->filter)) == 0 ||
@@ -10407,8 +10452,9 @@ top_totals_load(struct top *t)
 	sqlite3_stmt *st;
 	int all;
 
-	st = db_prep("SELECT state, count(*) FROM jobs WHERE state IN"
-	    " ('RUNNING','PENDING','SCHEDULED') GROUP BY state", NULL);
+	st = db_prep("SELECT state, count(*) FROM jobs WHERE state IN (?, ?, ?)"
+	    " GROUP BY state", "sss", jstate_name(J_RUNNING),
+	    jstate_name(J_PENDING), jstate_name(J_SCHEDULED));
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		act[top_state((const char *)sqlite3_column_text(st, 0))] =
 		    sqlite3_column_int64(st, 1);
@@ -10848,22 +10894,20 @@ static const char *const top_help[] = {
 	"                                      changes, every -d SECONDS at most)",
 };
 
+/* A job's or a task's state, by name (the task names hold the job's). */
 static int
 top_sattr(const char *s)
 {
 	if (s == NULL)
 		return TC_NONE;
-	if (strcmp(s, "RUNNING") == 0)
-		return TC_RUN | TA_BOLD;
-	if (strcmp(s, "COMPLETED") == 0)
-		return TC_DONE;
-	if (strcmp(s, "FAILED") == 0)
-		return TC_FAIL | TA_BOLD;
-	if (strcmp(s, "CANCELLED") == 0)
-		return TC_STOP;
-	if (strcmp(s, "SKIPPED") == 0)
-		return TC_DIM;
-	return TC_WAIT;
+	switch (state_parse(tstate_names, s)) {
+	case T_RUNNING: return TC_RUN | TA_BOLD;
+	case T_COMPLETED: return TC_DONE;
+	case T_FAILED: return TC_FAIL | TA_BOLD;
+	case T_CANCELLED: return TC_STOP;
+	case T_SKIPPED: return TC_DIM;
+	default: return TC_WAIT;
+	}
 }
 
 static char *
@@ -10905,7 +10949,7 @@ top_draw_head(struct top *t)
 	    t->total == 1 ? "" : "s");
 	for (i = 1; i < TOP_NSTATES; i++)
 		if (t->counts[i])
-			x += top_putf(t, 2, x, t->w - x, top_sattr(top_states[i]),
+			x += top_putf(t, 2, x, t->w - x, top_sattr(top_state_name(i)),
 			    " %lld %s", t->counts[i], top_labels[i]);
 }
 
@@ -10956,12 +11000,12 @@ top_draw_job(struct top *t, int y, const struct top_job *j, const int *x,
 	top_draw_bar(t, y, x[3], cw[3], j->ndone, j->ntasks);
 	if (j->pct >= 0)
 		px = top_putf(t, y, x[4], cw[4], TC_RUN, "%d%% ", j->pct);
-	if (j->due > now && j->state && strcmp(j->state, "SCHEDULED") == 0)
+	if (j->due > now && state_parse(jstate_names, j->state) == J_SCHEDULED)
 		top_putf(t, y, x[4], cw[4], TC_WAIT, "due in %s",
 		    top_dur(j->due - now, d));
 	else
-		top_put(t, y, x[4] + px, cw[4] - px, j->state &&
-		    strcmp(j->state, "FAILED") == 0 ? TC_FAIL : 0, j->note);
+		top_put(t, y, x[4] + px, cw[4] - px, state_parse(jstate_names,
+		    j->state) == J_FAILED ? TC_FAIL : 0, j->note);
 	top_put(t, y, x[5], cw[5], 0, top_dur(now - j->created, a));
 	top_put(t, y, x[6], cw[6], 0, j->started ? top_dur((j->completed ?
 	    j->completed : now) - j->started, d) : "-");
@@ -11016,7 +11060,7 @@ top_draw_result(struct top *t, int y, int x, int w, const struct top_task *k)
 
 	if (r->error)
 		top_put(t, y, x, w, TC_FAIL, r->error);
-	else if (k->progress && strcmp(r->state, "RUNNING") == 0) {
+	else if (k->progress && state_parse(tstate_names, r->state) == T_RUNNING) {
 		if (p >= 0)
 			top_putf(t, y, x, w, TC_RUN, "%d%%", p);
 		else
@@ -11275,8 +11319,8 @@ top_log_open(struct top *t, const char *id, int pos)
 	char *s;
 
 	if (pos == 0 && db && (s = db_str("SELECT pos FROM tasks WHERE job = ?"
-	    " AND started IS NOT NULL ORDER BY state = 'RUNNING' DESC,"
-	    " started DESC, pos DESC LIMIT 1", "s", id)) != NULL) {
+	    " AND started IS NOT NULL ORDER BY state = ? DESC, started DESC,"
+	    " pos DESC LIMIT 1", "ss", id, tstate_name(T_RUNNING))) != NULL) {
 		pos = atoi(s);
 		free(s);
 	}

@@ -28,6 +28,10 @@ enum jstate { J_PENDING, J_SCHEDULED, J_RUNNING, J_COMPLETED, J_FAILED, J_CANCEL
 /* Task states. */
 enum tstate { T_CREATED, T_PENDING, T_SCHEDULED, T_RUNNING, T_COMPLETED, T_FAILED,
 	T_CANCELLED, T_SKIPPED };
+/* A webhook delivery's states: due, being sent, and how it ended. */
+enum hstate { H_PENDING, H_SENDING, H_DELIVERED, H_FAILED };
+/* A cron schedule's states. */
+enum sstate { S_ACTIVE, S_PAUSED };
 
 struct kv {
 	char *key, *val;
