@@ -303,12 +303,17 @@ _cleanup() {
 		[ "$_tap_failed" -gt 0 ] && [ "$st" = 0 ] && st=1
 	fi
 	if id=$(home_id) && "$DOCKER" version >/dev/null 2>&1; then
-		ids=$("$DOCKER" ps -aq --filter "label=jobrun.home=$id" 2>/dev/null)
-		# shellcheck disable=SC2086
-		[ -n "$ids" ] && "$DOCKER" rm -f -v $ids >/dev/null 2>&1
-		ids=$("$DOCKER" ps -aq --filter "name=^jobrun-$id-" 2>/dev/null)
-		# shellcheck disable=SC2086
-		[ -n "$ids" ] && "$DOCKER" rm -f -v $ids >/dev/null 2>&1
+		# Twice, a second apart: a create that a killed docker CLI had
+		# asked for may still finish after the first pass.
+		for pass in 1 2; do
+			[ "$pass" = 2 ] && sleep 1
+			ids=$("$DOCKER" ps -aq --filter "label=jobrun.home=$id" 2>/dev/null)
+			# shellcheck disable=SC2086
+			[ -n "$ids" ] && "$DOCKER" rm -f -v $ids >/dev/null 2>&1
+			ids=$("$DOCKER" ps -aq --filter "name=^jobrun-$id-" 2>/dev/null)
+			# shellcheck disable=SC2086
+			[ -n "$ids" ] && "$DOCKER" rm -f -v $ids >/dev/null 2>&1
+		done
 		vols=$(volumes)
 		# shellcheck disable=SC2086
 		[ -n "$vols" ] && "$DOCKER" volume rm -f $vols >/dev/null 2>&1
