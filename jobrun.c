@@ -4629,33 +4629,19 @@ task_move(const char *id, int pos, enum tstate to, const char *cols,
 /*
  * A webhook delivery's and a schedule's states are the daemon's own
  * bookkeeping, with no webhook or metric of their own: their moves are
- * only the row, through the same move_row.
+ * only the row, through the same move_row: table is "hooks" (key: the
+ * delivery's seq) or "schedules" (key: the schedule's id).
  */
 static int
-hook_move(long long seq, enum hstate to, const char *cols, const char *fmt, ...)
-{
-	char key[24];
-	va_list ap;
-	int rc;
-
-	snprintf(key, sizeof(key), "%lld", seq);
-	va_start(ap, fmt);
-	rc = move_row("hooks", "seq = ?101", key, 0, hstate_names[to], cols, fmt,
-	    ap);
-	va_end(ap);
-	return rc;
-}
-
-static int
-schedule_move(const char *id, enum sstate to, const char *cols,
+row_move(const char *table, const char *key, const char *to, const char *cols,
     const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	rc = move_row("schedules", "id = ?101", id, 0, sstate_names[to], cols, fmt,
-	    ap);
+	rc = move_row(table, *table == 'h' ? "seq = ?101" : "id = ?101", key, 0,
+	    to, cols, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -6230,6 +6216,7 @@ hook_spawn(long long seq, const char *url, const char *headers,
 	struct run *r;
 	int fds[2];
 	pid_t pid;
+	char key[24];
 	char *h = xstrdup(headers ? headers : ""), *path = hook_secret_path(seq);
 	char *real = read_file(path, NULL), *nl;
 
@@ -6259,7 +6246,9 @@ hook_spawn(long long seq, const char *url, const char *headers,
 	}
 	r = run_add(pid, R_HOOK, NULL, (int)seq, 0, 0);
 	r->hookfd = fds[0];
-	hook_move(seq, H_SENDING, "attempts = attempts + 1", NULL);
+	snprintf(key, sizeof(key), "%lld", seq);
+	row_move("hooks", key, hstate_names[H_SENDING], "attempts = attempts + 1",
+	    NULL);
 }
 
 static size_t
@@ -6296,7 +6285,7 @@ sched_hooks(void)
 static void
 hook_done(struct run *r)
 {
-	char out[HTTP_ERRSZ + 16] = "", t[40], *at, *sp;
+	char out[HTTP_ERRSZ + 16] = "", t[40], key[24], *at, *sp;
 	ssize_t n = read(r->hookfd, out, sizeof(out) - 1);
 	long long seq = r->pos, next;
 	int status = n > 0 ? atoi(out) : -1, tries;
@@ -6319,10 +6308,11 @@ hook_done(struct run *r)
 		state = H_FAILED;
 	next = now_ms() + (1000LL << (tries > 0 ? tries - 1 : 0));
 	fmt_rfc3339(now_ms(), t, sizeof(t));
-	hook_move(seq, state, "status = ?, error = ?, next_at = ?, log ="
-	    " coalesce(log, '') || ?", "isIs", status, status < 0 ? err : NULL,
-	    next, status < 0 ? (at = xasprintf("%s %s\n", t, err)) :
-	    (at = xasprintf("%s %d\n", t, status)));
+	snprintf(key, sizeof(key), "%lld", seq);
+	row_move("hooks", key, hstate_names[state], "status = ?, error = ?,"
+	    " next_at = ?, log = coalesce(log, '') || ?", "isIs", status,
+	    status < 0 ? err : NULL, next, status < 0 ? (at = xasprintf("%s %s\n",
+	    t, err)) : (at = xasprintf("%s %d\n", t, status)));
 	free(at);
 	if (state != H_PENDING) {
 		at = hook_secret_path(seq);
@@ -7328,10 +7318,10 @@ req_sched_op(const struct env *e)
 		logf_("info", "schedule.change", "schedule=%s op=%s ignored=unknown",
 		    e->id, op);
 	else if (strcmp(op, "pause") == 0)
-		schedule_move(e->id, S_PAUSED, NULL, NULL);
+		row_move("schedules", e->id, sstate_names[S_PAUSED], NULL, NULL);
 	else if (strcmp(op, "resume") == 0)
-		schedule_move(e->id, S_ACTIVE, "next_at = ?", "I",
-		    cron_after(cr, now_ms()));
+		row_move("schedules", e->id, sstate_names[S_ACTIVE], "next_at = ?",
+		    "I", cron_after(cr, now_ms()));
 	else {
 		db_exec("DELETE FROM schedules WHERE id = ?", "s", e->id);
 		path = home_path("secrets/%s", e->id);
