@@ -31,8 +31,9 @@ jobrun: jobrun.c jobrun.h $(VENDOR_OBJ) .flags
 vendor/%.o: vendor/%.c vendor/%.h .flags
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# (libyaml: t/unit/buf reads its JSON back as YAML, as the spool does)
 t/unit/%: t/unit/%.c $(VENDOR_OBJ) .flags
-	$(CC) $(CFLAGS) -o $@ $< $(VENDOR_OBJ) $(LDFLAGS)
+	$(CC) $(CFLAGS) -o $@ $< $(VENDOR_OBJ) $(LDFLAGS) $(shell pkg-config --libs yaml-0.1)
 
 units: $(UNIT_BIN)
 

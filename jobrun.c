@@ -56,16 +56,50 @@
  *
  * What survives a crash: everything.  Containers carry the home id, job,
  * task, attempt and step in their name and labels, and the database records
- * which step of which attempt each task is in.  A restarted daemon inspects
- * each such container: if it still runs, the daemon follows its log until it
- * exits; if it exited, the exit status is collected as if the daemon had seen
- * it; if it never got created, the step runs again.  The docker CLI children
- * die with the daemon (PR_SET_PDEATHSIG), their containers do not.  A
+ * which step of which attempt each task is in.  A restarted daemon lists
+ * this home's containers once, and starts nothing new before it has: a
+ * step whose container still runs is followed until it exits; if it
+ * exited, the exit status is collected as if the daemon had seen it; if it
+ * never got created, the step runs again.  The docker CLI children die
+ * with the daemon (PR_SET_PDEATHSIG), their containers do not.  A
  * webhook delivery cut short is made again; a schedule whose firings fell
  * while no daemon ran fires once, not once per firing missed.
  *
- * Sections, in data-flow order: util, job spec, spool, store, runtime,
- * daemon, commands, top, main.  Start reading main().
+ * States.  A job's and a task's state is an enum (jobrun.h), named only in
+ * one table each (jstate_names, tstate_names).  job_move and task_move are
+ * the only code that changes one; each checks the move against the table
+ * of legal moves (jmoves, tmoves), which is this:
+ *
+ *  job   SCHEDULED ──due──► PENDING ──a task starts──► RUNNING
+ *            │                 │ └─every task skipped─┐   │
+ *            │                 │                      ▼   ▼
+ *            │                 ├────────────────► COMPLETED
+ *            ├─────────────────┼────────────────► FAILED ◄── a task failed
+ *            └─────────────────┴────────────────► CANCELLED ◄── cancel, stop
+ *                           FAILED, CANCELLED ──restart──► PENDING
+ *
+ *  task  CREATED ──its turn──► PENDING ──a slot──► SCHEDULED ──main step──► RUNNING
+ *           │ ├──if false──► SKIPPED      │ ▲         (pre steps)              │
+ *           │ └──composite──► RUNNING ◄───┘ └── retry (after a failed attempt) ┤
+ *           │         (a subjob child, PENDING as it is made)                  │
+ *           │                                                                  ▼
+ *           └── any unfinished state ──► FAILED, CANCELLED            COMPLETED
+ *                           FAILED, CANCELLED ──restart──► CREATED
+ *
+ * The runtime is a table of operations (struct runtime): ping, run,
+ * follow, inspect, list, exec, remove, stop, volumes_remove.  Each only
+ * builds a child's command line; docker is the first entry.  The daemon
+ * runs every one as a child of its poll loop (struct run) and goes on
+ * when it exits (an R_ASK's answer goes to ask_done), so no engine call
+ * blocks it.
+ *
+ * Sections, in data-flow order, each behind a banner (grep -n '^.. --'):
+ * util, job spec, spool, store, records, runtime, daemon (children, the
+ * state machine, ingest, schedule, start, the engine answers, an attempt
+ * ends, cancel/stop/restart/timeouts, webhooks, retention, the loop),
+ * commands, top (the grid, reading the store, drawing, keys, the loop),
+ * main.
+ * Start reading main().
  */
 #include <sys/file.h>
 #include <sys/inotify.h>
@@ -104,10 +138,12 @@
 #include <yaml.h>
 
 #include "jobrun.h"
+#include "buf.h"
 #include "cron.h"
 #include "expr.h"
 #include "grammar.h"
 #include "http.h"
+#include "redact.h"
 #include "units.h"
 
 /* ---------------------------------------------------------------- util -- */
@@ -180,126 +216,6 @@ xasprintf(const char *fmt, ...)
 		err(EX_ERR, "asprintf");
 	va_end(ap);
 	return s;
-}
-
-/* A growing string; s is always NUL-terminated once anything was added. */
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static void
-buf_addn(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xreallocarray(b->s, b->cap, 1);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-buf_add(struct buf *b, const char *s)
-{
-	buf_addn(b, s, strlen(s));
-}
-
-static void
-buf_addf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		err(EX_ERR, "asprintf");
-	va_end(ap);
-	buf_add(b, s);
-	free(s);
-}
-
-/* Returns the string, which the caller frees; b is empty again. */
-static char *
-buf_take(struct buf *b)
-{
-	char *s = b->s ? b->s : xstrdup("");
-
-	memset(b, 0, sizeof(*b));
-	return s;
-}
-
-/*
- * A JSON string literal; also valid YAML, which is how the spool reads it
- * back.  YAML takes NEL, LS and PS for line breaks (and folds them in a
- * quoted string) and a BOM for a mark: those go as escapes, so that the
- * text read back is byte for byte the text written.
- */
-static void
-json_str(struct buf *b, const char *s)
-{
-	const unsigned char *p;
-
-	if (s == NULL) {
-		buf_add(b, "null");
-		return;
-	}
-	buf_add(b, "\"");
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (p[0] == 0xc2 && p[1] == 0x85) {
-			buf_add(b, "\\u0085");
-			p++;
-			continue;
-		}
-		if ((p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 ||
-		    p[2] == 0xa9)) || (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)) {
-			buf_addf(b, "\\u%s", p[0] == 0xef ? "feff" : p[2] == 0xa8 ?
-			    "2028" : "2029");
-			p += 2;
-			continue;
-		}
-		switch (*p) {
-		case '"':  buf_add(b, "\\\""); break;
-		case '\\': buf_add(b, "\\\\"); break;
-		case '\n': buf_add(b, "\\n"); break;
-		case '\t': buf_add(b, "\\t"); break;
-		case '\r': buf_add(b, "\\r"); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				buf_addf(b, "\\u%04x", *p);
-			else
-				buf_addn(b, (const char *)p, 1);
-		}
-	}
-	buf_add(b, "\"");
-}
-
-/* `"key":value,` helpers for the --json writers; they leave a trailing comma
- * that json_end() takes back. */
-static void
-json_kstr(struct buf *b, const char *k, const char *v)
-{
-	if (v == NULL)
-		return;
-	json_str(b, k);	/* a key may be the job file's: inputs, secrets */
-	buf_add(b, ":");
-	json_str(b, v);
-	buf_add(b, ",");
-}
-
-static void
-json_kint(struct buf *b, const char *k, long long v)
-{
-	buf_addf(b, "\"%s\":%lld,", k, v);
-}
-
-static void
-json_end(struct buf *b, char close)
-{
-	if (b->len && b->s[b->len - 1] == ',')
-		b->s[--b->len] = '\0';
-	buf_addn(b, &close, 1);
 }
 
 static long long
@@ -3020,18 +2936,108 @@ static const char schema[] =
 	" next_at INTEGER, last_at INTEGER, last_job TEXT, runs INTEGER DEFAULT 0,"
 	" skipped INTEGER DEFAULT 0);";
 
-/* The store's last error, as errmsg and errkind.  Returns -1. */
+/*
+ * What a failing store means, by kind.  Busy: another program holds the
+ * write lock (sqlite3 by hand).  The daemon must write every transition
+ * before it can go on, so it waits, saying so every 10 seconds (db_step).
+ * Full, I/O, corrupt: the daemon cannot record what happens, so it stops
+ * as if killed (its containers run on) and says why; the next daemon,
+ * once the disk has room, recovers as after a crash and loses nothing.
+ * A command stops too, saying what to do.  While the daemon takes in a job
+ * file (db_soft), busy and full come back to it instead: the file stays
+ * in the spool for the next scan.  A constraint or SQL error is a bug in
+ * jobrun: returned to the caller, and logged by the daemon (store.error).
+ */
+#define DB_BUSY_MS	10000		/* one try waits this long for a lock */
+static int db_daemon;			/* the daemon: logs, waits, stops */
+static int db_soft;			/* busy and full come back */
+static int db_txfail;			/* a statement of this transaction failed */
+static char db_txerr[sizeof(errmsg)];		/* ... saying this */
+
+static void
+db_stop(void)
+{
+	static const char *const kind[] = { [E_BUSY] = "busy",
+		[E_FULL] = "full", [E_IO] = "io", [E_CORRUPT] = "corrupt" };
+	static const char *const what[] = {
+		[E_BUSY] = "another program holds its lock; try again once it "
+		    "is done",
+		[E_FULL] = "make room on the home's disk",
+		[E_IO] = "check the home's disk (dmesg)",
+		[E_CORRUPT] = "it is damaged: keep a copy, and recover it with "
+		    "'sqlite3 jobrun.db .recover' or move it away" };
+	char *db_path = home_path("jobrun.db");
+
+	if (!db_daemon)
+		errx(EX_ERR, "%s: %s; %s", db_path, errmsg, what[errkind]);
+	logf_("error", "store.fault", "kind=%s error=\"%s\"", kind[errkind],
+	    errmsg);
+	errx(EX_ERR, "%s: %s; the daemon cannot record what it does, so it "
+	    "stops (its containers run on): %s, then start it again", db_path,
+	    errmsg, what[errkind]);
+}
+
+/* The store's last error, as errmsg and errkind (see above).  Returns -1. */
 static int
 db_fail(void)
 {
 	int c = db ? sqlite3_extended_errcode(db) & 0xff : SQLITE_NOMEM;
 
-	fail("database: %s", db ? sqlite3_errmsg(db) : "no memory");
+	fail("%s", db ? sqlite3_errmsg(db) : "out of memory");
 	errkind = c == SQLITE_BUSY || c == SQLITE_LOCKED ? E_BUSY :
-	    c == SQLITE_FULL ? E_FULL : c == SQLITE_IOERR ? E_IO :
-	    c == SQLITE_CORRUPT || c == SQLITE_NOTADB ? E_CORRUPT :
+	    c == SQLITE_FULL ? E_FULL : c == SQLITE_IOERR ||
+	    c == SQLITE_NOMEM || c == SQLITE_CANTOPEN || c == SQLITE_READONLY ?
+	    E_IO : c == SQLITE_CORRUPT || c == SQLITE_NOTADB ? E_CORRUPT :
 	    c == SQLITE_CONSTRAINT ? E_CONSTRAINT : E_INPUT;
+	if (db && !sqlite3_get_autocommit(db) && !db_txfail) {
+		db_txfail = 1;		/* db_commit rolls it back */
+		snprintf(db_txerr, sizeof(db_txerr), "%s", errmsg);
+	}
+	if (db_soft && (errkind == E_BUSY || errkind == E_FULL))
+		return -1;
+	if (errkind == E_FULL || errkind == E_IO || errkind == E_CORRUPT ||
+	    (errkind == E_BUSY && !db_daemon))
+		db_stop();
+	if (db_daemon)
+		logf_("error", "store.error", "error=\"%s\"", errmsg);
 	return -1;
+}
+
+/*
+ * sqlite3_step, but the daemon waits out a busy store (see above): a write
+ * outside a transaction, or BEGIN IMMEDIATE, may be tried again as it is.
+ */
+static int
+db_step(sqlite3_stmt *st)
+{
+	long long since = mono_ms();
+	int rc, busy = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_BUSY && db_daemon && !db_soft) {
+		busy = 1;
+		logf_("warn", "store.busy", "waited=%llds error=\"%s\"",
+		    (mono_ms() - since) / 1000, sqlite3_errmsg(db));
+		sqlite3_reset(st);
+	}
+	if (busy)
+		logf_("info", "store.free", "waited=%llds",
+		    (mono_ms() - since) / 1000);
+	return rc;
+}
+
+/* The next row of st: 1, or 0 at the end, or on an error (errmsg). */
+static int
+db_row(sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	if ((rc = db_step(st)) == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		db_fail();
+	return 0;
 }
 
 /*
@@ -3095,7 +3101,7 @@ db_exec(const char *sql, const char *fmt, ...)
 	va_end(ap);
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == SQLITE_ROW)
 		;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -3122,17 +3128,32 @@ db_str(const char *sql, const char *fmt, ...)
 	va_start(ap, fmt);
 	st = db_vprep(sql, fmt, ap);
 	va_end(ap);
-	if (st && sqlite3_step(st) == SQLITE_ROW)
+	if (db_row(st))
 		s = col_str(st, 0);
 	sqlite3_finalize(st);
 	return s;
 }
 
+/* Adds the first column of every row of a query to out. */
+static void
+db_strs(struct strlist *out, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = db_vprep(sql, fmt, ap);
+	va_end(ap);
+	while (db_row(st))
+		strlist_add(out, col_str(st, 0));
+	sqlite3_finalize(st);
+}
+
 /*
  * Columns added since the first schema: a home made by an older jobrun gets
- * them (ALTER TABLE fails harmlessly where a column is there already).
+ * them (ALTER TABLE fails, SQLITE_ERROR, where a column is there already).
  */
-static void
+static int
 db_migrate(void)
 {
 	static const char *add[] = {
@@ -3156,8 +3177,11 @@ db_migrate(void)
 
 	for (i = 0; add[i]; i++) {
 		snprintf(sql, sizeof(sql), "ALTER TABLE %s", add[i]);
-		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK &&
+		    sqlite3_errcode(db) != SQLITE_ERROR)
+			return db_fail();
 	}
+	return 0;
 }
 
 /*
@@ -3185,15 +3209,12 @@ db_open(int rw)
 		return -1;
 	}
 	free(path);
-	sqlite3_busy_timeout(db, 10000);
+	sqlite3_busy_timeout(db, DB_BUSY_MS);
 	if (rw && sqlite3_exec(db, schema, NULL, NULL, &emsg) != SQLITE_OK) {
-		fail("database: %s", emsg);
 		sqlite3_free(emsg);
-		return -1;
+		return db_fail();
 	}
-	if (rw)
-		db_migrate();
-	return 0;
+	return rw ? db_migrate() : 0;
 }
 
 /* An empty store in memory: what a home with no database yet reads as. */
@@ -3202,9 +3223,8 @@ db_open_memory(void)
 {
 	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
 	    sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK)
-		return fail("database: %s", db ? sqlite3_errmsg(db) : "no memory");
-	db_migrate();
-	return 0;
+		return db_fail();
+	return db_migrate();
 }
 
 static void
@@ -3217,24 +3237,40 @@ db_close(void)
 static int
 db_begin(void)
 {
+	db_txfail = 0;
 	return db_exec("BEGIN IMMEDIATE", NULL) < 0 ? -1 : 0;
 }
 
+/* What events_flush does with the queued events (see there). */
+enum { EV_STORE, EV_LOG, EV_DROP };
 static void events_flush(int);
-
-/* Commits, the moves' events (log lines, webhooks, metrics) first. */
-static int
-db_commit(void)
-{
-	events_flush(0);
-	return db_exec("COMMIT", NULL) < 0 ? -1 : 0;
-}
 
 static void
 db_rollback(void)
 {
-	events_flush(1);
-	db_exec("ROLLBACK", NULL);
+	events_flush(EV_DROP);
+	if (!sqlite3_get_autocommit(db))
+		db_exec("ROLLBACK", NULL);
+}
+
+/*
+ * Commits: the moves' webhook rows and metrics first, in the transaction,
+ * then their log lines, once it is committed.  A transaction in which a
+ * statement failed is rolled back instead, never committed in part; so is
+ * one whose commit fails.  Returns 0, or -1 with errmsg (the first error).
+ */
+static int
+db_commit(void)
+{
+	events_flush(EV_STORE);
+	if (db_txfail || db_exec("COMMIT", NULL) < 0) {
+		if (db_txfail)
+			snprintf(errmsg, sizeof(errmsg), "%s", db_txerr);
+		db_rollback();
+		return -1;
+	}
+	events_flush(EV_LOG);
+	return 0;
 }
 
 /*
@@ -3302,6 +3338,32 @@ jstate_final(const char *s)
 	return st >= 0 && (JFINAL & SB(st));
 }
 
+/* Whether st (an enum jstate, or -1: none) is COMPLETED, FAILED or CANCELLED. */
+#define JSTATE_FINAL(st)	((st) >= 0 && (JFINAL & SB(st)))
+
+/* Job id's state, or -1 when there is none. */
+static int
+db_jstate(const char *id)
+{
+	char *s = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
+	int st = state_parse(jstate_names, s);
+
+	free(s);
+	return st;
+}
+
+/* The state of task pos of job id, or -1 when there is none. */
+static int
+db_tstate(const char *id, int pos)
+{
+	char *s = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?",
+	    "si", id, pos);
+	int st = state_parse(tstate_names, s);
+
+	free(s);
+	return st;
+}
+
 /* What wait and --wait exit with for a job in state s. */
 static int
 exit_for_state(const char *s)
@@ -3335,19 +3397,20 @@ db_queues(void)
  * Counters for `jobrun metrics` live in the store, so that they only ever
  * go up, across daemon restarts and prunes.
  */
-static void
+static int
 db_count(const char *name, double delta)
 {
 	sqlite3_stmt *st;
+	int rc;
 
-	db_exec("INSERT INTO counters VALUES(?, 0) ON CONFLICT(name) DO NOTHING",
-	    "s", name);
-	if ((st = db_prep("UPDATE counters SET value = value + ? WHERE name = ?",
-	    "Is", 0LL, name)) != NULL) {
-		sqlite3_bind_double(st, 1, delta);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	if (db_exec("INSERT INTO counters VALUES(?, 0) ON CONFLICT(name) DO"
+	    " NOTHING", "s", name) < 0 || (st = db_prep("UPDATE counters SET"
+	    " value = value + ? WHERE name = ?", "Is", 0LL, name)) == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, delta);
+	rc = db_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail();
 }
 
 /* The task duration histogram's upper bounds, in seconds. */
@@ -3367,15 +3430,6 @@ db_observe(long long ms)
 	db_count(name, 1);
 	db_count("duration_sum", ms / 1000.0);
 	db_count("duration_count", 1);
-}
-
-static void prom_label(struct buf *, const char *);
-
-static void
-prom_head(struct buf *b, const char *name, const char *type, const char *help)
-{
-	buf_addf(b, "# HELP jobrun_%s %s\n# TYPE jobrun_%s %s\n", name, help,
-	    name, type);
 }
 
 /* count(*) by state, every state named even at 0 (so that rate() works). */
@@ -3414,8 +3468,8 @@ prom_histogram(struct buf *b)
 	double cum = 0;
 	size_t i;
 
-	prom_head(b, "task_duration_seconds", "histogram", "Time from a task's "
-	    "first start to its end (COMPLETED or FAILED).");
+	prom_head(b, "jobrun", "task_duration_seconds", "histogram", "Time from "
+	    "a task's first start to its end (COMPLETED or FAILED).");
 	for (i = 0; i <= NHIST; i++) {
 		snprintf(name, sizeof(name), "duration_bucket_%zu", i);
 		cum += counter(name);
@@ -3446,21 +3500,23 @@ db_metrics(struct buf *b, int alive)
 	char *beat;
 	size_t i;
 
-	prom_head(b, "up", "gauge", "Whether a daemon runs for this home.");
+	prom_head(b, "jobrun", "up", "gauge",
+	    "Whether a daemon runs for this home.");
 	buf_addf(b, "jobrun_up %d\n", alive);
 	beat = db_str("SELECT value FROM meta WHERE key = 'heartbeat'", NULL);
-	prom_head(b, "daemon_heartbeat_timestamp_seconds", "gauge",
+	prom_head(b, "jobrun", "daemon_heartbeat_timestamp_seconds", "gauge",
 	    "When the daemon last said it was alive (Unix time).");
 	buf_addf(b, "jobrun_daemon_heartbeat_timestamp_seconds %.3f\n",
 	    beat ? atoll(beat) / 1000.0 : 0);
 	free(beat);
-	prom_head(b, "jobs", "gauge", "Jobs in the store, by state.");
+	prom_head(b, "jobrun", "jobs", "gauge", "Jobs in the store, by state.");
 	prom_states(b, "jobs", jstate_names);
-	prom_head(b, "tasks", "gauge", "Tasks in the store, by state.");
+	prom_head(b, "jobrun", "tasks", "gauge", "Tasks in the store, by state.");
 	prom_states(b, "tasks", tstate_names);
-	prom_head(b, "queue_running", "gauge", "Tasks running, by queue.");
+	prom_head(b, "jobrun", "queue_running", "gauge",
+	    "Tasks running, by queue.");
 	st = db_queues();
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		buf_addf(b, "jobrun_queue_running{queue=\"");
 		prom_label(b, (const char *)sqlite3_column_text(st, 0));
 		buf_addf(b, "\"} %d\n", sqlite3_column_int(st, 1));
@@ -3469,30 +3525,18 @@ db_metrics(struct buf *b, int alive)
 		buf_addf(&pend, "\"} %d\n", sqlite3_column_int(st, 2));
 	}
 	sqlite3_finalize(st);
-	prom_head(b, "queue_pending", "gauge", "Tasks waiting for a slot, by queue.");
+	prom_head(b, "jobrun", "queue_pending", "gauge",
+	    "Tasks waiting for a slot, by queue.");
 	buf_add(b, pend.s ? pend.s : "");
 	free(pend.s);
 	for (i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
 		char n[64];
 
 		snprintf(n, sizeof(n), "%s_total", cs[i].name);
-		prom_head(b, n, "counter", cs[i].help);
+		prom_head(b, "jobrun", n, "counter", cs[i].help);
 		buf_addf(b, "jobrun_%s %.0f\n", n, counter(cs[i].name));
 	}
 	prom_histogram(b);
-}
-
-/* A label value: backslash, double quote and newline escaped. */
-static void
-prom_label(struct buf *b, const char *s)
-{
-	for (; s && *s; s++)
-		if (*s == '\\' || *s == '"')
-			buf_addf(b, "\\%c", *s);
-		else if (*s == '\n')
-			buf_add(b, "\\n");
-		else
-			buf_addn(b, s, 1);
 }
 
 /*
@@ -3563,14 +3607,39 @@ struct taskrow {
 #define JOB_COLS "id, name, description, state, error, envelope, created," \
 	" started, completed, ntasks," \
 	" (SELECT count(*) FROM tasks t WHERE t.job = jobs.id AND" \
-	"  t.parent = 0 AND t.state IN ('COMPLETED','SKIPPED')), result, parent, due," \
+	"  t.parent = 0 AND t.state IN (?901, ?902)), result, parent, due," \
 	" (SELECT CASE WHEN count(t.progress) = 0 THEN NULL ELSE avg(CASE WHEN" \
-	"  t.state IN ('COMPLETED','SKIPPED') THEN 100.0 WHEN t.progress GLOB" \
+	"  t.state IN (?901, ?902) THEN 100.0 WHEN t.progress GLOB" \
 	"  '[0-9]*' AND t.progress NOT GLOB '*[^0-9.]*' THEN min(CAST(t.progress" \
 	"  AS REAL), 100.0) ELSE 0.0 END) END FROM tasks t WHERE t.job = jobs.id" \
 	"  AND t.parent = 0)," \
 	" (SELECT t.progress FROM tasks t WHERE t.job = jobs.id AND t.progress" \
 	"  IS NOT NULL ORDER BY t.progress_at DESC LIMIT 1), schedule"
+
+/*
+ * SELECT JOB_COLS FROM jobs tail, bound by fmt: tail numbers its
+ * parameters (?1, ?2), as JOB_COLS's are ?901, ?902, the states of a task
+ * that is done.
+ */
+static sqlite3_stmt *
+db_jobs(const char *tail, const char *fmt, ...)
+{
+	char *sql = xasprintf("SELECT " JOB_COLS " FROM jobs %s", tail);
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = db_vprep(sql, fmt, ap);
+	va_end(ap);
+	free(sql);
+	if (st) {
+		sqlite3_bind_text(st, 901, tstate_name(T_COMPLETED), -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 902, tstate_name(T_SKIPPED), -1,
+		    SQLITE_STATIC);
+	}
+	return st;
+}
 
 static void
 jobrow_read(sqlite3_stmt *st, struct jobrow *r)
@@ -3635,8 +3704,8 @@ db_job(const char *id, struct jobrow *r)
 	memset(r, 0, sizeof(*r));
 	if (db == NULL)
 		return 0;
-	st = db_prep("SELECT " JOB_COLS " FROM jobs WHERE id = ?", "s", id);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
+	st = db_jobs("WHERE id = ?1", "s", id);
+	if (db_row(st)) {
 		jobrow_read(st, r);
 		found = 1;
 	}
@@ -3659,7 +3728,7 @@ db_tasks(const char *id, struct taskrow **out)
 	    " WHERE job = ? ORDER BY"
 	    " CASE parent WHEN 0 THEN pos ELSE parent END, parent != 0, pos", "s",
 	    id);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		struct taskrow *t;
 
 		*out = xreallocarray(*out, n + 1, sizeof(**out));
@@ -3687,14 +3756,151 @@ db_tasks(const char *id, struct taskrow **out)
 	return n;
 }
 
+/* ------------------------------------------------------------- records -- */
+
+/*
+ * A job as JSON, in Tork's shape: what show --json and ls --json print and
+ * what a webhook's body carries, from the rows the store keeps.
+ */
+
+/* The columns of a webhook delivery, for show and for JSON. */
+#define HOOK_COLS "seq, event, task, url, state, attempts, status, error, log"
+
+static void
+json_time(struct buf *b, const char *k, long long ms)
+{
+	char t[40];
+
+	if (ms > 0)
+		json_kstr(b, k, fmt_rfc3339(ms, t, sizeof(t)));
+}
+
+static void
+json_hooks(struct buf *b, const char *id)
+{
+	sqlite3_stmt *st = db ? db_prep("SELECT " HOOK_COLS " FROM hooks WHERE"
+	    " job = ? ORDER BY seq", "s", id) : NULL;
+	char *log, *l, *save = NULL;
+	int n = 0;
+
+	while (db_row(st)) {
+		if (n++ == 0)	/* a job without webhooks has no such key */
+			buf_add(b, "\"webhooks\":[");
+		buf_add(b, "{");
+		json_kstr(b, "event", (const char *)sqlite3_column_text(st, 1));
+		if (sqlite3_column_int(st, 2))
+			json_kint(b, "task", sqlite3_column_int(st, 2));
+		json_kstr(b, "url", (const char *)sqlite3_column_text(st, 3));
+		json_kstr(b, "state", (const char *)sqlite3_column_text(st, 4));
+		json_kint(b, "attempts", sqlite3_column_int(st, 5));
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+			json_kint(b, "status", sqlite3_column_int(st, 6));
+		json_kstr(b, "error", (const char *)sqlite3_column_text(st, 7));
+		buf_add(b, "\"log\":[");
+		log = col_str(st, 8);
+		for (l = log ? strtok_r(log, "\n", &save) : NULL; l;
+		    l = strtok_r(NULL, "\n", &save)) {
+			json_str(b, l);
+			buf_add(b, ",");
+		}
+		free(log);
+		json_end(b, ']');
+		json_end(b, '}');
+		buf_add(b, ",");
+	}
+	sqlite3_finalize(st);
+	if (n) {
+		json_end(b, ']');
+		buf_add(b, ",");
+	}
+}
+
+/* A job in Tork's JSON shape; with its tasks when tasks is not NULL. */
+static void
+json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
+    size_t nt)
+{
+	struct env e;
+	size_t i;
+
+	buf_add(b, "{");
+	json_kstr(b, "id", r->id);
+	json_kstr(b, "parentId", r->parent);
+	json_kstr(b, "scheduleId", r->schedule);
+	json_kstr(b, "name", r->name);
+	json_kstr(b, "description", r->description);
+	json_kstr(b, "state", r->state);
+	json_time(b, "createdAt", r->created);
+	json_time(b, "dueAt", r->due);
+	json_time(b, "startedAt", r->started);
+	json_time(b, "completedAt", r->completed);
+	json_kstr(b, "error", r->error);
+	json_kstr(b, "result", r->result);
+	json_kint(b, "taskCount", r->ntasks);
+	json_kint(b, "completedTasks", r->ndone);
+	if (r->progress >= 0)
+		buf_addf(b, "\"progress\":%.1f,", r->progress);
+	json_kstr(b, "progressMessage", r->pmsg);
+	if (r->envelope && spool_parse(r->envelope, &e) == 0) {
+		struct job *j = spool_job_of(&e, NULL);
+
+		buf_add(b, "\"inputs\":{");
+		for (i = 0; j && i < j->inputs.n; i++)
+			json_kstr(b, j->inputs.v[i].key, j->inputs.v[i].val);
+		json_end(b, '}');
+		buf_add(b, ",");
+		spec_free(j);
+		env_free(&e);
+	}
+	if (tasks) {
+		json_hooks(b, r->id);
+		buf_add(b, "\"tasks\":[");
+		for (i = 0; i < nt; i++) {
+			const struct taskrow *t = &tasks[i];
+
+			buf_add(b, "{");
+			json_kint(b, "position", t->pos);
+			if (t->parent)
+				json_kint(b, "parent", t->parent);
+			json_kstr(b, "name", t->name);
+			json_kstr(b, "state", t->state);
+			json_kstr(b, "queue", t->queue);
+			json_kint(b, "priority", t->priority);
+			json_kint(b, "attempt", t->attempt);
+			json_time(b, "createdAt", t->created);
+			json_time(b, "startedAt", t->started);
+			json_time(b, "completedAt", t->completed);
+			if (t->has_exit)
+				json_kint(b, "exitCode", t->exit_code);
+			json_kstr(b, "var", t->var);
+			json_kstr(b, "subjobId", t->subjob);
+			json_kstr(b, "result", t->result);
+			json_kstr(b, "error", t->error);
+			json_kstr(b, "progress", t->progress);
+			json_time(b, "progressAt", t->progress_at);
+			json_end(b, '}');
+			buf_add(b, ",");
+		}
+		json_end(b, ']');
+		buf_add(b, ",");
+	}
+	json_end(b, '}');
+}
+
 /* ------------------------------------------------------------- runtime -- */
 
 /*
- * Containers are run by the docker CLI (JOBRUN_DOCKER names another, such as
- * podman).  Each step of each attempt is a container named
- * jobrun-HOME-JOB-POS-ATTEMPT-STEP, so that a restarted daemon can find it
- * from the database alone, and labelled with the same, so that `docker ps`
- * tells jobrun's containers apart from other homes' and other tools'.
+ * The container engine is a table of operations (struct runtime), each of
+ * which only builds the command line of a child process: the daemon starts
+ * it and watches it like a task's (struct run), with a deadline, so that
+ * no engine call blocks its loop.  docker is the first entry (JOBRUN_DOCKER
+ * names another CLI that speaks the same, such as podman); another runtime
+ * is another table, not branches in the daemon.
+ *
+ * Each step of each attempt is a container named
+ * jobrun-HOME-JOB-POS-ATTEMPT-STEP, so that a restarted daemon finds it
+ * from the database alone, and labelled with the same, so that a listing
+ * tells this home's containers apart from other homes' and other tools'.
  */
 
 static const char *docker_bin = "docker";
@@ -3760,8 +3966,8 @@ rt_spawn(char *const argv[], int outfd, const struct kvlist *env)
 
 /*
  * Runs argv to completion, capturing its stdout into *out (caller frees).
- * Returns its exit status, or -1.  Only for short commands: the daemon
- * blocks while it runs.
+ * Returns its exit status, or -1.  It blocks: for commands, and for the
+ * daemon's one check of the engine before its loop starts.
  */
 static int
 rt_capture(char *const argv[], char **out)
@@ -3802,59 +4008,6 @@ rt_capture(char *const argv[], char **out)
 		;
 	*out = buf_take(&b);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* Whether the engine answers; errmsg says why not. */
-static int
-rt_ping(void)
-{
-	char *argv[] = { (char *)docker_bin, "version", "--format",
-		"{{.Server.Version}}", NULL };
-	char *out;
-	int rc = rt_capture(argv, &out);
-
-	free(out);
-	if (rc != 0)
-		return fail("cannot reach the container engine with '%s version' "
-		    "(exit %d); is dockerd running, and may this user use it?",
-		    docker_bin, rc);
-	return 0;
-}
-
-/* A container's state: "running", "exited", ... or NULL when there is none. */
-static char *
-rt_inspect(const char *name, int *exit_code)
-{
-	char *argv[] = { (char *)docker_bin, "inspect", "--type", "container",
-		"--format", "{{.State.Status}} {{.State.ExitCode}}", "--",
-		(char *)name, NULL };
-	char *out, state[32];
-
-	if (rt_capture(argv, &out) != 0 || sscanf(out, "%31s %d", state,
-	    exit_code) != 2) {
-		free(out);
-		return NULL;
-	}
-	free(out);
-	return xstrdup(state);
-}
-
-/* The names of every container of this home. */
-static void
-rt_list(struct strlist *out)
-{
-	char *label = xasprintf("label=jobrun.home=%s", homeid);
-	char *argv[] = { (char *)docker_bin, "ps", "-a", "--filter", label,
-		"--format", "{{.Names}}", NULL };
-	char *text, *line, *save;
-
-	memset(out, 0, sizeof(*out));
-	if (rt_capture(argv, &text) == 0)
-		for (line = strtok_r(text, "\n", &save); line;
-		    line = strtok_r(NULL, "\n", &save))
-			strlist_add(out, xstrdup(line));
-	free(text);
-	free(label);
 }
 
 /* What one step needs to be turned into a `docker run` command line. */
@@ -3906,15 +4059,77 @@ env_private(const char *name)
 }
 
 static void
-rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
+docker_cmd(struct strlist *a, const char *sub)
+{
+	memset(a, 0, sizeof(*a));
+	arg(a, "%s", docker_bin);
+	arg(a, "%s", sub);
+}
+
+static void
+docker_names(struct strlist *a, const struct strlist *names)
+{
+	size_t i;
+
+	arg(a, "--");
+	for (i = 0; i < names->n; i++)
+		arg(a, "%s", names->v[i]);
+}
+
+/*
+ * Values go to the CLI through its environment (`--env NAME`), not its
+ * command line, which any user may read in /proc; except names the CLI
+ * itself heeds.
+ */
+static void
+docker_env(const struct step *s, struct strlist *a, struct kvlist *childenv)
+{
+	size_t i;
+
+	memset(childenv, 0, sizeof(*childenv));
+	for (i = 0; i < s->env.n; i++)
+		if (env_private(s->env.v[i].key)) {
+			arg(a, "--env=%s", s->env.v[i].key);
+			kv_set(childenv, s->env.v[i].key, s->env.v[i].val);
+		} else
+			arg(a, "--env=%s=%s", s->env.v[i].key, s->env.v[i].val);
+}
+
+/* The task's volumes, of volumes and of mounts, and its other mounts. */
+static void
+docker_mounts(const struct rtstep *r, struct strlist *a)
+{
+	const struct mount *m;
+	size_t i;
+	char *v;
+
+	for (i = 0; i < r->t->volumes.n; i++) {
+		v = rt_volume(r->job, r->pos, i);
+		arg(a, "--volume=%s:%s", v, r->t->volumes.v[i]);
+		free(v);
+	}
+	for (i = 0; i < r->t->mounts.n; i++) {
+		m = &r->t->mounts.v[i];
+		if (strcmp(m->type, "bind") == 0)
+			arg(a, "--volume=%s:%s", m->source, m->target);
+		else if (strcmp(m->type, "tmpfs") == 0)
+			arg(a, "--tmpfs=%s", m->target);
+		else {
+			v = rt_volume(r->job, r->pos, r->t->volumes.n + i);
+			arg(a, "--volume=%s:%s", v, m->target);
+			free(v);
+		}
+	}
+}
+
+static void
+docker_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 {
 	const struct step *s = r->s;
 	const struct strlist *ep = &s->entrypoint;
 	size_t i;
 
-	memset(a, 0, sizeof(*a));
-	arg(a, "%s", docker_bin);
-	arg(a, "run");
+	docker_cmd(a, "run");
 	if (r->detach)
 		arg(a, "--detach");
 	arg(a, "--name=%s", r->name);
@@ -3942,38 +4157,8 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 	arg(a, "--env=TORK_PROGRESS=/tork/progress");
 	arg(a, "--env=JOBRUN_PROGRESS=/tork/progress");
 	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
-	/*
-	 * Values go to the CLI through its environment (`--env NAME`), not
-	 * its command line, which any user may read in /proc; except names
-	 * the CLI itself heeds.
-	 */
-	memset(childenv, 0, sizeof(*childenv));
-	for (i = 0; i < s->env.n; i++)
-		if (env_private(s->env.v[i].key)) {
-			arg(a, "--env=%s", s->env.v[i].key);
-			kv_set(childenv, s->env.v[i].key, s->env.v[i].val);
-		} else
-			arg(a, "--env=%s=%s", s->env.v[i].key, s->env.v[i].val);
-	for (i = 0; i < r->t->volumes.n; i++) {
-		char *v = rt_volume(r->job, r->pos, i);
-
-		arg(a, "--volume=%s:%s", v, r->t->volumes.v[i]);
-		free(v);
-	}
-	for (i = 0; i < r->t->mounts.n; i++) {
-		const struct mount *m = &r->t->mounts.v[i];
-		char *v;
-
-		if (strcmp(m->type, "bind") == 0)
-			arg(a, "--volume=%s:%s", m->source, m->target);
-		else if (strcmp(m->type, "tmpfs") == 0)
-			arg(a, "--tmpfs=%s", m->target);
-		else {
-			v = rt_volume(r->job, r->pos, r->t->volumes.n + i);
-			arg(a, "--volume=%s:%s", v, m->target);
-			free(v);
-		}
-	}
+	docker_env(s, a, childenv);
+	docker_mounts(r, a);
 	if (s->workdir)
 		arg(a, "--workdir=%s", s->workdir);
 	else if (s->run || (r->main && r->t->files.n))
@@ -3999,23 +4184,162 @@ rt_run_argv(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 		arg(a, "%s", s->cmd.v[i]);
 }
 
-/* Fire and forget: `docker SUB... NAMES...`, output discarded. */
-static pid_t
-rt_bg(const char *sub1, const char *sub2, const struct strlist *names)
+static void
+docker_ping(struct strlist *a)
 {
-	struct strlist a = { 0 };
-	size_t i;
-	pid_t pid;
+	docker_cmd(a, "version");
+	arg(a, "--format={{.Server.Version}}");
+}
 
-	arg(&a, "%s", docker_bin);
-	arg(&a, "%s", sub1);
-	arg(&a, "%s", sub2);
-	arg(&a, "--");
-	for (i = 0; i < names->n; i++)
-		arg(&a, "%s", names->v[i]);
-	pid = rt_spawn(a.v, -1, NULL);
+/* docker SUB OPT... -- NAME: the options a NULL-terminated list. */
+static void
+docker_on(struct strlist *a, const char *sub, const char *name, ...)
+{
+	const char *o;
+	va_list ap;
+
+	docker_cmd(a, sub);
+	va_start(ap, name);
+	while ((o = va_arg(ap, const char *)) != NULL)
+		arg(a, "%s", o);
+	va_end(ap);
+	arg(a, "--");
+	arg(a, "%s", name);
+}
+
+static void
+docker_follow(const char *name, long long since, struct strlist *a)
+{
+	char opt[32];
+
+	snprintf(opt, sizeof(opt), "--since=%lld", since);
+	docker_on(a, "logs", name, "--follow", opt, NULL);
+}
+
+static void
+docker_inspect(const char *name, struct strlist *a)
+{
+	docker_on(a, "inspect", name, "--type=container",
+	    "--format={{.State.Status}} {{.State.ExitCode}}", NULL);
+}
+
+static void
+docker_list(const char *job, struct strlist *a)
+{
+	docker_cmd(a, "ps");
+	arg(a, "--all");
+	arg(a, "--no-trunc");
+	arg(a, "--filter=label=jobrun.home=%s", homeid);
+	if (job)
+		arg(a, "--filter=label=jobrun.job=%s", job);
+	arg(a, "--format={{.Names}} {{.State}}");
+}
+
+static void
+docker_exec(const char *name, const char *script, const char *arg0,
+    struct strlist *a)
+{
+	docker_on(a, "exec", name, NULL);
+	arg(a, "sh");
+	arg(a, "-c");
+	arg(a, "%s", script);
+	arg(a, "%s", arg0);
+}
+
+static void
+docker_remove(const struct strlist *names, struct strlist *a)
+{
+	docker_cmd(a, "rm");
+	arg(a, "--force");
+	docker_names(a, names);
+}
+
+static void
+docker_stop(const struct strlist *names, long long grace_s, struct strlist *a)
+{
+	docker_cmd(a, "stop");
+	arg(a, "--time=%lld", grace_s);
+	docker_names(a, names);
+}
+
+static void
+docker_volumes_remove(const struct strlist *names, struct strlist *a)
+{
+	docker_cmd(a, "volume");
+	arg(a, "rm");
+	docker_names(a, names);
+}
+
+/*
+ * Each operation fills in the argv (and, for run, the child's environment)
+ * of one child process.  What the daemon reads back:
+ *   ping      exit 0 when the engine answers;
+ *   run       the step's output, and its exit status as the container's;
+ *   follow    the output of a container an earlier daemon started;
+ *   inspect   "STATE EXIT" of one container, nothing if there is none;
+ *   list      "NAME STATE" per container of this home (of one job's);
+ *   exec      exit 0 once a command in a running container succeeded;
+ *   remove, stop, volumes_remove    nothing: they are fire and forget,
+ *             or followed by a list.
+ */
+struct runtime {
+	const char *name;
+	void (*ping)(struct strlist *);
+	void (*run)(const struct rtstep *, struct strlist *, struct kvlist *);
+	void (*follow)(const char *, long long, struct strlist *);
+	void (*inspect)(const char *, struct strlist *);
+	void (*list)(const char *, struct strlist *);
+	void (*exec)(const char *, const char *, const char *, struct strlist *);
+	void (*remove)(const struct strlist *, struct strlist *);
+	void (*stop)(const struct strlist *, long long, struct strlist *);
+	void (*volumes_remove)(const struct strlist *, struct strlist *);
+};
+
+static const struct runtime runtimes[] = {
+	{ "docker", docker_ping, docker_run, docker_follow, docker_inspect,
+	  docker_list, docker_exec, docker_remove, docker_stop,
+	  docker_volumes_remove },
+};
+static const struct runtime *rt = &runtimes[0];
+
+/* Whether the engine answers; errmsg says why not.  Blocks: start-up only. */
+static int
+rt_ping(void)
+{
+	struct strlist a;
+	char *out;
+	int rc;
+
+	rt->ping(&a);
+	rc = rt_capture(a.v, &out);
+	free(out);
 	strlist_free(&a);
+	if (rc != 0)
+		return fail("cannot reach the container engine with '%s version' "
+		    "(exit %d); is dockerd running, and may this user use it?",
+		    docker_bin, rc);
+	return 0;
+}
+
+/* Fire and forget a, which this frees: its output goes nowhere. */
+static pid_t
+rt_bg(struct strlist *a)
+{
+	pid_t pid = rt_spawn(a->v, -1, NULL);
+
+	strlist_free(a);
 	return pid;
+}
+
+/* One name as a list, for the operations that take several. */
+static void
+rt_remove1(const char *name, struct strlist *a)
+{
+	struct strlist n = { 0 };
+
+	strlist_add(&n, xstrdup(name));
+	rt->remove(&n, a);
+	strlist_free(&n);
 }
 
 /* -------------------------------------------------------------- daemon -- */
@@ -4023,13 +4347,34 @@ rt_bg(const char *sub1, const char *sub2, const struct strlist *names)
 /*
  * One process, one poll loop: a self-pipe for signals, inotify on
  * spool/new (and a rescan every second in case it missed something), and
- * the nearest deadline.  Every child is a docker CLI process: a step's
- * `docker run`, a `docker logs -f` reattached after a restart, or a
- * fire-and-forget `docker rm`/`kill`.  State changes go to the database as
- * they happen; memory holds only the children and a cache of parsed jobs.
+ * the nearest deadline.  Every child is a runtime operation or a webhook
+ * delivery (struct run, by kind below); none is waited for but by the
+ * loop.  State changes go to the database as they happen; memory holds
+ * only the children and a cache of parsed jobs.
  */
 
-enum { R_STEP, R_REATTACH, R_AUX, R_PROBE, R_HOOK };
+enum {
+	R_STEP,		/* a step's container, its output logged */
+	R_REATTACH,	/* following one an earlier daemon started */
+	R_SIDECAR,	/* starting a sidecar, detached */
+	R_PROBE,	/* asking a sidecar whether it answers */
+	R_ASK,		/* asking the engine; ask_done() goes on */
+	R_AUX,		/* fire and forget: rm, stop, then volume rm */
+	R_HOOK		/* a webhook delivery */
+};
+
+/* What an R_ASK run was started for: what ask_done() does with the answer. */
+enum ask {
+	ASK_CLI_FAILED,	/* inspect: a step's CLI failed; did its container? */
+	ASK_FOLLOWED,	/* inspect: a followed container's log ended */
+	ASK_RERUN,	/* remove a leftover, then run the step again */
+	ASK_REDO,	/* the same, sidecars and all */
+	ASK_SIDECARS,	/* remove an earlier try's sidecars, then start them */
+	ASK_RECONCILE	/* list: what the last daemon left, at start-up */
+};
+
+/* An R_ASK run is killed after this long, and taken as not answered. */
+#define RT_ASK_MS	30000
 
 struct run {
 	pid_t pid;
@@ -4040,7 +4385,9 @@ struct run {
 	long long deadline;		/* monotonic ms: the attempt times out */
 	long long rekill_at;		/* monotonic ms: try docker rm -f again */
 	long long tdeadline;		/* R_PROBE: the attempt's own deadline */
-	size_t probe;			/* R_PROBE: which sidecar */
+	size_t probe;			/* R_PROBE, R_SIDECAR: which sidecar */
+	enum ask ask;			/* R_ASK: what for */
+	int cli;			/* ASK_CLI_FAILED: the CLI's exit status */
 	long long kill_at;		/* monotonic ms: SIGKILL the CLI */
 	int timed_out, cancelled;
 	struct strlist then;		/* R_AUX: run this next */
@@ -4066,6 +4413,8 @@ static int sigpipe_[2] = { -1, -1 };
 static const char *metrics_file;	/* daemon --metrics-file */
 static long long log_max;		/* daemon --log-max: bytes per task log */
 static volatile sig_atomic_t got_term;
+static int reconciling;			/* nothing starts until it is over */
+static long long reconcile_at;		/* monotonic ms: list again */
 
 struct jcache {
 	char id[ID_LEN + 1];
@@ -4073,6 +4422,53 @@ struct jcache {
 };
 static struct jcache *jcache;
 static size_t njcache;
+
+/* The daemon's parts call each other. */
+#define HOOK_TRIES	5
+#define HOOK_INFLIGHT	8
+
+
+static char *redact(const struct strlist *l, char *s);
+static long long cron_after(const char *expr, long long now);
+static int sched_next(const struct job *j, int pos);
+static long long mono_deadline(long long astart, long long timeout_ms);
+static int task_row(const char *id, int pos, int *idx, char **item);
+static const struct task *task_at(const struct job *j, int pos);
+static int is_composite(const struct task *t);
+static void env_item_set(expr_val *env, const struct task *parent,
+    expr_val *value, int idx);
+static expr_val *sched_env(const struct job *j, int pos);
+static char *sched_eval(const char *tmpl, const expr_val *env,
+    const char *field);
+static int probe_next(struct job *j, const struct task *t, int pos,
+    int attempt, int step, long long deadline, size_t k);
+static void sched_step(struct job *j, int pos, int attempt, int step,
+    long long deadline);
+static int run_ended(struct run *r);
+static void reattach(struct job *j, int pos, int attempt, int step,
+    long long deadline);
+static void ask_done(struct run *r, int code);
+static char *fmt_timeout(long long ms, char *out, size_t n);
+static char *docker_complaint(const char *job, int pos);
+static char *secrets_out(const char *id, char *s);
+static void job_fail(const char *id, int pos, const char *label,
+    const char *error_);
+static void job_complete(const struct job *j);
+static void task_observe(const char *id, int pos);
+static void attempt_end(struct run *r, int ok, int code, const char *error);
+static void step_exited(struct run *r, int code);
+static void subjob_ended(const char *id, enum jstate state, const char *error);
+static void kill_container(size_t i);
+static void sched_cancel_subjobs(const char *id);
+static void sched_cancel(const char *id);
+static void sched_stop(const char *id, long long grace_ms);
+static void sched_restart(const char *id);
+static void hook_event(const char *id, int pos, const char *event,
+    const char *state);
+static size_t hooks_inflight(void);
+static void hook_done(struct run *r);
+static int jobs_prune(const char *where, const char *state, long long before);
+/* ---- children */
 
 static void
 on_signal(int sig)
@@ -4141,41 +4537,11 @@ write_all(int fd, const char *s, size_t n)
 		}
 }
 
-/*
- * The length of the longest value of l that s (n bytes) starts with, or 0.
- * The longest: with secrets "pass" and "password123", the first match
- * would leave "word123" in the clear.
- */
-static size_t
-redact_match(const struct strlist *l, const char *s, size_t n)
-{
-	size_t k, m, best = 0;
-
-	for (k = 0; k < l->n; k++)
-		if ((m = strlen(l->v[k])) > best && m <= n &&
-		    memcmp(s, l->v[k], m) == 0)
-			best = m;
-	return best;
-}
-
-/* s with every value of l replaced by [REDACTED]; frees s, returns the new one. */
+/* s with every value of l cut out (vendor/redact.c); frees s. */
 static char *
 redact(const struct strlist *l, char *s)
 {
-	struct buf b = { 0 };
-	size_t i, m, n;
-
-	if (s == NULL || l->n == 0)
-		return s;
-	for (i = 0, n = strlen(s); s[i]; ) {
-		if ((m = redact_match(l, s + i, n - i)) > 0) {
-			buf_add(&b, "[REDACTED]");
-			i += m;
-		} else
-			buf_addn(&b, s + i++, 1);
-	}
-	free(s);
-	return buf_take(&b);
+	return redact_str((const char *const *)l->v, l->n, s);
 }
 
 /*
@@ -4234,12 +4600,13 @@ log_redacted(struct run *r, const char *s, size_t n)
 	}
 
 	for (i = 0; i < n && r->redact.n; ) {
-		if ((m = redact_match(&r->redact, s + i, n - i)) == 0) {
+		if ((m = redact_match((const char *const *)r->redact.v,
+		    r->redact.n, s + i, n - i)) == 0) {
 			i++;
 			continue;
 		}
 		write_all(r->log, s + from, i - from);
-		write_all(r->log, "[REDACTED]", 10);
+		write_all(r->log, REDACTED, sizeof(REDACTED) - 1);
 		i += m;
 		from = i;
 	}
@@ -4260,6 +4627,8 @@ run_output(struct run *r, int final)
 
 	while (r->out >= 0 && (n = read(r->out, chunk, sizeof(chunk))) > 0) {
 		buf_addn(&r->part, chunk, n);
+		if (r->kind == R_ASK)	/* the answer, kept whole for ask_done */
+			continue;
 		if ((nl = memrchr(r->part.s, '\n', r->part.len)) == NULL &&
 		    r->part.len < 65536)
 			continue;
@@ -4269,7 +4638,7 @@ run_output(struct run *r, int final)
 		r->part.len = keep;
 	}
 	if (n == 0 || final) {
-		if (r->part.len)
+		if (r->part.len && r->kind != R_ASK)
 			log_redacted(r, r->part.s, r->part.len);
 		r->part.len = 0;
 		if (r->out >= 0)
@@ -4331,6 +4700,60 @@ run_logged(char *const argv[], const struct kvlist *cenv, int kind,
 	r->queue = db_str("SELECT queue FROM tasks WHERE job = ? AND pos = ?",
 	    "si", j->id, pos);
 	return r;
+}
+
+static void ask_done(struct run *, int);
+
+/*
+ * Asks the engine something: argv (which this frees) runs as a child
+ * whose output is kept, not logged, and when it exits ask_done() goes on
+ * with what `from` was doing.  The new run takes over from's task, attempt
+ * and deadlines, its queue slot and its redaction list (moved: from may be
+ * a copy about to be freed).  If the child cannot start, or has not ended
+ * RT_ASK_MS later (it is killed then), the answer is that there was none.
+ */
+static void
+run_ask(struct run *from, enum ask ask, struct strlist *argv)
+{
+	struct run c = *from, *r;
+	int p[2];
+	pid_t pid = -1;
+
+	memset(&from->redact, 0, sizeof(from->redact));
+	if (pipe2(p, O_CLOEXEC) == 0) {
+		if ((pid = rt_spawn(argv->v, p[1], NULL)) < 0)
+			close(p[0]);
+		close(p[1]);
+	}
+	strlist_free(argv);
+	if (pid < 0) {
+		logf_("warn", "runtime.error", "job=%s task=%d error=\"%s\"",
+		    c.job, c.pos, errmsg);
+		memset(&c.part, 0, sizeof(c.part));
+		c.kind = R_ASK;
+		c.ask = ask;
+		c.queue = NULL;
+		memset(&c.then, 0, sizeof(c.then));
+		c.out = c.log = -1;
+		ask_done(&c, 127);
+		run_free(&c);
+		return;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	r = run_add(pid, R_ASK, c.job, c.pos, c.attempt, c.step);
+	r->ask = ask;
+	r->out = p[0];
+	r->kill_at = mono_ms() + RT_ASK_MS;
+	r->deadline = c.deadline;
+	r->tdeadline = c.tdeadline;
+	r->probe = c.probe;
+	r->cli = c.cli;
+	r->timed_out = c.timed_out;
+	r->cancelled = c.cancelled;
+	r->redact = c.redact;
+	if (*c.job)
+		r->queue = db_str("SELECT queue FROM tasks WHERE job = ? AND pos"
+		    " = ?", "si", c.job, c.pos);
 }
 
 static int
@@ -4401,8 +4824,6 @@ sched_forget(const char *id)
 		}
 }
 
-static void hook_event(const char *, int, const char *, const char *);
-
 /* ---- the state machine */
 
 /*
@@ -4413,23 +4834,8 @@ static void hook_event(const char *, int, const char *, const char *);
  * as event=state.illegal and refused), writes the row, and queues the
  * event: the log line, the webhook, the metric.  Events go out in order
  * when the transaction commits (db_commit), or at once outside one; a
- * webhook's body shows the rows as committed.
- *
- *  job   SCHEDULED ──due──► PENDING ──a task starts──► RUNNING
- *            │                 │ └─every task skipped─┐   │
- *            │                 │                      ▼   ▼
- *            │                 ├────────────────► COMPLETED
- *            ├─────────────────┼────────────────► FAILED ◄── a task failed
- *            └─────────────────┴────────────────► CANCELLED ◄── cancel, stop
- *                           FAILED, CANCELLED ──restart──► PENDING
- *
- *  task  CREATED ──its turn──► PENDING ──a slot──► SCHEDULED ──main step──► RUNNING
- *           │ ├──if false──► SKIPPED      │ ▲         (pre steps)              │
- *           │ └──composite──► RUNNING ◄───┘ └── retry (after a failed attempt) ┤
- *           │         (a subjob child, PENDING as it is made)                  │
- *           │                                                                  ▼
- *           └── any unfinished state ──► FAILED, CANCELLED            COMPLETED
- *                           FAILED, CANCELLED ──restart──► CREATED
+ * webhook's body shows the rows as committed.  The moves are drawn in the
+ * note at the top of this file.
  */
 static const unsigned jmoves[] = {
 	[J_PENDING] = SB(J_RUNNING) | SB(J_COMPLETED) | SB(J_FAILED) | SB(J_CANCELLED),
@@ -4483,10 +4889,9 @@ static void task_observe(const char *, int);
 
 /* What a move means outside its row: the log line, the webhook, the metric. */
 static void
-event_emit(const struct event *e)
+event_log(const struct event *e)
 {
 	const char *name = e->pos ? tstate_name(e->to) : jstate_name(e->to);
-	int ran = e->attempt > 0 && (e->from == T_SCHEDULED || e->from == T_RUNNING);
 
 	if (e->pos == 0)
 		logf_(e->error ? "warn" : "info", "job.state", "job=%s state=%s%s%s%s",
@@ -4495,6 +4900,15 @@ event_emit(const struct event *e)
 	else
 		logf_(e->to == T_FAILED ? "warn" : "info", "task.state",
 		    "job=%s task=%d state=%s", e->job, e->pos, name);
+}
+
+/* What an event writes to the store: webhook deliveries, metrics. */
+static void
+event_store(const struct event *e)
+{
+	const char *name = e->pos ? tstate_name(e->to) : jstate_name(e->to);
+	int ran = e->attempt > 0 && (e->from == T_SCHEDULED || e->from == T_RUNNING);
+
 	hook_event(e->job, e->pos, e->pos ? "task.StateChange" :
 	    "job.StateChange", name);
 	if (e->pos == 0)
@@ -4509,18 +4923,27 @@ event_emit(const struct event *e)
 		task_observe(e->job, e->pos);
 }
 
-/* Sends the queued events (drop: forgets them, the transaction rolled back). */
+/*
+ * The queued events: EV_STORE writes their rows (inside the transaction,
+ * before it commits), EV_LOG logs them and forgets them (once it has
+ * committed: the log never tells of a move the store does not have),
+ * EV_DROP forgets them (it rolled back).
+ */
 static void
-events_flush(int drop)
+events_flush(int what)
 {
-	size_t i;
+	size_t i, n = nevents;
 
-	for (i = 0; i < nevents; i++) {
-		if (!drop)
-			event_emit(&events[i]);
-		free(events[i].error);
-	}
-	nevents = 0;
+	for (i = 0; i < n; i++)	/* a hook's row may queue no event: n holds */
+		if (what == EV_STORE)
+			event_store(&events[i]);
+		else {
+			if (what == EV_LOG)
+				event_log(&events[i]);
+			free(events[i].error);
+		}
+	if (what != EV_STORE)
+		nevents = 0;
 }
 
 /*
@@ -4544,7 +4967,7 @@ move_row(const char *table, const char *where, const char *job, int pos,
 	sqlite3_bind_text(st, 101, job, -1, SQLITE_TRANSIENT);
 	if (pos)
 		sqlite3_bind_int(st, 102, pos);
-	rc = sqlite3_step(st);
+	rc = db_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : db_fail();
 }
@@ -4555,8 +4978,10 @@ event_queue(const char *job, int pos, int from, int to, int attempt,
     const char *error)
 {
 	event_push(job, pos, from, to, attempt, error);
-	if (sqlite3_get_autocommit(db))
-		events_flush(0);
+	if (sqlite3_get_autocommit(db)) {
+		events_flush(EV_STORE);
+		events_flush(EV_LOG);
+	}
 }
 
 /*
@@ -4602,7 +5027,7 @@ task_move(const char *id, int pos, enum tstate to, const char *cols,
 	int from = -1, attempt = 0, rc;
 	va_list ap;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
+	if (db_row(st)) {
 		from = state_parse(tstate_names, (const char *)
 		    sqlite3_column_text(st, 0));
 		attempt = sqlite3_column_int(st, 1);
@@ -4665,7 +5090,7 @@ tasks_move(const char *id, int parent, unsigned mask, enum tstate to,
 	    " ORDER BY pos", in, parent > 0 ? " AND parent = ?" : parent < 0 ?
 	    " AND parent != 0" : "");
 	st = db_prep(sql, parent > 0 ? "si" : "s", id, parent);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		strlist_add(&pos, xasprintf("%d", sqlite3_column_int(st, 0)));
 	sqlite3_finalize(st);
 	free(sql);
@@ -4690,8 +5115,9 @@ tasks_move(const char *id, int parent, unsigned mask, enum tstate to,
 static void
 sched_job_tidy(const char *id)
 {
-	char *work, *st;
+	char *work;
 	size_t i;
+	int st;
 
 	for (i = 0; i < nruns; i++)
 		if (runs[i].kind != R_AUX && strcmp(runs[i].job, id) == 0)
@@ -4699,13 +5125,11 @@ sched_job_tidy(const char *id)
 	work = home_path("work/%s", id);
 	rm_rf(work);
 	free(work);
-	st = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
-	if (st == NULL || state_parse(jstate_names, st) == J_COMPLETED) {
+	if ((st = db_jstate(id)) < 0 || st == J_COMPLETED) {
 		work = home_path("secrets/%s", id);
 		unlink(work);
 		free(work);
 	}
-	free(st);
 	sched_forget(id);
 }
 
@@ -4731,6 +5155,773 @@ sched_job_done(const char *id, enum jstate state, const char *error)
 	subjob_ended(id, state, error);
 }
 
+/* ---- ingest */
+/*
+ * spool/new is read at each wake: a job file becomes rows in one
+ * transaction and is unlinked only then; a request file (cancel, stop,
+ * restart, prune, import, a schedule's change) is done and unlinked.  A
+ * file the store cannot take now stays for the next scan.
+ */
+/*
+ * The store failed (busy past the timeout, a full disk), not the file: it
+ * stays in spool/new and is tried again at the next scan, a second later.
+ * Said once per file, not once per try.
+ */
+static void
+spool_retry(const char *name)
+{
+	static struct strlist said;
+	size_t i;
+
+	for (i = 0; i < said.n; i++)
+		if (strcmp(said.v[i], name) == 0)
+			return;
+	strlist_add(&said, xstrdup(name));
+	logf_("warn", "spool.retry", "file=%s error=\"%s\"", name, errmsg);
+}
+
+/* Moves a spool file the daemon cannot read aside, so that it is kept. */
+static void
+spool_reject(const char *name)
+{
+	char *bad = home_path("spool/bad"), *from, *to, *nl;
+
+	mkdir_p(bad);
+	from = home_path("spool/new/%s", name);
+	to = home_path("spool/bad/%s", name);
+	rename(from, to);
+	/* one event, one line: a job file's errors come one per line */
+	for (nl = errmsg; (nl = strchr(nl, '\n')) != NULL; )
+		*nl = nl[1] ? ';' : '\0';
+	logf_("error", "spool.reject", "file=%s error=\"%s\"", to, errmsg);
+	free(bad);
+	free(from);
+	free(to);
+}
+
+/*
+ * A job the daemon will not run, though submit took it (the daemon's
+ * policy, a forged or oversized spool file): recorded FAILED with the
+ * reason, so that ls, show and wait tell the user, never dropped.  Its
+ * text is not kept: it may hold secrets that could not be cut out.
+ * Inside the caller's transaction.  Returns 1, or -1 with errmsg.
+ */
+static int
+job_refuse(const struct env *e, const char *why_)
+{
+	struct env k = { 0 };
+	char *env, *why = xstrdup(why_), *nl;
+	long long now = now_ms();
+	int n;
+
+	for (nl = why; (nl = strchr(nl, '\n')) != NULL; )
+		*nl = nl[1] ? ';' : '\0';
+	k.op = "submit";
+	k.id = e->id;
+	k.created = e->created;
+	k.file = e->file;
+	k.source = "";
+	env = env_text(&k, 0);
+	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, state, envelope, inputs,"
+	    " created, completed, error, ntasks) VALUES(?,?,?,?,'{}',?,?,?,0)",
+	    "ssssIIs", e->id, e->file, jstate_name(J_FAILED), env, e->created ?
+	    e->created : now, now, why);
+	if (n == 1) {
+		logf_("warn", "job.refused", "job=%s error=\"%s\"", e->id, why);
+		event_queue(e->id, 0, -1, J_FAILED, 0, why);
+	}
+	free(env);
+	free(why);
+	return n < 0 ? -1 : 1;
+}
+
+/*
+ * Puts a job into the store, its first task PENDING, inside the caller's
+ * transaction; a subjob names its parent job and task.  A job that fails
+ * the daemon's checks goes in FAILED (job_refuse); a subjob's failure is
+ * its parent task's.  The text stored has the secrets cut out.  Returns 1
+ * if inserted, 0 if the store had it already (a re-ingested spool file),
+ * -1 with errmsg.
+ */
+static int
+job_insert(const struct env *e, const char *parent, int ptask, const char *name)
+{
+	struct job *j = spool_job_of(e, e->sub ? NULL : &pol);
+	struct env st = *e;
+	struct buf in = { 0 };
+	char *env;
+	long long now = now_ms(), seq;
+	size_t i;
+	int n;
+
+	if (j == NULL && parent == NULL)
+		return job_refuse(e, errmsg);
+	if (j && !e->sub && (st.source = spec_store_text(e->source,
+	    strlen(e->source), j)) == NULL && parent == NULL) {
+		spec_free(j);
+		return job_refuse(e, errmsg);
+	}
+	if (j == NULL || st.source == NULL || secrets_put(e) < 0) {
+		if (!e->sub)
+			free(st.source);
+		spec_free(j);
+		return -1;
+	}
+	inputs_json(&in, &j->inputs);
+	env = env_text(&st, 0);
+	if (!e->sub)
+		free(st.source);
+	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
+	    " envelope, inputs, created, ntasks, parent, ptask, due)"
+	    " VALUES(?,?,?,?,?,?,?,?,?,?,?)", "ssssssIisiI", j->id,
+	    name ? name : j->name, j->description, jstate_name(e->due > now ?
+	    J_SCHEDULED : J_PENDING), env, in.s, e->created, (int)j->ntasks, parent, ptask,
+	    e->due);
+	free(env);
+	free(in.s);
+	seq = sqlite3_last_insert_rowid(db);
+	for (i = 0; n == 1 && i < j->ntasks; i++) {
+		struct task *t = &j->tasks[i];
+
+		db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
+		    " state, var, created) VALUES(?,?,?,?,?,?,?,?,?)",
+		    "siIssissI", j->id, (int)i + 1, seq, t->c.name, t->queue,
+		    t->priority, tstate_name(T_CREATED), t->var, now);
+	}
+	if (n == 1 && e->due > now)
+		event_queue(j->id, 0, -1, J_SCHEDULED, 0, NULL);
+	else if (n == 1) {
+		event_queue(j->id, 0, -1, J_PENDING, 0, NULL);
+		if (sched_next(j, 1) == 1)
+			job_complete(j);	/* every task was skipped */
+	}
+	spec_free(j);
+	return n;
+}
+
+static int
+ingest_job(const struct env *e)
+{
+	int n;
+
+	if (db_begin() < 0)
+		return -1;
+	if ((n = job_insert(e, NULL, 0, NULL)) < 0 || db_commit() < 0) {
+		db_rollback();
+		return -1;
+	}
+	/* A job can end as it comes in: every task skipped, or an if failed. */
+	if (JSTATE_FINAL(db_jstate(e->id)))
+		sched_job_tidy(e->id);
+	return 0;
+}
+
+static int
+req_prune(const struct env *e)
+{
+	int n = jobs_prune("completed", e->state, now_ms() - e->arg);
+
+	if (n < 0)
+		return -1;
+	logf_("info", "jobs.prune", "deleted=%d", n);
+	return 0;
+}
+
+/*
+ * A schedule comes in: its envelope is kept (its secrets in
+ * secrets/SCHEDULE, for every run) and its first firing computed.
+ */
+static int
+req_schedule(const struct env *e)
+{
+	struct job *j = spool_job_of(e, &pol);
+	struct env st = *e;
+	long long next = cron_after(e->cron, now_ms());
+	char *env;
+	int n;
+
+	if (j == NULL || (st.source = spec_store_text(e->source,
+	    strlen(e->source), j)) == NULL) {
+		spec_free(j);
+		return job_refuse(e, errmsg) < 0 ? -1 : 0;
+	}
+	env = env_text(&st, 0);
+	free(st.source);
+	if (secrets_put(e) < 0) {
+		free(env);
+		spec_free(j);
+		return -1;
+	}
+	n = db_exec("INSERT OR IGNORE INTO schedules(id, name, cron, envelope,"
+	    " state, created, next_at) VALUES(?,?,?,?,?,?,?)", "sssssII", e->id,
+	    j->name, e->cron, env, sstate_names[S_ACTIVE], e->created, next);
+	if (n == 1)
+		logf_("info", "schedule.add", "schedule=%s cron=\"%s\" next=%lld",
+		    e->id, e->cron, next);
+	free(env);
+	spec_free(j);
+	return n < 0 ? -1 : 0;
+}
+
+/* schedule pause|resume|rm: a resumed schedule counts its next firing from now. */
+static int
+req_sched_op(const struct env *e)
+{
+	const char *op = e->op + strlen("schedule.");
+	char *cr = db_str("SELECT cron FROM schedules WHERE id = ?", "s", e->id);
+	char *path;
+
+	if (cr == NULL)
+		logf_("info", "schedule.change", "schedule=%s op=%s ignored=unknown",
+		    e->id, op);
+	else if (strcmp(op, "pause") == 0)
+		row_move("schedules", e->id, sstate_names[S_PAUSED], NULL, NULL);
+	else if (strcmp(op, "resume") == 0)
+		row_move("schedules", e->id, sstate_names[S_ACTIVE], "next_at = ?",
+		    "I", cron_after(cr, now_ms()));
+	else {
+		db_exec("DELETE FROM schedules WHERE id = ?", "s", e->id);
+		path = home_path("secrets/%s", e->id);
+		unlink(path);
+		free(path);
+	}
+	if (cr)
+		logf_("info", "schedule.change", "schedule=%s op=%s", e->id, op);
+	free(cr);
+	return 0;
+}
+
+/* import: the rows come in the request, the logs are in place already. */
+static int
+req_import(const struct env *e)
+{
+	int rc;
+
+	if (e->data == NULL)
+		return fail("import request without data");
+	db_begin();
+	if ((rc = db_import(e->data, e->id)) < 0) {
+		db_rollback();
+		return rc;
+	}
+	db_commit();
+	logf_("info", "job.import", "job=%s", e->id);
+	return 0;
+}
+
+static int req_cancel(const struct env *e) { sched_cancel(e->id); return 0; }
+static int req_restart(const struct env *e) { sched_restart(e->id); return 0; }
+
+static int
+req_stop(const struct env *e)
+{
+	sched_stop(e->id, e->arg > 0 ? e->arg : 10000);
+	return 0;
+}
+
+/* What each spooled op does: a job to ingest, or a request about one. */
+static const struct req {
+	const char *op;
+	int (*fn)(const struct env *);
+} reqs[] = {
+	{ "submit", ingest_job },
+	{ "cancel", req_cancel },
+	{ "stop", req_stop },
+	{ "restart", req_restart },
+	{ "prune", req_prune },
+	{ "import", req_import },
+	{ "schedule", req_schedule },
+	{ "schedule.pause", req_sched_op },
+	{ "schedule.resume", req_sched_op },
+	{ "schedule.rm", req_sched_op },
+};
+
+static int
+spool_dispatch(const struct env *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		if (strcmp(reqs[i].op, e->op) == 0)
+			return reqs[i].fn(e);
+	return fail("unknown request '%s'", e->op);
+}
+
+/* Moves everything in spool/new into the database, oldest first. */
+static void
+spool_ingest(void)
+{
+	struct strlist names;
+	struct env e;
+	char *text, *path;
+	size_t i;
+	int rc;
+
+	spool_list(&names);
+	for (i = 0; i < names.n; i++) {
+		text = NULL;
+		if ((rc = spool_read(names.v[i], &e, &text)) < 0) {
+			spool_reject(names.v[i]);
+			continue;
+		}
+		caller_uid = e.uid;
+		if (rc == 1 && strcmp(e.op, "submit") && strcmp(e.op, "schedule"))
+			rc = -1;	/* a request: spool/bad, as unreadable */
+		else if (rc == 1) {
+			db_soft = 1;
+			rc = db_begin() < 0 || job_refuse(&e, errmsg) < 0 ||
+			    db_commit() < 0 ? -1 : 0;
+			if (rc < 0)
+				db_rollback();
+		} else {
+			db_soft = strcmp(e.op, "submit") == 0 ||
+			    strcmp(e.op, "schedule") == 0;
+			rc = spool_dispatch(&e);
+		}
+		db_soft = 0;
+		caller_uid = -1;
+		if (rc == 0) {
+			path = home_path("spool/new/%s", names.v[i]);
+			unlink(path);
+			free(path);
+		} else if (err_again())
+			spool_retry(names.v[i]);
+		else
+			spool_reject(names.v[i]);
+		env_free(&e);
+		free(text);
+	}
+	strlist_free(&names);
+}
+
+/* ---- schedule */
+/*
+ * Which task is next: delayed jobs come due, cron schedules fire, the
+ * next task of a job (or the children of a composite one) becomes
+ * PENDING, and PENDING tasks start as the queue caps allow.
+ */
+/* Starts a PENDING task's next attempt. */
+static void
+sched_start(const char *id, int pos)
+{
+	struct job *j = sched_job(id);
+	const struct task *t = j ? task_at(j, pos) : NULL;
+	long long now = now_ms();
+	char *a;
+	int attempt;
+
+	if (t == NULL) {
+		/* The envelope no longer parses: no retry can mend that. */
+		char *e = xstrdup(j ? "no such task" : errmsg);
+
+		db_begin();
+		task_move(id, pos, T_FAILED, "completed = ?, error = ?", "Is", now, e);
+		job_move(id, J_FAILED, e, "completed = ?, error = ?", "Is", now, e);
+		db_commit();
+		sched_job_done(id, J_FAILED, e);
+		free(e);
+		return;
+	}
+	a = db_str("SELECT attempt FROM tasks WHERE job = ? AND pos = ?", "si", id, pos);
+	attempt = (a ? atoi(a) : 0) + 1;
+	free(a);
+	db_begin();
+	task_move(id, pos, T_SCHEDULED, "attempt = ?, step = 0, astart = ?,"
+	    " started = coalesce(started, ?)", "iII", attempt, now, now);
+	job_move(id, J_RUNNING, NULL, "started = coalesce(started, ?)", "I", now);
+	db_commit();
+	sched_step(j, pos, attempt, 0, mono_deadline(now, t->timeout_ms));
+}
+
+/* Delayed jobs whose time has come become PENDING, their first task too. */
+static void
+sched_due(void)
+{
+	struct strlist ids = { 0 };
+	struct job *j;
+	size_t i;
+
+	db_strs(&ids, "SELECT id FROM jobs WHERE state = ? AND due <= ?", "sI",
+	    jstate_name(J_SCHEDULED), now_ms());
+	for (i = 0; i < ids.n; i++) {
+		if ((j = sched_job(ids.v[i])) == NULL)
+			continue;
+		db_begin();
+		job_move(j->id, J_PENDING, NULL, NULL, NULL);
+		if (sched_next(j, 1) == 1)
+			job_complete(j);
+		db_commit();
+		if (JSTATE_FINAL(db_jstate(ids.v[i])))
+			sched_job_tidy(ids.v[i]);
+	}
+	strlist_free(&ids);
+}
+
+/* Starts what the queue caps allow: by priority, then submission order. */
+static void
+sched_tick(void)
+{
+	sqlite3_stmt *st;
+	struct { char *job, *queue; int pos; } *go = NULL;
+	size_t ngo = 0, i;
+
+	if (reconciling)	/* what runs already is not known yet */
+		return;
+
+	st = db_prep("SELECT job, pos, queue FROM tasks WHERE state = ? AND"
+	    " coalesce(not_before, 0) <= ? ORDER BY priority DESC, jseq, pos",
+	    "sI", tstate_name(T_PENDING), now_ms());
+	while (db_row(st)) {
+		const char *q = (const char *)sqlite3_column_text(st, 2);
+		int pending = 0;
+
+		for (i = 0; i < ngo; i++)
+			if (strcmp(go[i].queue, q) == 0)
+				pending++;
+		if (queue_busy(q) + pending >= queue_cap(q))
+			continue;
+		go = xreallocarray(go, ngo + 1, sizeof(*go));
+		go[ngo].job = col_str(st, 0);
+		go[ngo].pos = sqlite3_column_int(st, 1);
+		go[ngo++].queue = col_str(st, 2);
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < ngo; i++) {
+		sched_start(go[i].job, go[i].pos);
+		free(go[i].job);
+		free(go[i].queue);
+	}
+	free(go);
+}
+
+/* The next firing of a cron expression after now, or 0 if it has none. */
+static long long
+cron_after(const char *expr, long long now)
+{
+	struct cron c;
+	long long t;
+
+	if (cron_parse(expr, &c, NULL) < 0 || (t = cron_next(&c, now)) < 0)
+		return 0;
+	return t;
+}
+
+/*
+ * A schedule's time came: a job of its own, linked to it, unless the
+ * last run is still going (then this firing is skipped and logged).  The
+ * next firing counts from now, so that a daemon that was down over many
+ * firings makes one catch-up run, not a burst.
+ */
+static void
+sched_fire(const char *sid)
+{
+	char *text = db_str("SELECT envelope FROM schedules WHERE id = ?", "s", sid);
+	char *last = db_str("SELECT j.state FROM schedules s JOIN jobs j ON"
+	    " j.id = s.last_job WHERE s.id = ?", "s", sid), id[ID_LEN + 1];
+	struct job sec = { 0 };
+	struct env e;
+	long long now = now_ms();
+
+	if (text == NULL || spool_parse(text, &e) < 0) {
+		free(text);
+		free(last);
+		return;
+	}
+	if (last && !jstate_final(last)) {
+		db_exec("UPDATE schedules SET skipped = skipped + 1, next_at = ?"
+		    " WHERE id = ?", "Is", cron_after(e.cron, now), sid);
+		logf_("info", "schedule.skip", "schedule=%s reason=\"the last run "
+		    "is %s\"", sid, last);
+		goto out;
+	}
+	snprintf(sec.id, sizeof(sec.id), "%s", sid);
+	secrets_get(&sec);
+	kv_free(&e.secrets);
+	e.secrets = sec.secrets;
+	random_hex(id, ID_LEN);
+	free(e.id);
+	e.id = xstrdup(id);
+	free(e.op);
+	e.op = xstrdup("submit");
+	e.created = now;
+	db_begin();
+	if (job_insert(&e, NULL, 0, NULL) == 1) {
+		db_exec("UPDATE jobs SET schedule = ? WHERE id = ?", "ss", sid, id);
+		db_exec("UPDATE schedules SET last_job = ?, last_at = ?, runs ="
+		    " runs + 1, next_at = ? WHERE id = ?", "sIIs", id, now,
+		    cron_after(e.cron, now), sid);
+		logf_("info", "schedule.fire", "schedule=%s job=%s", sid, id);
+	}
+	db_commit();
+	if (JSTATE_FINAL(db_jstate(id)))
+		sched_job_tidy(id);
+out:
+	env_free(&e);
+	free(text);
+	free(last);
+}
+
+static void
+sched_cron(void)
+{
+	struct strlist ids = { 0 };
+	size_t i;
+
+	db_strs(&ids, "SELECT id FROM schedules WHERE state = ? AND next_at > 0"
+	    " AND next_at <= ? ORDER BY next_at", "sI", sstate_names[S_ACTIVE],
+	    now_ms());
+	for (i = 0; i < ids.n; i++)
+		sched_fire(ids.v[i]);
+	strlist_free(&ids);
+}
+
+static int
+is_false(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return strncmp(s, "false", 5) == 0 && strspn(s + 5, " \t\r\n") ==
+	    strlen(s + 5);
+}
+
+/* Evaluates every value of a map of templates into out; -1 with errmsg. */
+static int
+eval_kv(const struct kvlist *in, const expr_val *env, const char *field,
+    struct kvlist *out)
+{
+	size_t i;
+	char *v;
+
+	for (i = 0; i < in->n; i++) {
+		if ((v = sched_eval(in->v[i].val, env, field)) == NULL)
+			return -1;
+		kv_set(out, in->v[i].key, v);
+		free(v);
+	}
+	return 0;
+}
+
+/*
+ * Starts the subjob of task pos: a job of its own, linked to its parent
+ * job and task, whose inputs, secrets and name are evaluated here.
+ * Returns 1 while the task waits for it, 0 if it is detached (the task is
+ * done), -1 with errmsg.
+ */
+static int
+sched_subjob(const struct job *j, int pos, const struct task *t,
+    const expr_val *env)
+{
+	struct env e = { 0 }, pe;
+	char cid[ID_LEN + 1], path[32], *name = NULL, *penv;
+	int idx, parent = task_row(j->id, pos, &idx, NULL), rc = -1;
+
+	if ((penv = db_str("SELECT envelope FROM jobs WHERE id = ?", "s",
+	    j->id)) == NULL || spool_parse(penv, &pe) < 0) {
+		free(penv);
+		return fail("job %s is not in the database", j->id);
+	}
+	free(penv);
+	random_hex(cid, ID_LEN);
+	if (parent > 0)
+		snprintf(path, sizeof(path), "%d.%d", parent, idx);
+	else
+		snprintf(path, sizeof(path), "%d", pos);
+	e.op = xstrdup("submit");
+	e.id = xstrdup(cid);
+	e.created = now_ms();
+	e.file = xstrdup(pe.file);
+	e.source = pe.source;
+	pe.source = NULL;
+	e.sub = xstrdup(path);
+	if ((t->subjob->name && (name = sched_eval(t->subjob->name, env,
+	    "subjob.name")) == NULL) || eval_kv(&t->subjob->inputs, env,
+	    "subjob.inputs", &e.inputs) < 0 || eval_kv(&t->subjob->secrets, env,
+	    "subjob.secrets", &e.secrets) < 0 || job_insert(&e, j->id, pos,
+	    name) < 0)
+		goto out;
+	task_move(j->id, pos, t->subjob->detached ? T_COMPLETED : T_RUNNING,
+	    "started = ?, subjob = ?", "Is", now_ms(), cid);
+	db_exec("UPDATE jobs SET detached = ? WHERE id = ?", "is",
+	    t->subjob->detached, cid);
+	logf_("info", "task.subjob", "job=%s task=%d subjob=%s", j->id, pos, cid);
+	rc = t->subjob->detached ? 0 : 1;
+out:
+	free(name);
+	env_free(&e);
+	env_free(&pe);
+	return rc;
+}
+
+/*
+ * Adds one child row of a parallel or each task: PENDING (or CREATED,
+ * past an each's concurrency), or SKIPPED when its if says false.
+ * Returns 0, or -1 with errmsg.
+ */
+static int
+sched_child(const struct job *j, int parent, int pos, int idx,
+    const struct task *c, const expr_val *env, const char *item, int wait)
+{
+	char *name = NULL, *queue = NULL, *cond = NULL, *var = NULL;
+	enum tstate state = wait ? T_CREATED : T_PENDING;
+	int rc = -1;
+
+	if (c->if_ && (cond = sched_eval(c->if_, env, "if")) == NULL)
+		goto out;
+	if (cond && is_false(cond))
+		state = T_SKIPPED;
+	if ((c->c.name && (name = sched_eval(c->c.name, env, "name")) == NULL) ||
+	    (c->queue && (queue = sched_eval(c->queue, env, "queue")) == NULL) ||
+	    (c->var && (var = sched_eval(c->var, env, "var")) == NULL))
+		goto out;
+	name = secrets_out(j->id, name);
+	rc = db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
+	    " state, var, created, parent, idx, item) VALUES(?,?,(SELECT seq FROM"
+	    " jobs WHERE id = ?),?,?,?,?,?,?,?,?,?)", "sisssissIiis", j->id, pos,
+	    j->id, name, queue, c->priority, tstate_name(state), var, now_ms(),
+	    parent, idx, item) < 0 ? -1 : 0;
+	/* A subjob needs no queue slot: its own tasks take theirs. */
+	if (rc == 0 && c->subjob && state == T_PENDING)
+		rc = sched_subjob(j, pos, c, env) < 0 ? -1 : 0;
+out:
+	free(cond);
+	free(name);
+	free(queue);
+	free(var);
+	return rc;
+}
+
+/*
+ * Starts a parallel or each task: its children become rows of their own
+ * after the job's last, and the task itself RUNNING.  Returns how many
+ * children it has, or -1 with errmsg.
+ */
+static int
+sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
+{
+	/* never a position used before a restart: it names containers */
+	char *b = db_str("SELECT max((SELECT max(pos) FROM tasks WHERE job = ?1),"
+	    " (SELECT hipos FROM jobs WHERE id = ?1))", "s", j->id);
+	int base = b ? atoi(b) : (int)j->ntasks, n = 0, rc = 0;
+	expr_val *list = NULL;
+	char *why = NULL, *item;
+	size_t k, epos;
+
+	free(b);
+	if (t->each) {
+		list = expr_template_value(t->each->list, env, &why, &epos);
+		if (list == NULL || expr_type(list) != EXPR_ARRAY ||
+		    expr_len(list) > MAX_EACH) {
+			if (list && expr_type(list) == EXPR_ARRAY)
+				fail("each.list: %zu elements, over the limit of %d",
+				    expr_len(list), MAX_EACH);
+			else
+				fail("each.list: %s", why ? why :
+				    "must evaluate to a list");
+			free(why);
+			expr_free(list);
+			return -1;
+		}
+		for (k = 0; k < expr_len(list) && rc == 0; k++, n++) {
+			item = expr_to_json(expr_index(list, k));
+			env_item_set(env, t, expr_ref(expr_index(list, k)), (int)k);
+			rc = sched_child(j, pos, base + n + 1, (int)k, t->each->task.v,
+			    env, item, t->each->concurrency > 0 &&
+			    (int)k >= t->each->concurrency);
+			free(item);
+		}
+		expr_free(list);
+	} else
+		for (k = 0; k < t->parallel.n && rc == 0; k++, n++)
+			rc = sched_child(j, pos, base + n + 1, (int)k,
+			    &t->parallel.v[k], env, NULL, 0);
+	if (rc < 0)
+		return -1;
+	task_move(j->id, pos, T_RUNNING, "started = ?", "I", now_ms());
+	/* Children skipped or done already (detached subjobs) count as none. */
+	b = db_str("SELECT count(*) FROM tasks WHERE job = ? AND parent = ? AND"
+	    " state NOT IN (?, ?)", "siss", j->id, pos, tstate_name(T_SKIPPED),
+	    tstate_name(T_COMPLETED));
+	n = b ? atoi(b) : n;
+	free(b);
+	return n;
+}
+
+/*
+ * Makes task pos PENDING, after evaluating its if, name and queue; a task
+ * whose if is false is SKIPPED and the next one is tried.  Runs inside
+ * the caller's transaction.  Returns 0 when a task is PENDING, 1 when no
+ * task is left (the job is complete), -1 when the job failed.
+ */
+static int
+sched_next(const struct job *j, int pos)
+{
+	expr_val *env = NULL;
+	char lbl[32], *name = NULL, *queue = NULL, *cond = NULL, *var = NULL;
+	int rc = 1;
+
+	for (; (size_t)pos <= j->ntasks; pos++) {
+		const struct task *t = &j->tasks[pos - 1];
+
+		if (env == NULL)
+			env = sched_env(j, pos);
+		if (t->if_ && (cond = sched_eval(t->if_, env, "if")) == NULL)
+			goto failed;
+		if (cond && is_false(cond)) {
+			task_move(j->id, pos, T_SKIPPED, "completed = ?", "I",
+			    now_ms());
+			free(cond);
+			cond = NULL;
+			continue;
+		}
+		if (is_composite(t)) {
+			int n = t->subjob ? sched_subjob(j, pos, t, env) :
+			    sched_expand(j, pos, t, env);
+
+			if (n < 0)
+				goto failed;
+			if (n == 0) {
+				task_move(j->id, pos, T_COMPLETED, "completed = ?",
+				    "I", now_ms());
+				continue;
+			}
+			db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is",
+			    pos, j->id);
+			job_move(j->id, J_RUNNING, NULL, "started = coalesce(started,"
+			    " ?)", "I", now_ms());
+			rc = 0;
+			goto out;
+		}
+		if ((t->c.name && (name = sched_eval(t->c.name, env, "name")) ==
+		    NULL) || (queue = sched_eval(t->queue, env, "queue")) == NULL ||
+		    (t->var && (var = sched_eval(t->var, env, "var")) == NULL))
+			goto failed;
+		name = secrets_out(j->id, name);
+		task_move(j->id, pos, T_PENDING, "name = ?, queue = ?, var = ?",
+		    "sss", name, queue, var);
+		db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is", pos,
+		    j->id);
+		rc = 0;
+		goto out;
+failed:
+		job_fail(j->id, pos, task_label(t, pos, lbl, sizeof(lbl)), errmsg);
+		rc = -1;
+		goto out;
+	}
+out:
+	free(cond);
+	free(name);
+	free(queue);
+	free(var);
+	expr_free(env);
+	return rc;
+}
+
+/* ---- start */
+/*
+ * An attempt runs its steps one after another: pre containers, then the
+ * sidecars, their probes and the task's own container, then post ones.
+ * Each is a child run; its end (below) starts the next.
+ */
 static long long
 mono_deadline(long long astart, long long timeout_ms)
 {
@@ -4751,7 +5942,7 @@ task_row(const char *id, int pos, int *idx, char **item)
 		*item = NULL;
 	st = db_prep("SELECT parent, idx, item FROM tasks WHERE job = ? AND pos = ?",
 	    "si", id, pos);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
+	if (db_row(st)) {
 		parent = sqlite3_column_int(st, 0);
 		*idx = sqlite3_column_int(st, 1);
 		if (item)
@@ -4846,7 +6037,7 @@ sched_env(const struct job *j, int pos)
 	st = db_prep("SELECT var, coalesce(result, '') FROM tasks WHERE job = ?"
 	    " AND var IS NOT NULL AND state = ? ORDER BY pos", "ss", j->id,
 	    tstate_name(T_COMPLETED));
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		expr_map_set(m, (const char *)sqlite3_column_text(st, 0),
 		    expr_str((const char *)sqlite3_column_text(st, 1)));
 	sqlite3_finalize(st);
@@ -5102,8 +6293,6 @@ step_registry(const char *job, int pos, const struct task *t,
 	return rc;
 }
 
-static void attempt_end(struct run *, int, int, const char *);
-
 /*
  * Starts step `step` of an attempt: the pre containers, then the task's
  * own, then the post ones.  Past the last step the attempt has succeeded.
@@ -5155,7 +6344,7 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 	rs.name = rt_name(j->id, pos, attempt, step);
 	if (is_main && t->sidecars.n)
 		rs.netns = sidecar0 = rt_sidecar(j->id, pos, attempt, 0);
-	rt_run_argv(&rs, &argv, &cenv);
+	rt->run(&rs, &argv, &cenv);
 	free(sidecar0);
 	if (step_registry(j->id, pos, t, es.image, env, &cenv, &pw) < 0) {
 		kv_free(&cenv);
@@ -5189,69 +6378,127 @@ out:
 	expr_free(env);
 }
 
-static char *fmt_timeout(long long, char *, size_t);
-
 /*
- * Starts a task's sidecars, detached, before its own container: the first
+ * A task's sidecars start, detached, before its own container: the first
  * in the task's network, the others, and the task, in the first's, so that
  * they all reach each other on localhost.  Leftovers of an earlier try of
- * the same attempt (a daemon restart) go first.  Returns 0, or -1 with
- * errmsg.  Blocks for the `docker run -d` of each.
+ * the same attempt (a daemon restart) are removed first; then each
+ * sidecar's start is a child of its own (sidecar_start, sidecar_exited),
+ * then each probe (probe_next), then the task's container.
  */
-static int
-sidecars_start(struct job *j, const struct task *t, int pos, int attempt)
+static void
+sidecars_start(struct job *j, const struct task *t, int pos, int attempt,
+    int step, long long deadline)
 {
-	expr_val *env = sched_env(j, pos);
-	char *name, *first = rt_sidecar(j->id, pos, attempt, 0), *dir, *out;
-	int rc = 0, status, log = open_log(j->id, pos);
+	struct run ctx = { 0 };
+	struct strlist names = { 0 }, a;
 	size_t k;
 
-	for (k = 0; k < t->sidecars.n && rc == 0; k++) {
-		struct rtstep rs = { 0 };
-		struct strlist argv;
-		struct kvlist cenv = { 0 };
-		struct step es;
-		char *rm[] = { (char *)docker_bin, "rm", "--force", "--", NULL,
-			NULL };
-		pid_t pid;
+	snprintf(ctx.job, sizeof(ctx.job), "%s", j->id);
+	ctx.pos = pos;
+	ctx.attempt = attempt;
+	ctx.step = step;
+	ctx.deadline = ctx.tdeadline = deadline;
+	for (k = 0; k < t->sidecars.n; k++)
+		strlist_add(&names, rt_sidecar(j->id, pos, attempt, k));
+	rt->remove(&names, &a);
+	strlist_free(&names);
+	run_ask(&ctx, ASK_SIDECARS, &a);
+}
 
-		name = rt_sidecar(j->id, pos, attempt, k);
-		rm[4] = name;
-		rt_capture(rm, &out);
-		free(out);
-		dir = home_path("work/%s/%d.%d.s%zu", j->id, pos, attempt, k);
-		if (step_eval(&t->sidecars.v[k].c, env, &es) < 0 ||
-		    step_argv_check(j, t, &es) < 0 || mkdir_p(dir) < 0 ||
-		    (es.run && put_file(dir, "entrypoint", es.run, 0755) < 0))
-			rc = -1;
-		rs.t = t;
-		rs.s = &es;
-		rs.detach = 1;
-		rs.netns = k ? first : NULL;
-		rs.job = j->id;
-		rs.pos = pos;
-		rs.attempt = attempt;
-		rs.name = name;
-		rs.workdir = dir;
-		if (rc == 0) {
-			rt_run_argv(&rs, &argv, &cenv);
-			if ((pid = rt_spawn(argv.v, log, &cenv)) < 0 ||
-			    waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-			    WEXITSTATUS(status) != 0)
-				rc = fail("sidecar %s: docker run failed", es.name ?
-				    es.name : name);
-			strlist_free(&argv);
-			kv_free(&cenv);
-		}
-		step_free(&es);
-		free(dir);
-		free(name);
+static int probe_next(struct job *, const struct task *, int, int, int,
+    long long, size_t);
+
+/* Starts sidecar k of ctx's attempt; past the last, the probes. */
+static void
+sidecar_start(struct run *ctx, size_t k)
+{
+	struct job *j = sched_job(ctx->job);
+	const struct task *t = j ? task_at(j, ctx->pos) : NULL;
+	struct rtstep rs = { 0 };
+	struct strlist argv;
+	struct kvlist cenv = { 0 };
+	struct step es = { 0 };
+	struct run *r;
+	expr_val *env;
+	char *name, *first, *dir;
+
+	if (t == NULL) {
+		attempt_end(ctx, 0, -1, j ? "no such task" : errmsg);
+		return;
 	}
-	if (log >= 0)
-		close(log);
-	free(first);
+	if (k == t->sidecars.n) {
+		if (!probe_next(j, t, ctx->pos, ctx->attempt, ctx->step,
+		    ctx->tdeadline, 0))
+			sched_step_run(j, ctx->pos, ctx->attempt, ctx->step,
+			    ctx->tdeadline);
+		return;
+	}
+	env = sched_env(j, ctx->pos);
+	name = rt_sidecar(j->id, ctx->pos, ctx->attempt, k);
+	first = rt_sidecar(j->id, ctx->pos, ctx->attempt, 0);
+	dir = home_path("work/%s/%d.%d.s%zu", j->id, ctx->pos, ctx->attempt, k);
+	if (step_eval(&t->sidecars.v[k].c, env, &es) < 0 ||
+	    step_argv_check(j, t, &es) < 0 || mkdir_p(dir) < 0 ||
+	    (es.run && put_file(dir, "entrypoint", es.run, 0755) < 0)) {
+		attempt_end(ctx, 0, -1, errmsg);
+		goto out;
+	}
+	rs.t = t;
+	rs.s = &es;
+	rs.detach = 1;
+	rs.netns = k ? first : NULL;
+	rs.job = j->id;
+	rs.pos = ctx->pos;
+	rs.attempt = ctx->attempt;
+	rs.name = name;
+	rs.workdir = dir;
+	rt->run(&rs, &argv, &cenv);
+	r = run_logged(argv.v, &cenv, R_SIDECAR, j, ctx->pos, ctx->attempt,
+	    ctx->step, &es.env);
+	strlist_free(&argv);
+	kv_free(&cenv);
+	if (r == NULL) {
+		attempt_end(ctx, 0, -1, errmsg);
+		goto out;
+	}
+	r->probe = k;
+	r->deadline = r->tdeadline = ctx->tdeadline;
+out:
+	step_free(&es);
 	expr_free(env);
-	return rc;
+	free(dir);
+	free(first);
+	free(name);
+}
+
+static int run_ended(struct run *);
+
+/* A sidecar's `docker run -d` exited: the next sidecar, or the attempt fails. */
+static void
+sidecar_exited(struct run *r, int code)
+{
+	struct job *j;
+	const struct task *t;
+	const char *nm;
+	char *e, *name;
+
+	if (run_ended(r))
+		return;
+	if (code != 0) {
+		j = sched_job(r->job);
+		t = j ? task_at(j, r->pos) : NULL;
+		nm = t && t->sidecars.v[r->probe].c.name ?
+		    t->sidecars.v[r->probe].c.name : NULL;
+		name = rt_sidecar(r->job, r->pos, r->attempt, r->probe);
+		e = xasprintf("sidecar %s: docker run failed (exit %d)",
+		    nm ? nm : name, code);
+		attempt_end(r, 0, -1, e);
+		free(e);
+		free(name);
+		return;
+	}
+	sidecar_start(r, r->probe + 1);
 }
 
 /*
@@ -5264,6 +6511,7 @@ probe_next(struct job *j, const struct task *t, int pos, int attempt,
     int step, long long deadline, size_t k)
 {
 	const struct sidecar *sc;
+	struct strlist a;
 	char *name, *url;
 	struct run *r;
 	pid_t pid;
@@ -5277,14 +6525,10 @@ probe_next(struct job *j, const struct task *t, int pos, int attempt,
 	url = xasprintf("http://localhost:%d%s%s", sc->probe.port,
 	    sc->probe.path && *sc->probe.path == '/' ? "" : "/",
 	    sc->probe.path ? sc->probe.path : "");
-	{
-		/* The script is fixed; the URL reaches it as $0, not as code. */
-		char *argv[] = { (char *)docker_bin, "exec", "--", name, "sh", "-c",
-			"until wget -q -O /dev/null \"$0\"; do sleep 0.5; done", url,
-			NULL };
-
-		pid = rt_spawn(argv, -1, NULL);
-	}
+	/* The script is fixed; the URL reaches it as $0, not as code. */
+	rt->exec(name, "until wget -q -O /dev/null \"$0\"; do sleep 0.5; done",
+	    url, &a);
+	pid = rt_bg(&a);
 	free(name);
 	free(url);
 	if (pid < 0)
@@ -5308,22 +6552,12 @@ static void
 sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 {
 	const struct task *t = task_at(j, pos);
-	struct run tmp = { 0 };
 	int is_main;
 
-	if (t && t->sidecars.n && task_step(t, step, &is_main) && is_main) {
-		snprintf(tmp.job, sizeof(tmp.job), "%s", j->id);
-		tmp.pos = pos;
-		tmp.attempt = attempt;
-		tmp.step = step;
-		if (sidecars_start(j, t, pos, attempt) < 0) {
-			attempt_end(&tmp, 0, -1, errmsg);
-			return;
-		}
-		if (probe_next(j, t, pos, attempt, step, deadline, 0))
-			return;
-	}
-	sched_step_run(j, pos, attempt, step, deadline);
+	if (t && t->sidecars.n && task_step(t, step, &is_main) && is_main)
+		sidecars_start(j, t, pos, attempt, step, deadline);
+	else
+		sched_step_run(j, pos, attempt, step, deadline);
 }
 
 /* A sidecar's probe ended: the next probe, or the task's own container. */
@@ -5356,6 +6590,416 @@ probe_exited(struct run *r, int code)
 		sched_step_run(j, r->pos, r->attempt, r->step, r->tdeadline);
 }
 
+/* ---- the engine answers */
+/*
+ * A child ended (sched_reap): a step's container exited, or the engine
+ * answered a question (R_ASK, ask_done), or its output stopped and the
+ * container must be found again; at start-up, one listing says what the
+ * last daemon left running (sched_recover).
+ */
+/*
+ * A `docker run` CLI exited non-zero.  Usually its status is the
+ * container's, but the CLI can die on its own (OOM killer, a dropped
+ * attach connection) while the container runs on: ask the engine.
+ */
+static void
+step_cli_failed(struct run *r, int code)
+{
+	char *name = rt_name(r->job, r->pos, r->attempt, r->step);
+	struct strlist a;
+
+	r->cli = code;
+	rt->inspect(name, &a);
+	free(name);
+	run_ask(r, ASK_CLI_FAILED, &a);
+}
+
+/* The state in an inspect answer ("STATE EXIT"), or NULL: no container. */
+static char *
+ask_state(const struct run *r, int code, int *exit_code)
+{
+	char state[32];
+
+	if (code != 0 || r->part.s == NULL ||
+	    sscanf(r->part.s, "%31s %d", state, exit_code) != 2)
+		return NULL;
+	return xstrdup(state);
+}
+
+/*
+ * Whether r's attempt was cancelled or timed out while a child of it ran:
+ * then that is how the attempt ends, whatever the child said.
+ */
+static int
+run_ended(struct run *r)
+{
+	if (!r->cancelled && !r->timed_out)
+		return 0;
+	step_exited(r, -1);
+	return 1;
+}
+
+static void
+step_cli_answer(struct run *r, int code)
+{
+	int exit_code = 0;
+	char *st = ask_state(r, code, &exit_code);
+	struct job *j = sched_job(r->job);
+	char *why = r->cli == 125 ? docker_complaint(r->job, r->pos) : NULL;
+	char *name = rt_name(r->job, r->pos, r->attempt, r->step);
+	struct strlist a;
+
+	if (run_ended(r))
+		;
+	else if (st && j && (strcmp(st, "running") == 0 ||
+	    (strcmp(st, "exited") == 0 && exit_code != r->cli)))
+		/*
+		 * It runs on, or it ended after its CLI died: either way what
+		 * it printed since is still to be logged, then its status.
+		 */
+		reattach(j, r->pos, r->attempt, r->step, r->deadline);
+	else if (st && j && strcmp(st, "created") == 0 && why &&
+	    strstr(why, "is already in use")) {
+		/*
+		 * The name was taken by a container that a CLI killed with the
+		 * last daemon was still creating: never started, so remove it
+		 * and run the step again.
+		 */
+		logf_("info", "task.restart", "job=%s task=%d attempt=%d step=%d "
+		    "reason=name-in-use", r->job, r->pos, r->attempt, r->step);
+		rt_remove1(name, &a);
+		run_ask(r, ASK_RERUN, &a);
+	} else
+		step_exited(r, st && (strcmp(st, "exited") == 0 ||
+		    strcmp(st, "dead") == 0) ? exit_code : r->cli);
+	free(name);
+	free(why);
+	free(st);
+}
+
+/* A leftover container is gone (or its removal failed): the step again. */
+static void
+step_rerun(struct run *r)
+{
+	struct job *j = sched_job(r->job);
+
+	if (run_ended(r))
+		return;
+	if (j == NULL)
+		attempt_end(r, 0, -1, errmsg);
+	else if (r->ask == ASK_REDO)
+		sched_step(j, r->pos, r->attempt, r->step, r->deadline);
+	else
+		sched_step_run(j, r->pos, r->attempt, r->step, r->deadline);
+}
+
+/*
+ * A task reports progress by writing a number from 0 to 100, or a short
+ * message, to $TORK_PROGRESS (/tork/progress); the first line counts.  The
+ * daemon looks each second, and when the step ends.
+ */
+static void
+progress_read(struct run *r)
+{
+	char *path, *text, *v, *old;
+	struct stat sb;
+	long long mt;
+
+	if (r->kind != R_STEP && r->kind != R_REATTACH)
+		return;
+	path = home_path("work/%s/%d.%d.%d/progress", r->job, r->pos, r->attempt,
+	    r->step);
+	if (stat(path, &sb) < 0 || (mt = sb.st_mtim.tv_sec * 1000000000LL +
+	    sb.st_mtim.tv_nsec + sb.st_size) == r->prog_mtime ||
+	    (text = read_file(path, NULL)) == NULL) {
+		free(path);
+		return;
+	}
+	free(path);
+	r->prog_mtime = mt;
+	text[strcspn(text, "\r\n")] = '\0';
+	for (v = text; *v == ' ' || *v == '\t'; v++)
+		;
+	if (strlen(v) > 200)
+		v[200] = '\0';
+	v = redact(&r->redact, xstrdup(v));
+	old = db_str("SELECT progress FROM tasks WHERE job = ? AND pos = ?", "si",
+	    r->job, r->pos);
+	if (*v && (old == NULL || strcmp(old, v) != 0)) {
+		db_exec("UPDATE tasks SET progress = ?, progress_at = ? WHERE job = ?"
+		    " AND pos = ?", "sIsi", v, now_ms(), r->job, r->pos);
+		hook_event(r->job, r->pos, "task.Progress", NULL);
+		hook_event(r->job, 0, "job.Progress", NULL);
+		logf_("info", "task.progress", "job=%s task=%d progress=\"%s\"",
+		    r->job, r->pos, v);
+	}
+	free(old);
+	free(v);
+	free(text);
+}
+
+static void
+sched_progress(void)
+{
+	size_t i;
+
+	for (i = 0; i < nruns; i++)
+		progress_read(&runs[i]);
+}
+
+/* A child exited; works on a copy, since handling it may add runs. */
+static void
+sched_reap(pid_t pid, int status)
+{
+	struct run r;
+	struct strlist a;
+	size_t i;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	char *name;
+
+	for (i = 0; i < nruns && runs[i].pid != pid; i++)
+		;
+	if (i == nruns)
+		return;
+	run_output(&runs[i], 1);	/* the child is gone: so is the rest */
+	progress_read(&runs[i]);
+	r = runs[i];
+	runs[i] = runs[--nruns];
+	switch (r.kind) {
+	case R_AUX:
+		if (r.then.n && rt_spawn(r.then.v, -1, NULL) > 0) {
+			/* reaped as an unknown pid: nothing follows it */
+		}
+		break;
+	case R_REATTACH:
+		/* the log ended: the container did, or the engine hung up */
+		name = rt_name(r.job, r.pos, r.attempt, r.step);
+		rt->inspect(name, &a);
+		free(name);
+		run_ask(&r, ASK_FOLLOWED, &a);
+		break;
+	case R_SIDECAR:
+		sidecar_exited(&r, code);
+		break;
+	case R_PROBE:
+		probe_exited(&r, code);
+		break;
+	case R_ASK:
+		ask_done(&r, code);
+		break;
+	case R_HOOK:
+		hook_done(&r);
+		break;
+	default:
+		if (code != 0 && !r.cancelled && !r.timed_out)
+			step_cli_failed(&r, code);
+		else
+			step_exited(&r, code);
+	}
+	run_free(&r);
+}
+
+/* A followed container's log ended: follow it again, or it exited. */
+static void
+step_followed(struct run *r, int code)
+{
+	int exit_code = 0;
+	char *st = ask_state(r, code, &exit_code);
+	struct job *j = sched_job(r->job);
+
+	if (st && j && !r->cancelled && !r->timed_out &&
+	    (strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 ||
+	    strcmp(st, "restarting") == 0))
+		reattach(j, r->pos, r->attempt, r->step, r->deadline);
+	else
+		step_exited(r, st ? exit_code : 125);
+	free(st);
+}
+
+/* Follows a container this daemon did not start (or lost), until it exits. */
+static void
+reattach(struct job *j, int pos, int attempt, int step, long long deadline)
+{
+	char *name = rt_name(j->id, pos, attempt, step);
+	char *logp = home_path("logs/%s/%d.log", j->id, pos);
+	long long since = 0;
+	struct strlist a;
+	struct stat sb;
+	struct run *r;
+
+	/* What was logged before the crash is in the file already. */
+	if (stat(logp, &sb) == 0)
+		since = (long long)sb.st_mtime;
+	free(logp);
+	rt->follow(name, since, &a);
+	r = run_logged(a.v, NULL, R_REATTACH, j, pos, attempt, step, NULL);
+	strlist_free(&a);
+	if (r) {
+		r->deadline = deadline;
+		logf_("info", "task.reattach", "job=%s task=%d attempt=%d step=%d "
+		    "container=%s", j->id, pos, attempt, step, name);
+	}
+	free(name);
+}
+
+/*
+ * After a restart: one listing of this home's containers says what the
+ * last daemon left.  Until the answer is in, nothing new starts.
+ */
+static void
+sched_recover(void)
+{
+	struct run ctx = { 0 };
+	struct strlist a;
+
+	reconciling = 1;
+	reconcile_at = 0;
+	rt->list(NULL, &a);
+	run_ask(&ctx, ASK_RECONCILE, &a);
+}
+
+/* The state of container name in a listing (names, states), or NULL. */
+static const char *
+listed(const struct strlist *names, const struct strlist *states,
+    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < names->n; i++)
+		if (strcmp(names->v[i], name) == 0)
+			return states->v[i];
+	return NULL;
+}
+
+/* Removes the containers of names that start with none of keep's prefixes. */
+static void
+remove_orphans(struct strlist *names, const struct strlist *keep)
+{
+	struct strlist a;
+	size_t i, k;
+	pid_t pid;
+
+	for (i = 0; i < names->n; ) {
+		for (k = 0; k < keep->n; k++)
+			if (strncmp(names->v[i], keep->v[k], strlen(keep->v[k])) == 0)
+				break;
+		if (k < keep->n) {
+			free(names->v[i]);
+			names->v[i] = names->v[--names->n];
+		} else
+			i++;
+	}
+	if (names->n == 0)
+		return;
+	rt->remove(names, &a);
+	if ((pid = rt_bg(&a)) > 0)
+		run_add(pid, R_AUX, NULL, 0, 0, 0);
+	logf_("info", "daemon.cleanup", "containers=%zu", names->n);
+}
+
+/*
+ * Each attempt in progress is followed if its step's container was
+ * started, or runs that step again (sidecars too) if it never was; a
+ * container that no attempt in progress owns is removed.
+ */
+static void
+reconcile(struct run *r, int code)
+{
+	struct strlist names = { 0 }, states = { 0 }, keep = { 0 }, a;
+	char *line, *save, *sp;
+	sqlite3_stmt *st;
+
+	if (code != 0) {
+		logf_("warn", "daemon.reconcile", "error=\"'%s' listing exited "
+		    "%d\" retry=2s", docker_bin, code);
+		reconcile_at = mono_ms() + 2000;
+		return;
+	}
+	for (line = strtok_r(r->part.s ? r->part.s : (char[1]){ 0 }, "\n",
+	    &save); line; line = strtok_r(NULL, "\n", &save))
+		if ((sp = strchr(line, ' ')) != NULL) {
+			*sp = '\0';
+			strlist_add(&names, xstrdup(line));
+			strlist_add(&states, xstrdup(sp + 1));
+		}
+	st = db_prep("SELECT job, pos, attempt, step, astart FROM tasks WHERE"
+	    " state IN (?, ?)", "ss", tstate_name(T_SCHEDULED),
+	    tstate_name(T_RUNNING));
+	while (db_row(st)) {
+		struct run c = { 0 };
+		struct job *j = sched_job((const char *)sqlite3_column_text(st, 0));
+		const struct task *t;
+		const char *state;
+		char *name;
+
+		snprintf(c.job, sizeof(c.job), "%s", sqlite3_column_text(st, 0));
+		c.pos = sqlite3_column_int(st, 1);
+		c.attempt = sqlite3_column_int(st, 2);
+		c.step = sqlite3_column_int(st, 3);
+		/* A composite task has no container of its own. */
+		if (j == NULL || (t = task_at(j, c.pos)) == NULL ||
+		    is_composite(t))
+			continue;
+		c.deadline = mono_deadline(sqlite3_column_int64(st, 4),
+		    t->timeout_ms);
+		strlist_add(&keep, xasprintf("jobrun-%s-%s-%d-%d-", homeid, c.job,
+		    c.pos, c.attempt));
+		name = rt_name(c.job, c.pos, c.attempt, c.step);
+		state = listed(&names, &states, name);
+		if (state && strcmp(state, "created") != 0)
+			reattach(j, c.pos, c.attempt, c.step, c.deadline);
+		else {
+			/*
+			 * Never started: start this step again.  The engine may
+			 * still be creating it for the CLI that died with the
+			 * last daemon, so remove it whatever the listing said.
+			 */
+			logf_("info", "task.restart", "job=%s task=%d attempt=%d "
+			    "step=%d", c.job, c.pos, c.attempt, c.step);
+			rt_remove1(name, &a);
+			run_ask(&c, ASK_REDO, &a);
+		}
+		free(name);
+	}
+	sqlite3_finalize(st);
+	remove_orphans(&names, &keep);
+	strlist_free(&names);
+	strlist_free(&states);
+	strlist_free(&keep);
+	reconciling = 0;
+}
+
+/* An R_ASK child exited with code; its answer is in r->part. */
+static void
+ask_done(struct run *r, int code)
+{
+	switch (r->ask) {
+	case ASK_CLI_FAILED:
+		step_cli_answer(r, code);
+		break;
+	case ASK_FOLLOWED:
+		step_followed(r, code);
+		break;
+	case ASK_RERUN:
+	case ASK_REDO:
+		step_rerun(r);
+		break;
+	case ASK_SIDECARS:
+		if (!run_ended(r))
+			sidecar_start(r, 0);
+		break;
+	case ASK_RECONCILE:
+		reconcile(r, code);
+		break;
+	}
+}
+
+/* ---- an attempt ends */
+/*
+ * A step's exit decides: the next step, the attempt's success (the next
+ * task), or its failure (a retry, or the job FAILED).  The attempt's
+ * containers go in the background.
+ */
 /* A timeout as it was most likely written: 2s, 45m, 1500ms. */
 static char *
 fmt_timeout(long long ms, char *out, size_t n)
@@ -5403,47 +7047,64 @@ step_result(const char *job, int pos, int attempt, int step, int *over)
 	char *s = read_file_max(path, MAX_OUTPUT, NULL);
 
 	*over = s == NULL && errno == EFBIG;
-	unlink(path);	/* it may hold a secret; the store has it, redacted */
 	free(path);
 	return s;
 }
 
-/* Removes an attempt's containers, then its volumes, in the background. */
+/*
+ * The result file may hold a secret: it goes once the store has the result
+ * (redacted), not before, so that a daemon that stops in between reads it
+ * again.
+ */
 static void
-attempt_cleanup(const struct run *r, const struct task *t)
+step_result_done(const char *job, int pos, int attempt, int step)
+{
+	char *path = home_path("work/%s/%d.%d.%d/stdout", job, pos, attempt, step);
+
+	unlink(path);
+	free(path);
+}
+
+/*
+ * What an attempt leaves behind: its containers (rm) and its volumes,
+ * which can go only once no container uses them (vols, after the rm).
+ */
+static void
+attempt_leftovers(const struct run *r, const struct task *t,
+    struct strlist *rm, struct strlist *vols)
 {
 	struct strlist names = { 0 };
-	struct run *a;
 	size_t v;
 	int s;
-	pid_t pid;
 
 	for (s = 0; s <= r->step; s++)
 		strlist_add(&names, rt_name(r->job, r->pos, r->attempt, s));
 	for (v = 0; t && v < t->sidecars.n; v++)
 		strlist_add(&names, rt_sidecar(r->job, r->pos, r->attempt, v));
-	pid = rt_bg("rm", "--force", &names);
+	rt->remove(&names, rm);
 	strlist_free(&names);
-	if (pid <= 0)
-		return;
-	a = run_add(pid, R_AUX, NULL, 0, 0, 0);
-	if (t == NULL)
-		return;
-	/* A volume can go only once no container uses it: after the rm. */
-	for (v = 0; v < t->volumes.n + t->mounts.n; v++)
+	memset(vols, 0, sizeof(*vols));
+	for (v = 0; t && v < t->volumes.n + t->mounts.n; v++)
 		if (v < t->volumes.n || strcmp(t->mounts.v[v -
-		    t->volumes.n].type, "volume") == 0) {
-			if (a->then.n == 0) {
-				arg(&a->then, "%s", docker_bin);
-				arg(&a->then, "volume");
-				arg(&a->then, "rm");
-				arg(&a->then, "--");
-			}
-			strlist_add(&a->then, rt_volume(r->job, r->pos, v));
-		}
+		    t->volumes.n].type, "volume") == 0)
+			strlist_add(&names, rt_volume(r->job, r->pos, v));
+	if (names.n)
+		rt->volumes_remove(&names, vols);
+	strlist_free(&names);
 }
 
-/* Marks the job FAILED because of task pos; inside the caller's transaction. */
+/* Removes them in the background; frees both lists. */
+static void
+attempt_cleanup(struct strlist *rm, struct strlist *vols)
+{
+	pid_t pid;
+
+	if ((pid = rt_bg(rm)) > 0)
+		run_add(pid, R_AUX, NULL, 0, 0, 0)->then = *vols;
+	else
+		strlist_free(vols);
+}
+
 /* s without the job's secrets (an expression's error may quote one). */
 static char *
 secrets_out(const char *id, char *s)
@@ -5458,6 +7119,7 @@ secrets_out(const char *id, char *s)
 	return s;
 }
 
+/* Marks the job FAILED because of task pos; inside the caller's transaction. */
 static void
 job_fail(const char *id, int pos, const char *label, const char *error_)
 {
@@ -5472,249 +7134,6 @@ job_fail(const char *id, int pos, const char *label, const char *error_)
 	    "completed = ?", now);
 	free(jerr);
 	free(error);
-}
-
-static int
-is_false(const char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	return strncmp(s, "false", 5) == 0 && strspn(s + 5, " \t\r\n") ==
-	    strlen(s + 5);
-}
-
-static int job_insert(const struct env *, const char *, int, const char *);
-
-/* Evaluates every value of a map of templates into out; -1 with errmsg. */
-static int
-eval_kv(const struct kvlist *in, const expr_val *env, const char *field,
-    struct kvlist *out)
-{
-	size_t i;
-	char *v;
-
-	for (i = 0; i < in->n; i++) {
-		if ((v = sched_eval(in->v[i].val, env, field)) == NULL)
-			return -1;
-		kv_set(out, in->v[i].key, v);
-		free(v);
-	}
-	return 0;
-}
-
-/*
- * Starts the subjob of task pos: a job of its own, linked to its parent
- * job and task, whose inputs, secrets and name are evaluated here.
- * Returns 1 while the task waits for it, 0 if it is detached (the task is
- * done), -1 with errmsg.
- */
-static int
-sched_subjob(const struct job *j, int pos, const struct task *t,
-    const expr_val *env)
-{
-	struct env e = { 0 }, pe;
-	char cid[ID_LEN + 1], path[32], *name = NULL, *penv;
-	int idx, parent = task_row(j->id, pos, &idx, NULL), rc = -1;
-
-	if ((penv = db_str("SELECT envelope FROM jobs WHERE id = ?", "s",
-	    j->id)) == NULL || spool_parse(penv, &pe) < 0) {
-		free(penv);
-		return fail("job %s is not in the database", j->id);
-	}
-	free(penv);
-	random_hex(cid, ID_LEN);
-	if (parent > 0)
-		snprintf(path, sizeof(path), "%d.%d", parent, idx);
-	else
-		snprintf(path, sizeof(path), "%d", pos);
-	e.op = xstrdup("submit");
-	e.id = xstrdup(cid);
-	e.created = now_ms();
-	e.file = xstrdup(pe.file);
-	e.source = pe.source;
-	pe.source = NULL;
-	e.sub = xstrdup(path);
-	if ((t->subjob->name && (name = sched_eval(t->subjob->name, env,
-	    "subjob.name")) == NULL) || eval_kv(&t->subjob->inputs, env,
-	    "subjob.inputs", &e.inputs) < 0 || eval_kv(&t->subjob->secrets, env,
-	    "subjob.secrets", &e.secrets) < 0 || job_insert(&e, j->id, pos,
-	    name) < 0)
-		goto out;
-	task_move(j->id, pos, t->subjob->detached ? T_COMPLETED : T_RUNNING,
-	    "started = ?, subjob = ?", "Is", now_ms(), cid);
-	db_exec("UPDATE jobs SET detached = ? WHERE id = ?", "is",
-	    t->subjob->detached, cid);
-	logf_("info", "task.subjob", "job=%s task=%d subjob=%s", j->id, pos, cid);
-	rc = t->subjob->detached ? 0 : 1;
-out:
-	free(name);
-	env_free(&e);
-	env_free(&pe);
-	return rc;
-}
-
-/*
- * Adds one child row of a parallel or each task: PENDING (or CREATED,
- * past an each's concurrency), or SKIPPED when its if says false.
- * Returns 0, or -1 with errmsg.
- */
-static int
-sched_child(const struct job *j, int parent, int pos, int idx,
-    const struct task *c, const expr_val *env, const char *item, int wait)
-{
-	char *name = NULL, *queue = NULL, *cond = NULL, *var = NULL;
-	enum tstate state = wait ? T_CREATED : T_PENDING;
-	int rc = -1;
-
-	if (c->if_ && (cond = sched_eval(c->if_, env, "if")) == NULL)
-		goto out;
-	if (cond && is_false(cond))
-		state = T_SKIPPED;
-	if ((c->c.name && (name = sched_eval(c->c.name, env, "name")) == NULL) ||
-	    (c->queue && (queue = sched_eval(c->queue, env, "queue")) == NULL) ||
-	    (c->var && (var = sched_eval(c->var, env, "var")) == NULL))
-		goto out;
-	name = secrets_out(j->id, name);
-	rc = db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
-	    " state, var, created, parent, idx, item) VALUES(?,?,(SELECT seq FROM"
-	    " jobs WHERE id = ?),?,?,?,?,?,?,?,?,?)", "sisssissIiis", j->id, pos,
-	    j->id, name, queue, c->priority, tstate_name(state), var, now_ms(),
-	    parent, idx, item) < 0 ? -1 : 0;
-	/* A subjob needs no queue slot: its own tasks take theirs. */
-	if (rc == 0 && c->subjob && state == T_PENDING)
-		rc = sched_subjob(j, pos, c, env) < 0 ? -1 : 0;
-out:
-	free(cond);
-	free(name);
-	free(queue);
-	free(var);
-	return rc;
-}
-
-/*
- * Starts a parallel or each task: its children become rows of their own
- * after the job's last, and the task itself RUNNING.  Returns how many
- * children it has, or -1 with errmsg.
- */
-static int
-sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
-{
-	/* never a position used before a restart: it names containers */
-	char *b = db_str("SELECT max((SELECT max(pos) FROM tasks WHERE job = ?1),"
-	    " (SELECT hipos FROM jobs WHERE id = ?1))", "s", j->id);
-	int base = b ? atoi(b) : (int)j->ntasks, n = 0, rc = 0;
-	expr_val *list = NULL;
-	char *why = NULL, *item;
-	size_t k, epos;
-
-	free(b);
-	if (t->each) {
-		list = expr_template_value(t->each->list, env, &why, &epos);
-		if (list == NULL || expr_type(list) != EXPR_ARRAY ||
-		    expr_len(list) > MAX_EACH) {
-			if (list && expr_type(list) == EXPR_ARRAY)
-				fail("each.list: %zu elements, over the limit of %d",
-				    expr_len(list), MAX_EACH);
-			else
-				fail("each.list: %s", why ? why :
-				    "must evaluate to a list");
-			free(why);
-			expr_free(list);
-			return -1;
-		}
-		for (k = 0; k < expr_len(list) && rc == 0; k++, n++) {
-			item = expr_to_json(expr_index(list, k));
-			env_item_set(env, t, expr_ref(expr_index(list, k)), (int)k);
-			rc = sched_child(j, pos, base + n + 1, (int)k, t->each->task.v,
-			    env, item, t->each->concurrency > 0 &&
-			    (int)k >= t->each->concurrency);
-			free(item);
-		}
-		expr_free(list);
-	} else
-		for (k = 0; k < t->parallel.n && rc == 0; k++, n++)
-			rc = sched_child(j, pos, base + n + 1, (int)k,
-			    &t->parallel.v[k], env, NULL, 0);
-	if (rc < 0)
-		return -1;
-	task_move(j->id, pos, T_RUNNING, "started = ?", "I", now_ms());
-	/* Children skipped or done already (detached subjobs) count as none. */
-	b = db_str("SELECT count(*) FROM tasks WHERE job = ? AND parent = ? AND"
-	    " state NOT IN (?, ?)", "siss", j->id, pos, tstate_name(T_SKIPPED),
-	    tstate_name(T_COMPLETED));
-	n = b ? atoi(b) : n;
-	free(b);
-	return n;
-}
-
-/*
- * Makes task pos PENDING, after evaluating its if, name and queue; a task
- * whose if is false is SKIPPED and the next one is tried.  Runs inside
- * the caller's transaction.  Returns 0 when a task is PENDING, 1 when no
- * task is left (the job is complete), -1 when the job failed.
- */
-static int
-sched_next(const struct job *j, int pos)
-{
-	expr_val *env = NULL;
-	char lbl[32], *name = NULL, *queue = NULL, *cond = NULL, *var = NULL;
-	int rc = 1;
-
-	for (; (size_t)pos <= j->ntasks; pos++) {
-		const struct task *t = &j->tasks[pos - 1];
-
-		if (env == NULL)
-			env = sched_env(j, pos);
-		if (t->if_ && (cond = sched_eval(t->if_, env, "if")) == NULL)
-			goto failed;
-		if (cond && is_false(cond)) {
-			task_move(j->id, pos, T_SKIPPED, "completed = ?", "I",
-			    now_ms());
-			free(cond);
-			cond = NULL;
-			continue;
-		}
-		if (is_composite(t)) {
-			int n = t->subjob ? sched_subjob(j, pos, t, env) :
-			    sched_expand(j, pos, t, env);
-
-			if (n < 0)
-				goto failed;
-			if (n == 0) {
-				task_move(j->id, pos, T_COMPLETED, "completed = ?",
-				    "I", now_ms());
-				continue;
-			}
-			db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is",
-			    pos, j->id);
-			job_move(j->id, J_RUNNING, NULL, "started = coalesce(started,"
-			    " ?)", "I", now_ms());
-			rc = 0;
-			goto out;
-		}
-		if ((t->c.name && (name = sched_eval(t->c.name, env, "name")) ==
-		    NULL) || (queue = sched_eval(t->queue, env, "queue")) == NULL ||
-		    (t->var && (var = sched_eval(t->var, env, "var")) == NULL))
-			goto failed;
-		name = secrets_out(j->id, name);
-		task_move(j->id, pos, T_PENDING, "name = ?, queue = ?, var = ?",
-		    "sss", name, queue, var);
-		db_exec("UPDATE jobs SET position = ? WHERE id = ?", "is", pos,
-		    j->id);
-		rc = 0;
-		goto out;
-failed:
-		job_fail(j->id, pos, task_label(t, pos, lbl, sizeof(lbl)), errmsg);
-		rc = -1;
-		goto out;
-	}
-out:
-	free(cond);
-	free(name);
-	free(queue);
-	free(var);
-	expr_free(env);
-	return rc;
 }
 
 /* The job completed: its output expression, if any, gives its result. */
@@ -5889,29 +7308,33 @@ static void
 attempt_end(struct run *r, int ok, int code, const char *error)
 {
 	struct job *j = sched_job(r->job);
-	const struct task *t = NULL;
+	const struct task *t = j ? task_at(j, r->pos) : NULL;
+	struct strlist rm, vols;
 	char *state;
+	int st;
 
-	if (j)
-		t = task_at(j, r->pos);
-	attempt_cleanup(r, t);
+	/*
+	 * The containers go only once the store has the attempt's end: a
+	 * crash before then finds the step's container and follows it, where
+	 * one after its removal would run the step again.  (The job may be
+	 * gone from the cache by then: what to remove is known first.)
+	 */
+	attempt_leftovers(r, t, &rm, &vols);
 	/*
 	 * A cancelled job's tasks are final already: nothing to record; nor
 	 * for an attempt that a restart has left behind.
 	 */
 	state = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ? AND"
 	    " attempt = ?", "sii", r->job, r->pos, r->attempt);
-	if (state_parse(tstate_names, state) != T_RUNNING &&
-	    state_parse(tstate_names, state) != T_SCHEDULED) {
-		free(state);
-		sched_job_tidy(r->job);
-		return;
-	}
+	st = state_parse(tstate_names, state);
 	free(state);
-	if (ok && t)
+	if (st != T_RUNNING && st != T_SCHEDULED)
+		sched_job_tidy(r->job);
+	else if (ok && t)
 		task_completed(r, j);
 	else
 		task_failed(r, t, code, ok ? errmsg : error);
+	attempt_cleanup(&rm, &vols);
 }
 
 /* A step's container exited with `code` (its CLI's exit status). */
@@ -5960,12 +7383,14 @@ step_exited(struct run *r, int code)
 		if (over) {
 			err_ = xasprintf("the task wrote more than %d bytes to "
 			    "$TORK_OUTPUT, the limit of a result", MAX_OUTPUT);
+			step_result_done(r->job, r->pos, r->attempt, r->step);
 			attempt_end(r, 0, code, err_);
 			free(err_);
 			return;
 		}
-		db_exec("UPDATE tasks SET result = ?, exit_code = 0 WHERE job = ?"
-		    " AND pos = ?", "ssi", res, r->job, r->pos);
+		if (db_exec("UPDATE tasks SET result = ?, exit_code = 0 WHERE job ="
+		    " ? AND pos = ?", "ssi", res, r->job, r->pos) == 1)
+			step_result_done(r->job, r->pos, r->attempt, r->step);
 		free(res);
 	}
 	sched_step(j, r->pos, r->attempt, r->step + 1, r->deadline);
@@ -5982,10 +7407,10 @@ subjob_ended(const char *id, enum jstate state, const char *error)
 	sqlite3_stmt *st;
 	struct run r = { 0 };
 	struct job *pj;
-	char *parent = NULL, *result = NULL, *tstate, *e;
+	char *parent = NULL, *result = NULL, *e;
 
 	st = db_prep("SELECT parent, ptask, result FROM jobs WHERE id = ?", "s", id);
-	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+	if (db_row(st) && sqlite3_column_text(st, 0)) {
 		parent = col_str(st, 0);
 		r.pos = sqlite3_column_int(st, 1);
 		result = col_str(st, 2);
@@ -5995,9 +7420,7 @@ subjob_ended(const char *id, enum jstate state, const char *error)
 		return;
 	snprintf(r.job, sizeof(r.job), "%s", parent);
 	r.attempt = INT_MAX;		/* a subjob is not retried */
-	tstate = db_str("SELECT state FROM tasks WHERE job = ? AND pos = ?", "si",
-	    parent, r.pos);
-	if (state_parse(tstate_names, tstate) == T_RUNNING &&
+	if (db_tstate(parent, r.pos) == T_RUNNING &&
 	    (pj = sched_job(parent)) != NULL) {
 		if (state == J_COMPLETED) {
 			db_exec("UPDATE tasks SET result = ? WHERE job = ? AND pos = ?",
@@ -6010,11 +7433,266 @@ subjob_ended(const char *id, enum jstate state, const char *error)
 			free(e);
 		}
 	}
-	free(tstate);
 	free(parent);
 	free(result);
 }
 
+/* ---- cancel, stop, restart, timeouts */
+/*
+ * Stops the container of runs[i] by removing it.  The container may not
+ * exist yet (the CLI is still creating it): so this is tried again every
+ * second until the CLI exits, and after ten seconds the CLI is killed too.
+ * Takes an index, since it adds a run, which may move the array.
+ */
+static int
+run_owns_container(const struct run *r)
+{
+	return r->kind == R_STEP || r->kind == R_REATTACH;
+}
+
+static void
+kill_container(size_t i)
+{
+	struct strlist a;
+	char *name;
+	pid_t pid;
+
+	if (!run_owns_container(&runs[i])) {	/* the CLI is all there is */
+		kill(-runs[i].pid, SIGKILL);
+		return;
+	}
+	runs[i].rekill_at = mono_ms() + 1000;
+	if (runs[i].kill_at == 0)
+		runs[i].kill_at = mono_ms() + 10000;
+	name = rt_name(runs[i].job, runs[i].pos, runs[i].attempt, runs[i].step);
+	rt_remove1(name, &a);
+	free(name);
+	if ((pid = rt_bg(&a)) > 0)
+		run_add(pid, R_AUX, NULL, 0, 0, 0);
+}
+
+static void
+sched_cancel_subjobs(const char *id)
+{
+	struct strlist kids = { 0 };
+	size_t i;
+
+	/* A detached subjob lives a life of its own. */
+	db_strs(&kids, "SELECT id FROM jobs WHERE parent = ? AND detached = 0 AND"
+	    " state NOT IN (?, ?, ?)", "ssss", id, JFINAL_NAMES);
+	for (i = 0; i < kids.n; i++)
+		sched_cancel(kids.v[i]);
+	strlist_free(&kids);
+}
+
+static void
+sched_cancel(const char *id)
+{
+	long long now = now_ms();
+	int st = db_jstate(id);
+	size_t i;
+
+	if (st < 0 || JSTATE_FINAL(st)) {
+		logf_("info", "job.cancel", "job=%s ignored=%s", id,
+		    st < 0 ? "unknown" : jstate_name(st));
+		return;
+	}
+	db_begin();
+	tasks_move(id, 0, ~TFINAL, T_CANCELLED, "completed = ?", now);
+	job_move(id, J_CANCELLED, NULL, "completed = ?", "I", now);
+	db_commit();
+	sched_cancel_subjobs(id);
+	for (i = 0; i < nruns; i++)
+		if (runs[i].kind != R_AUX && strcmp(runs[i].job, id) == 0) {
+			runs[i].cancelled = 1;
+			kill_container(i);
+		}
+	sched_job_done(id, J_CANCELLED, NULL);
+}
+
+/*
+ * Like cancel, but each running container gets SIGTERM and grace_ms to end
+ * before docker kills it (docker stop); the job is CANCELLED with why.
+ */
+static void
+sched_stop(const char *id, long long grace_ms)
+{
+	struct strlist n = { 0 }, a;
+	long long now = now_ms(), g = (grace_ms + 999) / 1000;	/* docker's unit */
+	int st = db_jstate(id);
+	size_t i;
+	pid_t pid;
+	char *why;
+
+	if (st < 0 || JSTATE_FINAL(st)) {
+		logf_("info", "job.stop", "job=%s ignored=%s", id,
+		    st < 0 ? "unknown" : jstate_name(st));
+		return;
+	}
+	why = xasprintf("stopped (SIGTERM, then SIGKILL after %llds)", g);
+	db_begin();
+	tasks_move(id, 0, ~TFINAL, T_CANCELLED, "completed = ?", now);
+	job_move(id, J_CANCELLED, why, "completed = ?, error = ?", "Is", now, why);
+	db_commit();
+	sched_cancel_subjobs(id);
+	for (i = 0; i < nruns; i++) {
+		struct run *r = &runs[i];
+
+		if (r->kind == R_AUX || strcmp(r->job, id) != 0)
+			continue;
+		r->cancelled = 1;
+		if (!run_owns_container(r)) {
+			kill(-r->pid, SIGKILL);
+			continue;
+		}
+		/* rm -f only once the grace is over and docker stop did not do */
+		r->rekill_at = mono_ms() + g * 1000 + 5000;
+		r->kill_at = r->rekill_at + 10000;
+		strlist_add(&n, rt_name(r->job, r->pos, r->attempt, r->step));
+	}
+	if (n.n) {
+		rt->stop(&n, g, &a);
+		if ((pid = rt_bg(&a)) > 0)
+			run_add(pid, R_AUX, NULL, 0, 0, 0);
+	}
+	strlist_free(&n);
+	sched_job_done(id, J_CANCELLED, why);
+	free(why);
+}
+
+/*
+ * A FAILED or CANCELLED job runs again from the first task that did not
+ * complete; completed tasks keep their results (Tork's restart).  Attempts
+ * go on counting, so that no container name is used twice, but retry.limit
+ * counts from the restart.
+ */
+static void
+sched_restart(const char *id)
+{
+	char *sec = home_path("secrets/%s", id), *p = NULL;
+	struct job *j;
+	int pos, i, st = db_jstate(id);
+
+	if ((st != J_FAILED && st != J_CANCELLED) ||
+	    (p = db_str("SELECT imported FROM jobs WHERE id = ?",
+	    "s", id)) != NULL || (j = sched_job(id)) == NULL) {
+		free(p);
+		logf_("info", "job.restart", "job=%s ignored=%s", id,
+		    st < 0 ? "unknown" : jstate_name(st));
+		goto out;
+	}
+	if (j->secrets.n && access(sec, F_OK) < 0) {
+		logf_("warn", "job.restart", "job=%s ignored=\"its secrets are "
+		    "gone\"", id);
+		goto out;
+	}
+	p = db_str("SELECT min(pos) FROM tasks WHERE job = ? AND parent = 0 AND"
+	    " state NOT IN (?, ?)", "sss", id, tstate_name(T_COMPLETED),
+	    tstate_name(T_SKIPPED));
+	pos = p ? atoi(p) : (int)j->ntasks + 1;
+	free(p);
+	db_begin();
+	db_exec("UPDATE jobs SET hipos = (SELECT max(pos) FROM tasks WHERE job ="
+	    " ?1) WHERE id = ?1", "s", id);
+	db_exec("WITH RECURSIVE d(p) AS (SELECT pos FROM tasks WHERE job = ?1 AND"
+	    " parent >= ?2 AND parent <= ?3 UNION SELECT t.pos FROM tasks t, d"
+	    " WHERE t.job = ?1 AND t.parent = d.p)"
+	    " DELETE FROM tasks WHERE job = ?1 AND pos IN d", "sii", id, pos,
+	    (int)j->ntasks);
+	for (i = pos; i <= (int)j->ntasks; i++)
+		task_move(id, i, T_CREATED, "abase = attempt, step = 0, not_before ="
+		    " NULL, exit_code = NULL, result = NULL, error = NULL, started ="
+		    " NULL, completed = NULL, subjob = NULL, progress = NULL,"
+		    " progress_at = NULL", NULL);
+	job_move(id, J_PENDING, NULL, "completed = NULL, error = NULL, result ="
+	    " NULL, restarts = restarts + 1", NULL);
+	if (sched_next(j, pos) == 1)
+		job_complete(j);
+	if (db_commit() < 0) {
+		logf_("warn", "job.restart", "job=%s error=\"%s\"", id, errmsg);
+		goto out;
+	}
+	logf_("info", "job.restart", "job=%s task=%d", id, pos);
+	if (JSTATE_FINAL(db_jstate(id)))
+		sched_job_tidy(id);
+out:
+	free(sec);
+}
+
+static void sched_recover(void);
+
+static void
+sched_timeouts(void)
+{
+	long long now = mono_ms();
+	size_t i;
+
+	if (reconcile_at && now >= reconcile_at)
+		sched_recover();
+
+	for (i = 0; i < nruns; i++) {
+		struct run *r = &runs[i];
+
+		if (r->kind == R_PROBE && r->deadline && now >= r->deadline &&
+		    !r->timed_out) {
+			r->timed_out = 1;
+			kill(-r->pid, SIGKILL);
+		} else if (r->kind != R_AUX && r->deadline && now >= r->deadline &&
+		    !r->timed_out && !r->cancelled) {
+			r->timed_out = 1;
+			logf_("warn", "task.timeout", "job=%s task=%d attempt=%d",
+			    r->job, r->pos, r->attempt);
+			kill_container(i);
+		} else if (r->rekill_at && now >= r->rekill_at)
+			kill_container(i);
+		r = &runs[i];
+		if (r->kill_at && now >= r->kill_at) {
+			kill(-r->pid, SIGKILL);
+			r->kill_at = 0;
+		}
+	}
+}
+
+/* The next time sched_timeouts() has something to do, as a poll timeout. */
+static int
+sched_wait_ms(void)
+{
+	long long now = mono_ms(), next = now + 1000, due;
+	size_t i;
+	char *s;
+
+	/*
+	 * The next delayed job's, retry's, cron firing's or webhook attempt's
+	 * time, within the second; one query, as this runs each time round.
+	 * Webhooks count only while a delivery slot is free.
+	 */
+	if ((s = db_str("SELECT min(t) FROM (SELECT min(due) t FROM jobs WHERE"
+	    " state = ?3 UNION ALL SELECT min(not_before) FROM tasks"
+	    " WHERE state = ?4 AND not_before > ?1 UNION ALL SELECT"
+	    " min(next_at) FROM schedules WHERE state = ?5 AND next_at > 0"
+	    " UNION ALL SELECT min(next_at) FROM hooks WHERE ?2 AND state = ?6)",
+	    "Iissss", now_ms(), hooks_inflight() < HOOK_INFLIGHT,
+	    jstate_name(J_SCHEDULED), tstate_name(T_PENDING),
+	    sstate_names[S_ACTIVE], hstate_names[H_PENDING])) != NULL) {
+		due = atoll(s) - now_ms();
+		free(s);
+		if (now + due < next)
+			next = now + (due > 0 ? due : 0);
+	}
+	if (reconcile_at && reconcile_at < next)
+		next = reconcile_at;
+	for (i = 0; i < nruns; i++) {
+		if (runs[i].deadline && !runs[i].timed_out && runs[i].deadline < next)
+			next = runs[i].deadline;
+		if (runs[i].kill_at && runs[i].kill_at < next)
+			next = runs[i].kill_at;
+		if (runs[i].rekill_at && runs[i].rekill_at < next)
+			next = runs[i].rekill_at;
+	}
+	return next > now ? (int)(next - now) : 0;
+}
+
+/* ---- webhooks */
 /*
  * Webhooks.  An event of a job with webhooks becomes one row in hooks per
  * webhook whose event matches and whose if holds: url, headers and body
@@ -6023,11 +7701,6 @@ subjob_ended(const char *id, enum jstate state, const char *error)
  * server; 429, 5xx and network errors are tried again after 1, 2, 4 and
  * 8 s, and every attempt is written down for show.
  */
-#define HOOK_TRIES	5
-#define HOOK_INFLIGHT	8
-
-static void json_job(struct buf *, const struct jobrow *, const struct taskrow *,
-    size_t);
 
 /* job (and task) as webhook if expressions see them: Tork's names too. */
 static void
@@ -6273,7 +7946,7 @@ sched_hooks(void)
 	st = db_prep("SELECT seq, url, headers, body FROM hooks WHERE state = ?"
 	    " AND next_at <= ? ORDER BY seq LIMIT ?", "sIi", hstate_names[H_PENDING],
 	    now_ms(), (int)room);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		hook_spawn(sqlite3_column_int64(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2),
@@ -6325,811 +7998,50 @@ hook_done(struct run *r)
 	    status < 0 ? "\"" : "");
 }
 
-/* Starts a PENDING task's next attempt. */
-static void
-sched_start(const char *id, int pos)
-{
-	struct job *j = sched_job(id);
-	const struct task *t = j ? task_at(j, pos) : NULL;
-	long long now = now_ms();
-	char *a;
-	int attempt;
-
-	if (t == NULL) {
-		/* The envelope no longer parses: no retry can mend that. */
-		char *e = xstrdup(j ? "no such task" : errmsg);
-
-		db_begin();
-		task_move(id, pos, T_FAILED, "completed = ?, error = ?", "Is", now, e);
-		job_move(id, J_FAILED, e, "completed = ?, error = ?", "Is", now, e);
-		db_commit();
-		sched_job_done(id, J_FAILED, e);
-		free(e);
-		return;
-	}
-	a = db_str("SELECT attempt FROM tasks WHERE job = ? AND pos = ?", "si", id, pos);
-	attempt = (a ? atoi(a) : 0) + 1;
-	free(a);
-	db_begin();
-	task_move(id, pos, T_SCHEDULED, "attempt = ?, step = 0, astart = ?,"
-	    " started = coalesce(started, ?)", "iII", attempt, now, now);
-	job_move(id, J_RUNNING, NULL, "started = coalesce(started, ?)", "I", now);
-	db_commit();
-	sched_step(j, pos, attempt, 0, mono_deadline(now, t->timeout_ms));
-}
-
-/* Delayed jobs whose time has come become PENDING, their first task too. */
-static void
-sched_due(void)
-{
-	struct strlist ids = { 0 };
-	sqlite3_stmt *st;
-	struct job *j;
-	size_t i;
-	char *s;
-
-	st = db_prep("SELECT id FROM jobs WHERE state = ? AND due <= ?", "sI",
-	    jstate_name(J_SCHEDULED), now_ms());
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		strlist_add(&ids, col_str(st, 0));
-	sqlite3_finalize(st);
-	for (i = 0; i < ids.n; i++) {
-		if ((j = sched_job(ids.v[i])) == NULL)
-			continue;
-		db_begin();
-		job_move(j->id, J_PENDING, NULL, NULL, NULL);
-		if (sched_next(j, 1) == 1)
-			job_complete(j);
-		db_commit();
-		s = db_str("SELECT state FROM jobs WHERE id = ?", "s", ids.v[i]);
-		if (s && jstate_final(s))
-			sched_job_tidy(ids.v[i]);
-		free(s);
-	}
-	strlist_free(&ids);
-}
-
-/* Starts what the queue caps allow: by priority, then submission order. */
-static void
-sched_tick(void)
-{
-	sqlite3_stmt *st;
-	struct { char *job, *queue; int pos; } *go = NULL;
-	size_t ngo = 0, i;
-
-	st = db_prep("SELECT job, pos, queue FROM tasks WHERE state = ? AND"
-	    " coalesce(not_before, 0) <= ? ORDER BY priority DESC, jseq, pos",
-	    "sI", tstate_name(T_PENDING), now_ms());
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		const char *q = (const char *)sqlite3_column_text(st, 2);
-		int pending = 0;
-
-		for (i = 0; i < ngo; i++)
-			if (strcmp(go[i].queue, q) == 0)
-				pending++;
-		if (queue_busy(q) + pending >= queue_cap(q))
-			continue;
-		go = xreallocarray(go, ngo + 1, sizeof(*go));
-		go[ngo].job = col_str(st, 0);
-		go[ngo].pos = sqlite3_column_int(st, 1);
-		go[ngo++].queue = col_str(st, 2);
-	}
-	sqlite3_finalize(st);
-	for (i = 0; i < ngo; i++) {
-		sched_start(go[i].job, go[i].pos);
-		free(go[i].job);
-		free(go[i].queue);
-	}
-	free(go);
-}
+/* ---- retention */
+/*
+ * Finished jobs older than --keep go, with their logs, work files and
+ * secrets; so do jobs `prune` names.
+ */
 
 /*
- * Stops the container of runs[i] by removing it.  The container may not
- * exist yet (the CLI is still creating it): so this is tried again every
- * second until the CLI exits, and after ten seconds the CLI is killed too.
- * Takes an index, since it adds a run, which may move the array.
+ * Deletes job id's rows and its subjobs' (inside the caller's
+ * transaction), and adds what it leaves on disk (logs, work files,
+ * secrets) to files and the ids to ids: those go only once the delete is
+ * committed.  Returns 0, or -1 with errmsg.
  */
-static void
-kill_container(size_t i)
-{
-	struct strlist n = { 0 };
-	pid_t pid;
-
-	if (runs[i].kind == R_PROBE) {	/* no container of its own */
-		kill(-runs[i].pid, SIGKILL);
-		return;
-	}
-	runs[i].rekill_at = mono_ms() + 1000;
-	if (runs[i].kill_at == 0)
-		runs[i].kill_at = mono_ms() + 10000;
-	strlist_add(&n, rt_name(runs[i].job, runs[i].pos, runs[i].attempt,
-	    runs[i].step));
-	if ((pid = rt_bg("rm", "--force", &n)) > 0)
-		run_add(pid, R_AUX, NULL, 0, 0, 0);
-	strlist_free(&n);
-}
-
-static void sched_cancel(const char *);
-
-static void
-sched_cancel_subjobs(const char *id)
+static int
+job_delete(const char *id, struct strlist *files, struct strlist *ids)
 {
 	struct strlist kids = { 0 };
 	sqlite3_stmt *st;
 	size_t i;
+	int rc = 0;
 
-	/* A detached subjob lives a life of its own. */
-	st = db_prep("SELECT id FROM jobs WHERE parent = ? AND detached = 0 AND"
-	    " state NOT IN (?, ?, ?)", "ssss", id, JFINAL_NAMES);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		strlist_add(&kids, col_str(st, 0));
-	sqlite3_finalize(st);
-	for (i = 0; i < kids.n; i++)
-		sched_cancel(kids.v[i]);
+	/* a detached subjob still running lives on, a job of its own */
+	if (db_exec("UPDATE jobs SET parent = NULL, ptask = NULL WHERE parent ="
+	    " ? AND state NOT IN (?, ?, ?)", "ssss", id, JFINAL_NAMES) < 0)
+		return -1;
+	db_strs(&kids, "SELECT id FROM jobs WHERE parent = ?", "s", id);
+	for (i = 0; i < kids.n && rc == 0; i++)
+		rc = job_delete(kids.v[i], files, ids);
 	strlist_free(&kids);
-}
-
-static void
-sched_cancel(const char *id)
-{
-	long long now = now_ms();
-	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
-	size_t i;
-
-	if (state == NULL || jstate_final(state)) {
-		logf_("info", "job.cancel", "job=%s ignored=%s", id,
-		    state ? state : "unknown");
-		free(state);
-		return;
-	}
-	free(state);
-	db_begin();
-	tasks_move(id, 0, ~TFINAL, T_CANCELLED, "completed = ?", now);
-	job_move(id, J_CANCELLED, NULL, "completed = ?", "I", now);
-	db_commit();
-	sched_cancel_subjobs(id);
-	for (i = 0; i < nruns; i++)
-		if (runs[i].kind != R_AUX && strcmp(runs[i].job, id) == 0) {
-			runs[i].cancelled = 1;
-			kill_container(i);
-		}
-	sched_job_done(id, J_CANCELLED, NULL);
-}
-
-/*
- * Like cancel, but each running container gets SIGTERM and grace_ms to end
- * before docker kills it (docker stop); the job is CANCELLED with why.
- */
-static void
-sched_stop(const char *id, long long grace_ms)
-{
-	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *why;
-	struct strlist n = { 0 };
-	long long now = now_ms(), g = (grace_ms + 999) / 1000;	/* docker's unit */
-	size_t i;
-	pid_t pid;
-
-	if (state == NULL || jstate_final(state)) {
-		logf_("info", "job.stop", "job=%s ignored=%s", id,
-		    state ? state : "unknown");
-		free(state);
-		return;
-	}
-	free(state);
-	why = xasprintf("stopped (SIGTERM, then SIGKILL after %llds)", g);
-	db_begin();
-	tasks_move(id, 0, ~TFINAL, T_CANCELLED, "completed = ?", now);
-	job_move(id, J_CANCELLED, why, "completed = ?, error = ?", "Is", now, why);
-	db_commit();
-	sched_cancel_subjobs(id);
-	for (i = 0; i < nruns; i++) {
-		struct run *r = &runs[i];
-
-		if (r->kind == R_AUX || strcmp(r->job, id) != 0)
-			continue;
-		r->cancelled = 1;
-		if (r->kind == R_PROBE) {
-			kill(-r->pid, SIGKILL);
-			continue;
-		}
-		/* rm -f only once the grace is over and docker stop did not do */
-		r->rekill_at = mono_ms() + g * 1000 + 5000;
-		r->kill_at = r->rekill_at + 10000;
-		strlist_add(&n, rt_name(r->job, r->pos, r->attempt, r->step));
-	}
-	if (n.n) {
-		char t[32];
-
-		snprintf(t, sizeof(t), "--time=%lld", g);
-		if ((pid = rt_bg("stop", t, &n)) > 0)
-			run_add(pid, R_AUX, NULL, 0, 0, 0);
-	}
-	strlist_free(&n);
-	sched_job_done(id, J_CANCELLED, why);
-	free(why);
-}
-
-/*
- * A FAILED or CANCELLED job runs again from the first task that did not
- * complete; completed tasks keep their results (Tork's restart).  Attempts
- * go on counting, so that no container name is used twice, but retry.limit
- * counts from the restart.
- */
-static void
-sched_restart(const char *id)
-{
-	char *state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id), *p = NULL;
-	char *sec = home_path("secrets/%s", id);
-	struct job *j;
-	int pos, i, st = state_parse(jstate_names, state);
-
-	if ((st != J_FAILED && st != J_CANCELLED) ||
-	    (p = db_str("SELECT imported FROM jobs WHERE id = ?",
-	    "s", id)) != NULL || (j = sched_job(id)) == NULL) {
-		free(p);
-		logf_("info", "job.restart", "job=%s ignored=%s", id,
-		    state ? state : "unknown");
-		goto out;
-	}
-	if (j->secrets.n && access(sec, F_OK) < 0) {
-		logf_("warn", "job.restart", "job=%s ignored=\"its secrets are "
-		    "gone\"", id);
-		goto out;
-	}
-	p = db_str("SELECT min(pos) FROM tasks WHERE job = ? AND parent = 0 AND"
-	    " state NOT IN (?, ?)", "sss", id, tstate_name(T_COMPLETED),
-	    tstate_name(T_SKIPPED));
-	pos = p ? atoi(p) : (int)j->ntasks + 1;
-	free(p);
-	db_begin();
-	db_exec("UPDATE jobs SET hipos = (SELECT max(pos) FROM tasks WHERE job ="
-	    " ?1) WHERE id = ?1", "s", id);
-	db_exec("WITH RECURSIVE d(p) AS (SELECT pos FROM tasks WHERE job = ?1 AND"
-	    " parent >= ?2 AND parent <= ?3 UNION SELECT t.pos FROM tasks t, d"
-	    " WHERE t.job = ?1 AND t.parent = d.p)"
-	    " DELETE FROM tasks WHERE job = ?1 AND pos IN d", "sii", id, pos,
-	    (int)j->ntasks);
-	for (i = pos; i <= (int)j->ntasks; i++)
-		task_move(id, i, T_CREATED, "abase = attempt, step = 0, not_before ="
-		    " NULL, exit_code = NULL, result = NULL, error = NULL, started ="
-		    " NULL, completed = NULL, subjob = NULL, progress = NULL,"
-		    " progress_at = NULL", NULL);
-	logf_("info", "job.restart", "job=%s task=%d", id, pos);
-	job_move(id, J_PENDING, NULL, "completed = NULL, error = NULL, result ="
-	    " NULL, restarts = restarts + 1", NULL);
-	if (sched_next(j, pos) == 1)
-		job_complete(j);
-	db_commit();
-	free(state);
-	state = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
-	if (state && jstate_final(state))
-		sched_job_tidy(id);
-out:
-	free(state);
-	free(sec);
-}
-
-static void
-sched_timeouts(void)
-{
-	long long now = mono_ms();
-	size_t i;
-
-	for (i = 0; i < nruns; i++) {
-		struct run *r = &runs[i];
-
-		if (r->kind == R_PROBE && r->deadline && now >= r->deadline &&
-		    !r->timed_out) {
-			r->timed_out = 1;
-			kill(-r->pid, SIGKILL);
-		} else if (r->kind != R_AUX && r->deadline && now >= r->deadline &&
-		    !r->timed_out && !r->cancelled) {
-			r->timed_out = 1;
-			logf_("warn", "task.timeout", "job=%s task=%d attempt=%d",
-			    r->job, r->pos, r->attempt);
-			kill_container(i);
-		} else if (r->rekill_at && now >= r->rekill_at)
-			kill_container(i);
-		r = &runs[i];
-		if (r->kill_at && now >= r->kill_at) {
-			kill(-r->pid, SIGKILL);
-			r->kill_at = 0;
-		}
-	}
-}
-
-/* The next time sched_timeouts() has something to do, as a poll timeout. */
-static int
-sched_wait_ms(void)
-{
-	long long now = mono_ms(), next = now + 1000, due;
-	size_t i;
-	char *s;
-
-	/*
-	 * The next delayed job's, retry's, cron firing's or webhook attempt's
-	 * time, within the second; one query, as this runs each time round.
-	 * Webhooks count only while a delivery slot is free.
-	 */
-	if ((s = db_str("SELECT min(t) FROM (SELECT min(due) t FROM jobs WHERE"
-	    " state = ?3 UNION ALL SELECT min(not_before) FROM tasks"
-	    " WHERE state = ?4 AND not_before > ?1 UNION ALL SELECT"
-	    " min(next_at) FROM schedules WHERE state = ?5 AND next_at > 0"
-	    " UNION ALL SELECT min(next_at) FROM hooks WHERE ?2 AND state = ?6)",
-	    "Iissss", now_ms(), hooks_inflight() < HOOK_INFLIGHT,
-	    jstate_name(J_SCHEDULED), tstate_name(T_PENDING),
-	    sstate_names[S_ACTIVE], hstate_names[H_PENDING])) != NULL) {
-		due = atoll(s) - now_ms();
-		free(s);
-		if (now + due < next)
-			next = now + (due > 0 ? due : 0);
-	}
-	for (i = 0; i < nruns; i++) {
-		if (runs[i].deadline && !runs[i].timed_out && runs[i].deadline < next)
-			next = runs[i].deadline;
-		if (runs[i].kill_at && runs[i].kill_at < next)
-			next = runs[i].kill_at;
-		if (runs[i].rekill_at && runs[i].rekill_at < next)
-			next = runs[i].rekill_at;
-	}
-	return next > now ? (int)(next - now) : 0;
-}
-
-static void reattach(struct job *, int, int, int, long long);
-
-/*
- * A `docker run` CLI exited non-zero.  Usually its status is the
- * container's, but the CLI can die on its own (OOM killer, a dropped
- * attach connection) while the container runs on: ask the engine.
- */
-static void
-step_cli_failed(struct run *r, int code)
-{
-	char *name = rt_name(r->job, r->pos, r->attempt, r->step);
-	int cli = code;
-	char *st = rt_inspect(name, &code);
-	struct job *j = sched_job(r->job);
-
-	char *why = cli == 125 ? docker_complaint(r->job, r->pos) : NULL;
-
-	if (st && j && strcmp(st, "running") == 0)
-		reattach(j, r->pos, r->attempt, r->step, r->deadline);
-	else if (st && j && strcmp(st, "created") == 0 && why &&
-	    strstr(why, "is already in use")) {
-		/*
-		 * The name was taken by a container that a CLI killed with the
-		 * last daemon was still creating: never started, so remove it
-		 * and run the step again.
-		 */
-		char *argv[] = { (char *)docker_bin, "rm", "--force", "--", name,
-			NULL };
-		char *out;
-
-		rt_capture(argv, &out);
-		free(out);
-		logf_("info", "task.restart", "job=%s task=%d attempt=%d step=%d "
-		    "reason=name-in-use", r->job, r->pos, r->attempt, r->step);
-		sched_step_run(j, r->pos, r->attempt, r->step, r->deadline);
-	} else
-		step_exited(r, st && (strcmp(st, "exited") == 0 ||
-		    strcmp(st, "dead") == 0) ? code : cli);
-	free(why);
-	free(st);
-	free(name);
-}
-
-/*
- * A task reports progress by writing a number from 0 to 100, or a short
- * message, to $TORK_PROGRESS (/tork/progress); the first line counts.  The
- * daemon looks each second, and when the step ends.
- */
-static void
-progress_read(struct run *r)
-{
-	char *path, *text, *v, *old;
-	struct stat sb;
-	long long mt;
-
-	if (r->kind != R_STEP && r->kind != R_REATTACH)
-		return;
-	path = home_path("work/%s/%d.%d.%d/progress", r->job, r->pos, r->attempt,
-	    r->step);
-	if (stat(path, &sb) < 0 || (mt = sb.st_mtim.tv_sec * 1000000000LL +
-	    sb.st_mtim.tv_nsec + sb.st_size) == r->prog_mtime ||
-	    (text = read_file(path, NULL)) == NULL) {
-		free(path);
-		return;
-	}
-	free(path);
-	r->prog_mtime = mt;
-	text[strcspn(text, "\r\n")] = '\0';
-	for (v = text; *v == ' ' || *v == '\t'; v++)
-		;
-	if (strlen(v) > 200)
-		v[200] = '\0';
-	v = redact(&r->redact, xstrdup(v));
-	old = db_str("SELECT progress FROM tasks WHERE job = ? AND pos = ?", "si",
-	    r->job, r->pos);
-	if (*v && (old == NULL || strcmp(old, v) != 0)) {
-		db_exec("UPDATE tasks SET progress = ?, progress_at = ? WHERE job = ?"
-		    " AND pos = ?", "sIsi", v, now_ms(), r->job, r->pos);
-		hook_event(r->job, r->pos, "task.Progress", NULL);
-		hook_event(r->job, 0, "job.Progress", NULL);
-		logf_("info", "task.progress", "job=%s task=%d progress=\"%s\"",
-		    r->job, r->pos, v);
-	}
-	free(old);
-	free(v);
-	free(text);
-}
-
-static void
-sched_progress(void)
-{
-	size_t i;
-
-	for (i = 0; i < nruns; i++)
-		progress_read(&runs[i]);
-}
-
-/* A child exited; works on a copy, since handling it may add runs. */
-static void
-sched_reap(pid_t pid, int status)
-{
-	struct run r;
-	size_t i;
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-
-	for (i = 0; i < nruns && runs[i].pid != pid; i++)
-		;
-	if (i == nruns)
-		return;
-	run_output(&runs[i], 1);	/* the child is gone: so is the rest */
-	progress_read(&runs[i]);
-	r = runs[i];
-	runs[i] = runs[--nruns];
-	if (r.kind == R_AUX) {
-		if (r.then.n && rt_spawn(r.then.v, -1, NULL) > 0) {
-			/* reaped as an unknown pid: nothing follows it */
-		}
-	} else if (r.kind == R_REATTACH) {
-		/* `docker logs -f` ended: the container did, or the engine hung up. */
-		char *name = rt_name(r.job, r.pos, r.attempt, r.step);
-		char *st = rt_inspect(name, &code);
-		struct job *j = sched_job(r.job);
-
-		if (st && j && !r.cancelled && !r.timed_out &&
-		    (strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 ||
-		    strcmp(st, "restarting") == 0))
-			reattach(j, r.pos, r.attempt, r.step, r.deadline);
-		else
-			step_exited(&r, st ? code : 125);
-		free(st);
-		free(name);
-	} else if (r.kind == R_PROBE)
-		probe_exited(&r, code);
-	else if (r.kind == R_HOOK)
-		hook_done(&r);
-	else if (code != 0 && !r.cancelled && !r.timed_out)
-		step_cli_failed(&r, code);
-	else
-		step_exited(&r, code);
-	run_free(&r);
-}
-
-/* Follows a container this daemon did not start (or lost), until it exits. */
-static void
-reattach(struct job *j, int pos, int attempt, int step, long long deadline)
-{
-	char *name = rt_name(j->id, pos, attempt, step);
-	char *logp = home_path("logs/%s/%d.log", j->id, pos);
-	char since[32] = "0", *since_arg;
-	struct stat sb;
-	struct run *r;
-
-	/* What was logged before the crash is in the file already. */
-	if (stat(logp, &sb) == 0)
-		snprintf(since, sizeof(since), "%lld", (long long)sb.st_mtime);
-	free(logp);
-	since_arg = xasprintf("--since=%s", since);
-	{
-		char *argv[] = { (char *)docker_bin, "logs", "--follow", since_arg,
-			"--", name, NULL };
-
-		r = run_logged(argv, NULL, R_REATTACH, j, pos, attempt, step, NULL);
-	}
-	if (r) {
-		r->deadline = deadline;
-		logf_("info", "task.reattach", "job=%s task=%d attempt=%d step=%d "
-		    "container=%s", j->id, pos, attempt, step, name);
-	}
-	free(since_arg);
-	free(name);
-}
-
-/* After a restart: find every container the last daemon left running. */
-static void
-sched_recover(void)
-{
-	sqlite3_stmt *st;
-	struct strlist all, keep = { 0 };
-	size_t i, k;
-
-	st = db_prep("SELECT job, pos, attempt, step, astart FROM tasks WHERE"
-	    " state IN (?, ?)", "ss", tstate_name(T_SCHEDULED),
-	    tstate_name(T_RUNNING));
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		int pos = sqlite3_column_int(st, 1);
-		int attempt = sqlite3_column_int(st, 2);
-		int step = sqlite3_column_int(st, 3);
-		long long astart = sqlite3_column_int64(st, 4);
-		struct job *j = sched_job(id);
-		const struct task *t = j ? task_at(j, pos) : NULL;
-		char *name, *state;
-		int code;
-
-		/* A composite task has no container of its own. */
-		if (t == NULL || is_composite(t))
-			continue;
-		strlist_add(&keep, xasprintf("jobrun-%s-%s-%d-%d-", homeid, id,
-		    pos, attempt));
-		name = rt_name(id, pos, attempt, step);
-		state = rt_inspect(name, &code);
-		if (state && strcmp(state, "created") != 0)
-			reattach(j, pos, attempt, step, mono_deadline(astart,
-			    t->timeout_ms));
-		else {
-			/*
-			 * Never started: start this step again.  The engine may
-			 * still be creating it for the CLI that died with the
-			 * last daemon, so remove it whatever inspect said.
-			 */
-			char *argv[] = { (char *)docker_bin, "rm", "--force", "--",
-				name, NULL };
-			char *out;
-
-			rt_capture(argv, &out);
-			free(out);
-			logf_("info", "task.restart", "job=%s task=%d attempt=%d "
-			    "step=%d", id, pos, attempt, step);
-			sched_step(j, pos, attempt, step, mono_deadline(astart,
-			    t->timeout_ms));
-		}
-		free(state);
-		free(name);
-	}
+	st = db_prep("SELECT seq FROM hooks WHERE job = ?", "s", id);
+	while (db_row(st))
+		strlist_add(files, hook_secret_path(sqlite3_column_int64(st, 0)));
 	sqlite3_finalize(st);
-
-	/* Containers of this home that no attempt in progress owns. */
-	rt_list(&all);
-	for (i = 0; i < all.n; ) {
-		for (k = 0; k < keep.n; k++)
-			if (strncmp(all.v[i], keep.v[k], strlen(keep.v[k])) == 0)
-				break;
-		if (k < keep.n) {
-			free(all.v[i]);
-			all.v[i] = all.v[--all.n];
-		} else
-			i++;
-	}
-	if (all.n) {
-		pid_t pid = rt_bg("rm", "--force", &all);
-
-		if (pid > 0)
-			run_add(pid, R_AUX, NULL, 0, 0, 0);
-		logf_("info", "daemon.cleanup", "containers=%zu", all.n);
-	}
-	strlist_free(&all);
-	strlist_free(&keep);
-}
-
-/*
- * The store failed (busy past the timeout, a full disk), not the file: it
- * stays in spool/new and is tried again at the next scan, a second later.
- * Said once per file, not once per try.
- */
-static void
-spool_retry(const char *name)
-{
-	static struct strlist said;
-	size_t i;
-
-	for (i = 0; i < said.n; i++)
-		if (strcmp(said.v[i], name) == 0)
-			return;
-	strlist_add(&said, xstrdup(name));
-	logf_("warn", "spool.retry", "file=%s error=\"%s\"", name, errmsg);
-}
-
-/* Moves a spool file the daemon cannot read aside, so that it is kept. */
-static void
-spool_reject(const char *name)
-{
-	char *bad = home_path("spool/bad"), *from, *to, *nl;
-
-	mkdir_p(bad);
-	from = home_path("spool/new/%s", name);
-	to = home_path("spool/bad/%s", name);
-	rename(from, to);
-	/* one event, one line: a job file's errors come one per line */
-	for (nl = errmsg; (nl = strchr(nl, '\n')) != NULL; )
-		*nl = nl[1] ? ';' : '\0';
-	logf_("error", "spool.reject", "file=%s error=\"%s\"", to, errmsg);
-	free(bad);
-	free(from);
-	free(to);
-}
-
-/*
- * A job the daemon will not run, though submit took it (the daemon's
- * policy, a forged or oversized spool file): recorded FAILED with the
- * reason, so that ls, show and wait tell the user, never dropped.  Its
- * text is not kept: it may hold secrets that could not be cut out.
- * Inside the caller's transaction.  Returns 1, or -1 with errmsg.
- */
-static int
-job_refuse(const struct env *e, const char *why_)
-{
-	struct env k = { 0 };
-	char *env, *why = xstrdup(why_), *nl;
-	long long now = now_ms();
-	int n;
-
-	for (nl = why; (nl = strchr(nl, '\n')) != NULL; )
-		*nl = nl[1] ? ';' : '\0';
-	k.op = "submit";
-	k.id = e->id;
-	k.created = e->created;
-	k.file = e->file;
-	k.source = "";
-	env = env_text(&k, 0);
-	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, state, envelope, inputs,"
-	    " created, completed, error, ntasks) VALUES(?,?,?,?,'{}',?,?,?,0)",
-	    "ssssIIs", e->id, e->file, jstate_name(J_FAILED), env, e->created ?
-	    e->created : now, now, why);
-	if (n == 1) {
-		logf_("warn", "job.refused", "job=%s error=\"%s\"", e->id, why);
-		event_queue(e->id, 0, -1, J_FAILED, 0, why);
-	}
-	free(env);
-	free(why);
-	return n < 0 ? -1 : 1;
-}
-
-/*
- * Puts a job into the store, its first task PENDING, inside the caller's
- * transaction; a subjob names its parent job and task.  A job that fails
- * the daemon's checks goes in FAILED (job_refuse); a subjob's failure is
- * its parent task's.  The text stored has the secrets cut out.  Returns 1
- * if inserted, 0 if the store had it already (a re-ingested spool file),
- * -1 with errmsg.
- */
-static int
-job_insert(const struct env *e, const char *parent, int ptask, const char *name)
-{
-	struct job *j = spool_job_of(e, e->sub ? NULL : &pol);
-	struct env st = *e;
-	struct buf in = { 0 };
-	char *env;
-	long long now = now_ms(), seq;
-	size_t i;
-	int n;
-
-	if (j == NULL && parent == NULL)
-		return job_refuse(e, errmsg);
-	if (j && !e->sub && (st.source = spec_store_text(e->source,
-	    strlen(e->source), j)) == NULL && parent == NULL) {
-		spec_free(j);
-		return job_refuse(e, errmsg);
-	}
-	if (j == NULL || st.source == NULL || secrets_put(e) < 0) {
-		if (!e->sub)
-			free(st.source);
-		spec_free(j);
+	if (rc < 0 || st == NULL ||
+	    db_exec("DELETE FROM tasks WHERE job = ?", "s", id) < 0 ||
+	    db_exec("DELETE FROM jobs WHERE id = ?", "s", id) < 0 ||
+	    db_exec("DELETE FROM hooks WHERE job = ?", "s", id) < 0)
 		return -1;
-	}
-	inputs_json(&in, &j->inputs);
-	env = env_text(&st, 0);
-	if (!e->sub)
-		free(st.source);
-	n = db_exec("INSERT OR IGNORE INTO jobs(id, name, description, state,"
-	    " envelope, inputs, created, ntasks, parent, ptask, due)"
-	    " VALUES(?,?,?,?,?,?,?,?,?,?,?)", "ssssssIisiI", j->id,
-	    name ? name : j->name, j->description, jstate_name(e->due > now ?
-	    J_SCHEDULED : J_PENDING), env, in.s, e->created, (int)j->ntasks, parent, ptask,
-	    e->due);
-	free(env);
-	free(in.s);
-	seq = sqlite3_last_insert_rowid(db);
-	for (i = 0; n == 1 && i < j->ntasks; i++) {
-		struct task *t = &j->tasks[i];
-
-		db_exec("INSERT INTO tasks(job, pos, jseq, name, queue, priority,"
-		    " state, var, created) VALUES(?,?,?,?,?,?,?,?,?)",
-		    "siIssissI", j->id, (int)i + 1, seq, t->c.name, t->queue,
-		    t->priority, tstate_name(T_CREATED), t->var, now);
-	}
-	if (n == 1 && e->due > now)
-		event_queue(j->id, 0, -1, J_SCHEDULED, 0, NULL);
-	else if (n == 1) {
-		event_queue(j->id, 0, -1, J_PENDING, 0, NULL);
-		if (sched_next(j, 1) == 1)
-			job_complete(j);	/* every task was skipped */
-	}
-	spec_free(j);
-	return n;
-}
-
-static int
-ingest_job(const struct env *e)
-{
-	int n;
-
-	char *st;
-
-	if (db_begin() < 0)
-		return -1;
-	if ((n = job_insert(e, NULL, 0, NULL)) < 0 || db_commit() < 0) {
-		db_rollback();
-		return -1;
-	}
-	/* A job can end as it comes in: every task skipped, or an if failed. */
-	st = db_str("SELECT state FROM jobs WHERE id = ?", "s", e->id);
-	if (st && jstate_final(st))
-		sched_job_tidy(e->id);
-	free(st);
+	strlist_add(files, home_path("logs/%s", id));
+	strlist_add(files, home_path("work/%s", id));
+	strlist_add(files, home_path("secrets/%s", id));
+	strlist_add(ids, xstrdup(id));
 	return 0;
 }
 
-/*
- * Deletes a final job: its rows, its logs, what is left of its work files,
- * and its subjobs with it.  Inside the caller's transaction.
- */
-static void
-job_delete(const char *id)
-{
-	struct strlist kids = { 0 };
-	sqlite3_stmt *st;
-	char *p;
-	size_t i;
-
-	/* a detached subjob still running lives on, a job of its own */
-	db_exec("UPDATE jobs SET parent = NULL, ptask = NULL WHERE parent = ? AND"
-	    " state NOT IN (?, ?, ?)", "ssss", id, JFINAL_NAMES);
-	st = db_prep("SELECT id FROM jobs WHERE parent = ?", "s", id);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		strlist_add(&kids, col_str(st, 0));
-	sqlite3_finalize(st);
-	for (i = 0; i < kids.n; i++)
-		job_delete(kids.v[i]);
-	strlist_free(&kids);
-	db_exec("DELETE FROM tasks WHERE job = ?", "s", id);
-	db_exec("DELETE FROM jobs WHERE id = ?", "s", id);
-	st = db_prep("SELECT seq FROM hooks WHERE job = ?", "s", id);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		p = hook_secret_path(sqlite3_column_int64(st, 0));
-		unlink(p);
-		free(p);
-	}
-	sqlite3_finalize(st);
-	db_exec("DELETE FROM hooks WHERE job = ?", "s", id);
-	sched_forget(id);
-	p = home_path("logs/%s", id);
-	rm_rf(p);
-	free(p);
-	p = home_path("work/%s", id);
-	rm_rf(p);
-	free(p);
-	p = home_path("secrets/%s", id);
-	unlink(p);
-	free(p);
-}
-
-/*
- * Deletes the final top-level jobs that match: state (NULL: any final one)
- * and ended before `before` (ms).  Returns how many.
- */
 /* The final top-level jobs in state (NULL: any) whose `when` is before `before`. */
 static void
 prune_ids(const char *when, const char *state, long long before,
@@ -7141,29 +8053,45 @@ prune_ids(const char *when, const char *state, long long before,
 	sql = xasprintf("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
 	    " (?3, ?4, ?5) AND (?1 IS NULL OR state = ?1) AND %s <= ?2", when);
 	st = db ? db_prep(sql, "sIsss", state, before, JFINAL_NAMES) : NULL;
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		strlist_add(ids, col_str(st, 0));
 	sqlite3_finalize(st);
 	free(sql);
 }
 
+/*
+ * Deletes the final top-level jobs that match: state (NULL: any final one)
+ * and ended (where) before `before` (ms), in one transaction, then their
+ * files.  Returns how many, or -1 with errmsg (then none is deleted).
+ */
 static int
 jobs_prune(const char *where, const char *state, long long before)
 {
-	struct strlist ids = { 0 };
+	struct strlist top = { 0 }, files = { 0 }, ids = { 0 };
 	size_t i;
+	int rc = 0;
 
-	prune_ids(where, state, before, &ids);
-	if (ids.n == 0)
-		return 0;
-	db_begin();
-	for (i = 0; i < ids.n; i++)
-		job_delete(ids.v[i]);
-	db_commit();
-	for (i = 0; i < ids.n; i++)
+	prune_ids(where, state, before, &top);
+	if (top.n && db_begin() == 0) {
+		for (i = 0; i < top.n && rc == 0; i++)
+			rc = job_delete(top.v[i], &files, &ids);
+		if (rc < 0)
+			db_rollback();
+		else
+			rc = db_commit();
+	} else if (top.n)
+		rc = -1;
+	for (i = 0; rc == 0 && i < files.n; i++)
+		rm_rf(files.v[i]);
+	for (i = 0; rc == 0 && i < ids.n; i++) {
+		sched_forget(ids.v[i]);
 		logf_("info", "job.delete", "job=%s", ids.v[i]);
+	}
+	rc = rc < 0 ? -1 : (int)top.n;
+	strlist_free(&top);
+	strlist_free(&files);
 	strlist_free(&ids);
-	return (int)i;
+	return rc;
 }
 
 /* autoDelete: completed jobs whose time is up go (FAILED and CANCELLED stay). */
@@ -7174,264 +8102,7 @@ sched_expire(void)
 	    now_ms());
 }
 
-static int
-req_prune(const struct env *e)
-{
-	int n = jobs_prune("completed", e->state, now_ms() - e->arg);
-
-	logf_("info", "jobs.prune", "deleted=%d", n);
-	return 0;
-}
-
-/* The next firing of a cron expression after now, or 0 if it has none. */
-static long long
-cron_after(const char *expr, long long now)
-{
-	struct cron c;
-	long long t;
-
-	if (cron_parse(expr, &c, NULL) < 0 || (t = cron_next(&c, now)) < 0)
-		return 0;
-	return t;
-}
-
-/*
- * A schedule comes in: its envelope is kept (its secrets in
- * secrets/SCHEDULE, for every run) and its first firing computed.
- */
-static int
-req_schedule(const struct env *e)
-{
-	struct job *j = spool_job_of(e, &pol);
-	struct env st = *e;
-	long long next = cron_after(e->cron, now_ms());
-	char *env;
-	int n;
-
-	if (j == NULL || (st.source = spec_store_text(e->source,
-	    strlen(e->source), j)) == NULL) {
-		spec_free(j);
-		return job_refuse(e, errmsg) < 0 ? -1 : 0;
-	}
-	env = env_text(&st, 0);
-	free(st.source);
-	if (secrets_put(e) < 0) {
-		free(env);
-		spec_free(j);
-		return -1;
-	}
-	n = db_exec("INSERT OR IGNORE INTO schedules(id, name, cron, envelope,"
-	    " state, created, next_at) VALUES(?,?,?,?,?,?,?)", "sssssII", e->id,
-	    j->name, e->cron, env, sstate_names[S_ACTIVE], e->created, next);
-	if (n == 1)
-		logf_("info", "schedule.add", "schedule=%s cron=\"%s\" next=%lld",
-		    e->id, e->cron, next);
-	free(env);
-	spec_free(j);
-	return n < 0 ? -1 : 0;
-}
-
-/*
- * A schedule's time came: a job of its own, linked to it, unless the
- * last run is still going (then this firing is skipped and logged).  The
- * next firing counts from now, so that a daemon that was down over many
- * firings makes one catch-up run, not a burst.
- */
-static void
-sched_fire(const char *sid)
-{
-	char *text = db_str("SELECT envelope FROM schedules WHERE id = ?", "s", sid);
-	char *last = db_str("SELECT j.state FROM schedules s JOIN jobs j ON"
-	    " j.id = s.last_job WHERE s.id = ?", "s", sid), id[ID_LEN + 1], *st;
-	struct job sec = { 0 };
-	struct env e;
-	long long now = now_ms();
-
-	if (text == NULL || spool_parse(text, &e) < 0) {
-		free(text);
-		free(last);
-		return;
-	}
-	if (last && !jstate_final(last)) {
-		db_exec("UPDATE schedules SET skipped = skipped + 1, next_at = ?"
-		    " WHERE id = ?", "Is", cron_after(e.cron, now), sid);
-		logf_("info", "schedule.skip", "schedule=%s reason=\"the last run "
-		    "is %s\"", sid, last);
-		goto out;
-	}
-	snprintf(sec.id, sizeof(sec.id), "%s", sid);
-	secrets_get(&sec);
-	kv_free(&e.secrets);
-	e.secrets = sec.secrets;
-	random_hex(id, ID_LEN);
-	free(e.id);
-	e.id = xstrdup(id);
-	free(e.op);
-	e.op = xstrdup("submit");
-	e.created = now;
-	db_begin();
-	if (job_insert(&e, NULL, 0, NULL) == 1) {
-		db_exec("UPDATE jobs SET schedule = ? WHERE id = ?", "ss", sid, id);
-		db_exec("UPDATE schedules SET last_job = ?, last_at = ?, runs ="
-		    " runs + 1, next_at = ? WHERE id = ?", "sIIs", id, now,
-		    cron_after(e.cron, now), sid);
-		logf_("info", "schedule.fire", "schedule=%s job=%s", sid, id);
-	}
-	db_commit();
-	st = db_str("SELECT state FROM jobs WHERE id = ?", "s", id);
-	if (st && jstate_final(st))
-		sched_job_tidy(id);
-	free(st);
-out:
-	env_free(&e);
-	free(text);
-	free(last);
-}
-
-static void
-sched_cron(void)
-{
-	struct strlist ids = { 0 };
-	sqlite3_stmt *st;
-	size_t i;
-
-	st = db_prep("SELECT id FROM schedules WHERE state = ? AND next_at > 0 AND"
-	    " next_at <= ? ORDER BY next_at", "sI", sstate_names[S_ACTIVE],
-	    now_ms());
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		strlist_add(&ids, col_str(st, 0));
-	sqlite3_finalize(st);
-	for (i = 0; i < ids.n; i++)
-		sched_fire(ids.v[i]);
-	strlist_free(&ids);
-}
-
-/* schedule pause|resume|rm: a resumed schedule counts its next firing from now. */
-static int
-req_sched_op(const struct env *e)
-{
-	const char *op = e->op + strlen("schedule.");
-	char *cr = db_str("SELECT cron FROM schedules WHERE id = ?", "s", e->id);
-	char *path;
-
-	if (cr == NULL)
-		logf_("info", "schedule.change", "schedule=%s op=%s ignored=unknown",
-		    e->id, op);
-	else if (strcmp(op, "pause") == 0)
-		row_move("schedules", e->id, sstate_names[S_PAUSED], NULL, NULL);
-	else if (strcmp(op, "resume") == 0)
-		row_move("schedules", e->id, sstate_names[S_ACTIVE], "next_at = ?",
-		    "I", cron_after(cr, now_ms()));
-	else {
-		db_exec("DELETE FROM schedules WHERE id = ?", "s", e->id);
-		path = home_path("secrets/%s", e->id);
-		unlink(path);
-		free(path);
-	}
-	if (cr)
-		logf_("info", "schedule.change", "schedule=%s op=%s", e->id, op);
-	free(cr);
-	return 0;
-}
-
-/* import: the rows come in the request, the logs are in place already. */
-static int
-req_import(const struct env *e)
-{
-	int rc;
-
-	if (e->data == NULL)
-		return fail("import request without data");
-	db_begin();
-	if ((rc = db_import(e->data, e->id)) < 0) {
-		db_rollback();
-		return rc;
-	}
-	db_commit();
-	logf_("info", "job.import", "job=%s", e->id);
-	return 0;
-}
-
-static int req_cancel(const struct env *e) { sched_cancel(e->id); return 0; }
-static int req_restart(const struct env *e) { sched_restart(e->id); return 0; }
-
-static int
-req_stop(const struct env *e)
-{
-	sched_stop(e->id, e->arg > 0 ? e->arg : 10000);
-	return 0;
-}
-
-/* What each spooled op does: a job to ingest, or a request about one. */
-static const struct req {
-	const char *op;
-	int (*fn)(const struct env *);
-} reqs[] = {
-	{ "submit", ingest_job },
-	{ "cancel", req_cancel },
-	{ "stop", req_stop },
-	{ "restart", req_restart },
-	{ "prune", req_prune },
-	{ "import", req_import },
-	{ "schedule", req_schedule },
-	{ "schedule.pause", req_sched_op },
-	{ "schedule.resume", req_sched_op },
-	{ "schedule.rm", req_sched_op },
-};
-
-static int
-spool_dispatch(const struct env *e)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
-		if (strcmp(reqs[i].op, e->op) == 0)
-			return reqs[i].fn(e);
-	return fail("unknown request '%s'", e->op);
-}
-
-/* Moves everything in spool/new into the database, oldest first. */
-static void
-spool_ingest(void)
-{
-	struct strlist names;
-	struct env e;
-	char *text, *path;
-	size_t i;
-	int rc;
-
-	spool_list(&names);
-	for (i = 0; i < names.n; i++) {
-		text = NULL;
-		if ((rc = spool_read(names.v[i], &e, &text)) < 0) {
-			spool_reject(names.v[i]);
-			continue;
-		}
-		caller_uid = e.uid;
-		if (rc == 1 && strcmp(e.op, "submit") && strcmp(e.op, "schedule"))
-			rc = -1;	/* a request: spool/bad, as unreadable */
-		else if (rc == 1) {
-			db_begin();
-			rc = job_refuse(&e, errmsg) < 0 || db_commit() < 0 ? -1 : 0;
-			if (rc < 0)
-				db_rollback();
-		} else
-			rc = spool_dispatch(&e);
-		caller_uid = -1;
-		if (rc == 0) {
-			path = home_path("spool/new/%s", names.v[i]);
-			unlink(path);
-			free(path);
-		} else if (err_again())
-			spool_retry(names.v[i]);
-		else
-			spool_reject(names.v[i]);
-		env_free(&e);
-		free(text);
-	}
-	strlist_free(&names);
-}
-
+/* ---- the loop */
 /*
  * Whether a daemon holds this home's lock; its pid in *pid if so.  Readers
  * only ever try the lock, so a stale pid file cannot fool them.
@@ -7535,18 +8206,20 @@ daemon_setup_signals(void)
 }
 
 /* Records what `jobrun status` shows of the daemon in the meta table. */
-static void
+static int
 daemon_meta(const char *key, const char *fmt, ...)
 {
 	va_list ap;
 	char *v;
+	int rc;
 
 	va_start(ap, fmt);
 	if (vasprintf(&v, fmt, ap) < 0)
 		err(EX_ERR, "vasprintf");
 	va_end(ap);
-	db_exec("INSERT OR REPLACE INTO meta VALUES(?, ?)", "ss", key, v);
+	rc = db_exec("INSERT OR REPLACE INTO meta VALUES(?, ?)", "ss", key, v);
 	free(v);
+	return rc < 0 ? -1 : 0;
 }
 
 /* What status shows: who runs, since when, which queues with which caps. */
@@ -7661,7 +8334,14 @@ daemon_loop(int ino)
 			last_prog = mono_ms();
 		}
 		if (mono_ms() - last_beat >= 2000) {
-			daemon_meta("heartbeat", "%lld", now_ms());
+			/* not worth a wait: the next one may get through */
+			db_soft = 1;
+			sqlite3_busy_timeout(db, 0);
+			if (daemon_meta("heartbeat", "%lld", now_ms()) < 0)
+				logf_("warn", "daemon.heartbeat", "error=\"%s\"",
+				    errmsg);
+			sqlite3_busy_timeout(db, DB_BUSY_MS);
+			db_soft = 0;
 			last_beat = mono_ms();
 		}
 		if (mono_ms() - last_expire >= 5000) {
@@ -7676,10 +8356,12 @@ daemon_loop(int ino)
 	free(pfd);
 }
 
+
 /* ------------------------------------------------------------ commands -- */
 
 static int
 usage_error(const char *verb, const char *fmt, ...);
+static int opt_next(int, char *[]);
 
 /* Opens the store read-only for a command; exits on failure. */
 static void
@@ -7739,7 +8421,7 @@ resolve_id(const char *prefix, char out[ID_LEN + 1])
 again:
 	if (db && (st = db_prep("SELECT id FROM jobs WHERE id >= ? AND id < ?"
 	    " ORDER BY id LIMIT 5", "ss", prefix, hi)) != NULL) {
-		while (sqlite3_step(st) == SQLITE_ROW)
+		while (db_row(st))
 			strlist_add(&found, col_str(st, 0));
 		sqlite3_finalize(st);
 	}
@@ -7872,18 +8554,7 @@ warn_no_daemon(const char *what)
 		    home, what);
 }
 
-static void
-json_time(struct buf *b, const char *k, long long ms)
-{
-	char t[40];
-
-	if (ms > 0)
-		json_kstr(b, k, fmt_rfc3339(ms, t, sizeof(t)));
-}
-
-/* A job's webhook deliveries: show lists them, and --json too. */
-#define HOOK_COLS "seq, event, task, url, state, attempts, status, error, log"
-
+/* A job's webhook deliveries, for show. */
 static void
 print_hooks(const char *id)
 {
@@ -7891,7 +8562,7 @@ print_hooks(const char *id)
 	    " job = ? ORDER BY seq", "s", id) : NULL;
 	int first = 1;
 
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		if (first)
 			printf("\nwebhooks:\n");
 		first = 0;
@@ -7906,118 +8577,6 @@ print_hooks(const char *id)
 		    sqlite3_column_text(st, 3));
 	}
 	sqlite3_finalize(st);
-}
-
-static void
-json_hooks(struct buf *b, const char *id)
-{
-	sqlite3_stmt *st = db ? db_prep("SELECT " HOOK_COLS " FROM hooks WHERE"
-	    " job = ? ORDER BY seq", "s", id) : NULL;
-	char *log, *l, *save = NULL;
-	int n = 0;
-
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		if (n++ == 0)	/* a job without webhooks has no such key */
-			buf_add(b, "\"webhooks\":[");
-		buf_add(b, "{");
-		json_kstr(b, "event", (const char *)sqlite3_column_text(st, 1));
-		if (sqlite3_column_int(st, 2))
-			json_kint(b, "task", sqlite3_column_int(st, 2));
-		json_kstr(b, "url", (const char *)sqlite3_column_text(st, 3));
-		json_kstr(b, "state", (const char *)sqlite3_column_text(st, 4));
-		json_kint(b, "attempts", sqlite3_column_int(st, 5));
-		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-			json_kint(b, "status", sqlite3_column_int(st, 6));
-		json_kstr(b, "error", (const char *)sqlite3_column_text(st, 7));
-		buf_add(b, "\"log\":[");
-		log = col_str(st, 8);
-		for (l = log ? strtok_r(log, "\n", &save) : NULL; l;
-		    l = strtok_r(NULL, "\n", &save)) {
-			json_str(b, l);
-			buf_add(b, ",");
-		}
-		free(log);
-		json_end(b, ']');
-		json_end(b, '}');
-		buf_add(b, ",");
-	}
-	sqlite3_finalize(st);
-	if (n) {
-		json_end(b, ']');
-		buf_add(b, ",");
-	}
-}
-
-/* A job in Tork's JSON shape; with its tasks when tasks is not NULL. */
-static void
-json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
-    size_t nt)
-{
-	struct env e;
-	size_t i;
-
-	buf_add(b, "{");
-	json_kstr(b, "id", r->id);
-	json_kstr(b, "parentId", r->parent);
-	json_kstr(b, "scheduleId", r->schedule);
-	json_kstr(b, "name", r->name);
-	json_kstr(b, "description", r->description);
-	json_kstr(b, "state", r->state);
-	json_time(b, "createdAt", r->created);
-	json_time(b, "dueAt", r->due);
-	json_time(b, "startedAt", r->started);
-	json_time(b, "completedAt", r->completed);
-	json_kstr(b, "error", r->error);
-	json_kstr(b, "result", r->result);
-	json_kint(b, "taskCount", r->ntasks);
-	json_kint(b, "completedTasks", r->ndone);
-	if (r->progress >= 0)
-		buf_addf(b, "\"progress\":%.1f,", r->progress);
-	json_kstr(b, "progressMessage", r->pmsg);
-	if (r->envelope && spool_parse(r->envelope, &e) == 0) {
-		struct job *j = spool_job_of(&e, NULL);
-
-		buf_add(b, "\"inputs\":{");
-		for (i = 0; j && i < j->inputs.n; i++)
-			json_kstr(b, j->inputs.v[i].key, j->inputs.v[i].val);
-		json_end(b, '}');
-		buf_add(b, ",");
-		spec_free(j);
-		env_free(&e);
-	}
-	if (tasks) {
-		json_hooks(b, r->id);
-		buf_add(b, "\"tasks\":[");
-		for (i = 0; i < nt; i++) {
-			const struct taskrow *t = &tasks[i];
-
-			buf_add(b, "{");
-			json_kint(b, "position", t->pos);
-			if (t->parent)
-				json_kint(b, "parent", t->parent);
-			json_kstr(b, "name", t->name);
-			json_kstr(b, "state", t->state);
-			json_kstr(b, "queue", t->queue);
-			json_kint(b, "priority", t->priority);
-			json_kint(b, "attempt", t->attempt);
-			json_time(b, "createdAt", t->created);
-			json_time(b, "startedAt", t->started);
-			json_time(b, "completedAt", t->completed);
-			if (t->has_exit)
-				json_kint(b, "exitCode", t->exit_code);
-			json_kstr(b, "var", t->var);
-			json_kstr(b, "subjobId", t->subjob);
-			json_kstr(b, "result", t->result);
-			json_kstr(b, "error", t->error);
-			json_kstr(b, "progress", t->progress);
-			json_time(b, "progressAt", t->progress_at);
-			json_end(b, '}');
-			buf_add(b, ",");
-		}
-		json_end(b, ']');
-		buf_add(b, ",");
-	}
-	json_end(b, '}');
 }
 
 /* show --json of one job, to stdout. */
@@ -8206,22 +8765,12 @@ struct subopt {
 static int
 submit_args(int argc, char *argv[], struct subopt *o)
 {
-	static const struct option lo[] = {
-		{ "wait", no_argument, NULL, 'w' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "input", required_argument, NULL, 'i' },
-		{ "at", required_argument, NULL, 'A' },
-		{ "in", required_argument, NULL, 'I' },
-		{ "unique", no_argument, NULL, 'u' },
-		{ "cron", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *why;
 	struct cron cr;
 	long long ms;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:", lo, NULL)) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'u': o->unique = 1; break;
 		case 'w': o->wait = 1; break;
@@ -8408,10 +8957,6 @@ ls_emit(struct buf *b, int json, const struct jobrow *r)
 static int
 cmd_ls(int argc, char *argv[])
 {
-	static const struct option lo[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct strlist names;
 	struct jobrow r;
 	struct buf b = { 0 };
@@ -8421,7 +8966,7 @@ cmd_ls(int argc, char *argv[])
 	int c, json = 0;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "n:", lo, NULL)) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'n':
@@ -8459,9 +9004,9 @@ cmd_ls(int argc, char *argv[])
 		spec_free(j);
 	}
 	strlist_free(&names);
-	st = db ? db_prep("SELECT " JOB_COLS " FROM jobs ORDER BY seq DESC LIMIT ?",
-	    "I", limit < 0 ? -1 : limit - shown) : NULL;
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	st = db ? db_jobs("ORDER BY seq DESC LIMIT ?1", "I", limit < 0 ? -1 :
+	    limit - shown) : NULL;
+	while (db_row(st)) {
 		jobrow_read(st, &r);
 		ls_emit(&b, json, &r);
 		jobrow_free(&r);
@@ -8558,17 +9103,13 @@ static int show_schedule(const char *, int);
 static int
 cmd_show(int argc, char *argv[])
 {
-	static const struct option lo[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct jobrow r;
 	struct taskrow *t;
 	char id[ID_LEN + 1], *sid;
 	size_t n, i;
 	int c, json = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'j': json = 1; break;
 		default: return usage_error("show", NULL);
@@ -8680,17 +9221,13 @@ log_task(const char *id, const struct taskrow *t, int header, int follow)
 static int
 cmd_logs(int argc, char *argv[])
 {
-	static const struct option lo[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct taskrow *t = NULL;
 	char id[ID_LEN + 1], *end;
 	size_t n, i, with = 0;
 	long want = 0;
 	int c, follow = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "f", lo, NULL)) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'f': follow = 1; break;
 		default: return usage_error("logs", NULL);
@@ -8750,22 +9287,20 @@ static int
 stop_wait(const char *id, long long until)
 {
 	char *hid = home_path("run/home-id"), *h = read_file(hid, NULL), *out;
-	char *lh = xasprintf("label=jobrun.home=%s", h ? h : "");
-	char *lj = xasprintf("label=jobrun.job=%s", id);
-	char *argv[] = { (char *)docker_bin, "ps", "-q", "--filter", lh,
-	    "--filter", lj, NULL };
+	struct strlist a;
 	int gone = 0;
 
+	snprintf(homeid, sizeof(homeid), "%s", h ? h : "");
+	rt->list(id, &a);
 	while (!gone && mono_ms() < until) {
 		out = NULL;
-		if (rt_capture(argv, &out) == 0 && out && *out == '\0')
+		if (rt_capture(a.v, &out) == 0 && out && *out == '\0')
 			gone = 1;
 		else
 			usleep(200000);
 		free(out);
 	}
-	free(lh);
-	free(lj);
+	strlist_free(&a);
 	free(h);
 	free(hid);
 	return gone;
@@ -8885,8 +9420,7 @@ request_check(const char *op, const char *id)
 static int
 cmd_cancel(int argc, char *argv[])
 {
-	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
-	    NULL) != -1)
+	if (opt_next(argc, argv) != -1)
 		return usage_error("cancel", NULL);
 	if (optind >= argc)
 		return usage_error("cancel", "expected at least one job id");
@@ -8900,7 +9434,7 @@ cmd_stop(int argc, char *argv[])
 	const char *why;
 	int c;
 
-	while ((c = getopt(argc, argv, "t:")) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 't':
 			if (units_duration(optarg, &grace, &why) < 0 &&
@@ -8936,14 +9470,10 @@ restarted(const char *id, const char *before)
 static int
 cmd_restart(int argc, char *argv[])
 {
-	static const struct option lo[] = {
-		{ "wait", no_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 }
-	};
 	char (*ids)[ID_LEN + 1], **before;
 	int c, i, wait = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'w': wait = 1; break;
 		default: return usage_error(argv[0], NULL);
@@ -8980,8 +9510,7 @@ cmd_wait(int argc, char *argv[])
 	char (*ids)[ID_LEN + 1];
 	int i, n = 0, rc;
 
-	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
-	    NULL) != -1)
+	if (opt_next(argc, argv) != -1)
 		return usage_error("wait", NULL);
 	if (optind >= argc)
 		return usage_error("wait", "expected at least one job id");
@@ -9056,21 +9585,11 @@ daemon_policy(void)
 static int
 cmd_daemon(int argc, char *argv[])
 {
-	static const struct option lo[] = {
-		{ "queue", required_argument, NULL, 'q' },
-		{ "network", required_argument, NULL, 'N' },
-		{ "metrics-file", required_argument, NULL, 'M' },
-		{ "log-max", required_argument, NULL, 'L' },
-		{ "allow-bind", required_argument, NULL, 'B' },
-		{ "allow-network", required_argument, NULL, 'W' },
-		{ "max-job-size", required_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *why, *network = getenv("JOBRUN_NETWORK");
 	char *dir;
 	int c, ino;
 
-	while ((c = getopt_long(argc, argv, "q:", lo, NULL)) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'q':
 			if (parse_qcap(optarg) < 0)
@@ -9122,6 +9641,7 @@ cmd_daemon(int argc, char *argv[])
 	    daemon_homeid() < 0 || rt_ping() < 0 || daemon_policy() < 0 ||
 	    daemon_pidfile() < 0)
 		errx(EX_ERR, "%s", errmsg);
+	db_daemon = 1;
 	dir = home_path("spool/new");
 	if ((ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
 	    inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
@@ -9164,8 +9684,7 @@ cmd_status(int argc, char *argv[])
 	pid_t pid;
 	int alive;
 
-	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
-	    NULL) != -1 || optind != argc)
+	if (opt_next(argc, argv) != -1 || optind != argc)
 		return usage_error("status", NULL);
 	open_store();
 	alive = daemon_alive(&pid);
@@ -9186,9 +9705,10 @@ cmd_status(int argc, char *argv[])
 	printf("runtime:   %s\n", runtime ? runtime : "?");
 	printf("queues:    %s%sother queues %s at once\n", queues ? queues : "",
 	    queues && *queues ? "; " : "", defc ? defc : "?");
-	printf("\n%-16s %8s %8s\n", "QUEUE", "RUNNING", "PENDING");
+	printf("\n%-16s %8s %8s\n", "QUEUE", tstate_name(T_RUNNING),
+	    tstate_name(T_PENDING));
 	st = db_queues();
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		printf("%-16s %8d %8d\n", sqlite3_column_text(st, 0),
 		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
 	sqlite3_finalize(st);
@@ -9216,7 +9736,7 @@ resolve_schedule(const char *prefix, char out[ID_LEN + 1])
 	}
 	st = db ? db_prep("SELECT id FROM schedules WHERE id LIKE ?", "s", like) :
 	    NULL;
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		strlist_add(&found, col_str(st, 0));
 	sqlite3_finalize(st);
 	spool_list(&names);
@@ -9276,15 +9796,11 @@ print_schedule_row(sqlite3_stmt *st, int json, struct buf *b)
 static int
 cmd_schedules(int argc, char *argv[])
 {
-	static const struct option lo[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct buf b = { 0 };
 	sqlite3_stmt *st;
 	int c, json = 0;
 
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'j': json = 1; break;
 		default: return usage_error("schedules", NULL);
@@ -9300,7 +9816,7 @@ cmd_schedules(int argc, char *argv[])
 		    "NAME", "CRON", "STATE", "NEXT", "LAST", "RUNS", "SKIPS");
 	st = db ? db_prep("SELECT " SCHED_COLS " FROM schedules ORDER BY seq",
 	    NULL) : NULL;
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		print_schedule_row(st, json, &b);
 	sqlite3_finalize(st);
 	if (json) {
@@ -9321,8 +9837,7 @@ cmd_schedule(int argc, char *argv[])
 	pid_t pid;
 	int i, k, rc = EX_OK, r, alive;
 
-	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
-	    NULL) != -1)
+	if (opt_next(argc, argv) != -1)
 		return usage_error("schedule", NULL);
 	for (k = 0; optind < argc && ops[k] && strcmp(ops[k], argv[optind]); k++)
 		;
@@ -9366,7 +9881,7 @@ show_schedule(const char *id, int json)
 	int found = 0;
 
 	st = db_prep("SELECT " SCHED_COLS " FROM schedules WHERE id = ?", "s", id);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
+	if (db_row(st)) {
 		found = 1;
 		if (json) {
 			print_schedule_row(st, 1, &b);
@@ -9391,7 +9906,7 @@ show_schedule(const char *id, int json)
 		return 0;
 	st = db_prep("SELECT id, state, created FROM jobs WHERE schedule = ?"
 	    " ORDER BY seq DESC LIMIT 10", "s", id);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		if (json) {
 			buf_add(&b, "{");
 			json_kstr(&b, "id", (const char *)sqlite3_column_text(st, 0));
@@ -9422,17 +9937,12 @@ static int prune_request(const char *, long long);
 static int
 cmd_prune(int argc, char *argv[])
 {
-	static const struct option lo[] = {
-		{ "older-than", required_argument, NULL, 'o' },
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *state = NULL, *why;
 	long long older = 0;
 	pid_t pid;
 	int c, n;
 
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'o':
 			if (units_duration(optarg, &older, &why) < 0)
@@ -9443,8 +9953,8 @@ cmd_prune(int argc, char *argv[])
 		case 's':
 			state = optarg;
 			if (!jstate_final(state))
-				return usage_error("prune", "--state takes COMPLETED, "
-				    "FAILED or CANCELLED, not '%s'", optarg);
+				return usage_error("prune", "--state takes %s, %s or "
+				    "%s, not '%s'", JFINAL_NAMES, optarg);
 			break;
 		default:
 			return usage_error("prune", NULL);
@@ -9456,7 +9966,8 @@ cmd_prune(int argc, char *argv[])
 		if (home_check() < 0 || spool_init() < 0 || daemon_lock() < 0 ||
 		    db_open(1) < 0)
 			errx(EX_ERR, "%s", errmsg);
-		n = jobs_prune("completed", state, now_ms() - older);
+		if ((n = jobs_prune("completed", state, now_ms() - older)) < 0)
+			errx(EX_ERR, "prune: %s", errmsg);
 		printf("deleted %d job%s\n", n, n == 1 ? "" : "s");
 		return EX_OK;
 	}
@@ -9601,7 +10112,7 @@ cmd_export(int argc, char *argv[])
 	int c, rc;
 
 	out = NULL;
-	while ((c = getopt(argc, argv, "o:")) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'o': out = optarg; break;
 		default: return usage_error("export", NULL);
@@ -9787,8 +10298,7 @@ cmd_import(int argc, char *argv[])
 	size_t i;
 	int rc = EX_OK;
 
-	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
-	    NULL) != -1 || argc - optind != 1)
+	if (opt_next(argc, argv) != -1 || argc - optind != 1)
 		return usage_error("import", argc - optind != 1 ? "expected one "
 		    "archive (or - for standard input)" : NULL);
 	if (ar_read(argv[optind], &im) < 0) {
@@ -9824,8 +10334,7 @@ cmd_metrics(int argc, char *argv[])
 	struct buf b = { 0 };
 	pid_t pid;
 
-	if (getopt_long(argc, argv, "", (struct option[]){ { 0, 0, 0, 0 } },
-	    NULL) != -1)
+	if (opt_next(argc, argv) != -1)
 		return usage_error("metrics", NULL);
 	if (optind != argc)
 		return usage_error("metrics", "unexpected argument '%s'",
@@ -10248,7 +10757,7 @@ top_job_progress(struct top_job *j, const char *error)
 	j->pct = -1;
 	st = db_prep("SELECT parent, state, progress, progress_at FROM tasks"
 	    " WHERE job = ? AND (parent = 0 OR progress IS NOT NULL)", "s", j->id);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		state = (const char *)sqlite3_column_text(st, 1);
 		prog = (const char *)sqlite3_column_text(st, 2);
 		at = sqlite3_column_int64(st, 3);
@@ -10410,7 +10919,7 @@ top_queues_load(struct top *t)
 			kv_set(&cap, w, c + 1);
 		}
 	st = db_queues();
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		q = (const char *)sqlite3_column_text(st, 0);
 		k = kv_get(&cap, q);
 		buf_addf(&t->queues, "%s%s %d/%s", t->queues.len ? "   " : "", q,
@@ -10445,12 +10954,12 @@ top_totals_load(struct top *t)
 	st = db_prep("SELECT state, count(*) FROM jobs WHERE state IN (?, ?, ?)"
 	    " GROUP BY state", "sss", jstate_name(J_RUNNING),
 	    jstate_name(J_PENDING), jstate_name(J_SCHEDULED));
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		act[top_state((const char *)sqlite3_column_text(st, 0))] =
 		    sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
 	if ((st = db_prep("SELECT max(seq) FROM jobs", NULL)) != NULL &&
-	    sqlite3_step(st) == SQLITE_ROW)
+	    db_row(st))
 		maxseq = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	all = memcmp(act, t->act, sizeof(act)) || maxseq != t->maxseq ||
@@ -10461,7 +10970,7 @@ top_totals_load(struct top *t)
 		return;
 	memset(t->dbc, 0, sizeof(t->dbc));
 	st = db_prep("SELECT state, count(*) FROM jobs GROUP BY state", NULL);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		t->dbc[top_state((const char *)sqlite3_column_text(st, 0))] +=
 		    sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
@@ -10546,7 +11055,7 @@ top_jobs_load(struct top *t)
 	    " started, completed, ntasks, error, due FROM jobs", " AND seq <= :seq"
 	    " ORDER BY seq DESC LIMIT :lim", from, want - n)) == NULL && db)
 		snprintf(t->msg, sizeof(t->msg), "%.200s", errmsg);
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (db_row(st))
 		top_job_read(st, &t->rows[n++]);
 	sqlite3_finalize(st);
 	st = NULL;
@@ -10554,8 +11063,7 @@ top_jobs_load(struct top *t)
 	t->more = n == want;
 	t->nmatch = t->nsp;
 	if ((*t->filter || t->state) && (st = top_prep(t,
-	    "SELECT count(*) FROM jobs", "", 0, 0)) != NULL &&
-	    sqlite3_step(st) == SQLITE_ROW)
+	    "SELECT count(*) FROM jobs", "", 0, 0)) != NULL && db_row(st))
 		t->nmatch += sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	top_select(t);
@@ -10588,7 +11096,7 @@ top_up(struct top *t, size_t k)
 	if (t->skip >= t->nsp && t->seq_top) {
 		st = top_prep(t, "SELECT seq FROM jobs", " AND seq > :seq"
 		    " ORDER BY seq LIMIT :lim", t->seq_top, k);
-		while (st && sqlite3_step(st) == SQLITE_ROW) {
+		while (db_row(st)) {
 			seq = sqlite3_column_int64(st, 0);
 			m++;
 		}
@@ -10611,7 +11119,7 @@ top_end(struct top *t)
 
 	st = top_prep(t, "SELECT seq FROM jobs", " ORDER BY seq LIMIT :lim", 0,
 	    page);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		seq = sqlite3_column_int64(st, 0);
 		m++;
 	}
@@ -10697,7 +11205,7 @@ top_tasks_load(struct top *t)
 	t->ntasks = n;
 	st = db ? db_prep("SELECT pos, progress FROM tasks WHERE job = ? AND"
 	    " progress IS NOT NULL", "s", t->job) : NULL;
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (db_row(st)) {
 		pos = sqlite3_column_int(st, 0);
 		for (i = 0; i < n; i++)
 			if (t->tasks[i].r.pos == pos && !t->tasks[i].progress)
@@ -10812,7 +11320,7 @@ top_refresh(struct top *t)
 	}
 	if (db && t->dvst == NULL)
 		t->dvst = db_prep("PRAGMA data_version", NULL);
-	if (t->dvst && sqlite3_step(t->dvst) == SQLITE_ROW)
+	if (db_row(t->dvst))
 		dv = sqlite3_column_int64(t->dvst, 0);
 	if (t->dvst)
 		sqlite3_reset(t->dvst);		/* no read transaction left open */
@@ -11661,10 +12169,6 @@ top_free(struct top *t)
 static int
 cmd_top(int argc, char *argv[])
 {
-	static const struct option lo[] = {
-		{ "once", no_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct top t;
 	double d;
 	char *end;
@@ -11673,7 +12177,7 @@ cmd_top(int argc, char *argv[])
 	memset(&t, 0, sizeof(t));
 	t.delay_ms = 500;
 	t.dv = -2;
-	while ((c = getopt_long(argc, argv, "d:", lo, NULL)) != -1)
+	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
 		case 'd':
 			d = strtod(optarg, &end);
@@ -11699,45 +12203,128 @@ cmd_top(int argc, char *argv[])
 
 /* ---------------------------------------------------------------- main -- */
 
+/*
+ * The verbs.  Each entry owns its options: the parser (opt_next), the
+ * usage line and the help (jobrun help VERB, jobrun VERB --help) are made
+ * from it, so that they cannot disagree.
+ */
+#define O_SHORT	0x1	/* -c as well as, or instead of, --long */
+#define O_MANY	0x2	/* may be given again: [-c ARG]... */
+#define O_OR	0x4	/* one of a group with the next: [--a X | --b Y] */
+
+struct opt {
+	int c;			/* what opt_next returns for it */
+	const char *lng;	/* --lng, or NULL */
+	const char *arg;	/* its argument's name, or NULL: a flag */
+	unsigned flags;
+	const char *help;
+};
+
+static const struct opt submit_opts[] = {
+	{ 'w', "wait", NULL, 0, "wait for the job to end; exit by its state" },
+	{ 'j', "json", NULL, 0, "print {\"id\":ID} (with --wait, the job)" },
+	{ 'u', "unique", NULL, 0, "refuse a twin (same name and inputs) "
+	    "pending or running" },
+	{ 'A', "at", "TIME", O_OR, "keep the job SCHEDULED until TIME" },
+	{ 'I', "in", "DURATION", O_OR, "... or for DURATION" },
+	{ 'c', "cron", "EXPR", 0, "spool a schedule that starts the job at "
+	    "each firing" },
+	{ 'i', "input", "NAME=VALUE", O_SHORT | O_MANY, "set an input" },
+	{ 0 }
+};
+static const struct opt daemon_opts[] = {
+	{ 'q', "queue", "QUEUE:N", O_SHORT | O_MANY, "run at most N tasks of "
+	    "QUEUE at once (others: one per CPU)" },
+	{ 'N', "network", "NAME", 0, "the network of containers that name none "
+	    "(JOBRUN_NETWORK)" },
+	{ 'M', "metrics-file", "PATH", 0, "write the metrics to PATH every 5s" },
+	{ 'L', "log-max", "SIZE", 0, "cut each task's log at SIZE" },
+	{ 'B', "allow-bind", "DIR", O_MANY, "let jobs bind-mount what is under "
+	    "DIR" },
+	{ 'W', "allow-network", "NAME", O_MANY, "let jobs join network NAME" },
+	{ 'S', "max-job-size", "SIZE", 0, "refuse job files larger than SIZE "
+	    "(4m)" },
+	{ 0 }
+};
+static const struct opt json_opts[] = {
+	{ 'j', "json", NULL, 0, "print JSON" },
+	{ 0 }
+};
+static const struct opt ls_opts[] = {
+	{ 'j', "json", NULL, 0, "print JSON" },
+	{ 'n', NULL, "N", O_SHORT, "the newest N jobs only" },
+	{ 0 }
+};
+static const struct opt logs_opts[] = {
+	{ 'f', "follow", NULL, O_SHORT, "go on printing until the job ends" },
+	{ 0 }
+};
+static const struct opt stop_opts[] = {
+	{ 't', NULL, "GRACE", O_SHORT, "SIGKILL after GRACE (10s)" },
+	{ 0 }
+};
+static const struct opt wait_opts[] = {
+	{ 'w', "wait", NULL, 0, "wait for the jobs to end; exit by their state" },
+	{ 0 }
+};
+static const struct opt top_opts[] = {
+	{ 'd', NULL, "SECONDS", O_SHORT, "look for changes every SECONDS (0.5)" },
+	{ 'o', "once", NULL, 0, "print the view once and exit" },
+	{ 0 }
+};
+static const struct opt prune_opts[] = {
+	{ 'o', "older-than", "DURATION", 0, "only jobs that ended longer ago" },
+	{ 's', "state", "STATE", 0, "only jobs in STATE" },
+	{ 0 }
+};
+static const struct opt export_opts[] = {
+	{ 'o', NULL, "FILE", O_SHORT, "write to FILE (JOBID.tar.gz)" },
+	{ 0 }
+};
+
 static const struct verb {
 	const char *name;
 	int (*fn)(int, char *[]);
-	const char *args;
+	const struct opt *opts;		/* NULL: none */
+	const char *operands;
 	const char *about;
 } verbs[] = {
-	{ "submit", cmd_submit, "[--wait] [--json] [--unique] [--at TIME | "
-	    "--in DURATION | --cron EXPR] [-i NAME=VALUE]... FILE|-",
+	{ "submit", cmd_submit, submit_opts, "FILE|-",
 	    "check a job file, spool it and print its id" },
-	{ "daemon", cmd_daemon, "[-q QUEUE:N]... [--network NAME] "
-	    "[--metrics-file PATH] [--log-max SIZE] [--allow-bind DIR]... "
-	    "[--allow-network NAME]... [--max-job-size SIZE]",
+	{ "daemon", cmd_daemon, daemon_opts, "",
 	    "run the spooled jobs, one container per task (foreground)" },
-	{ "ls", cmd_ls, "[--json] [-n N]", "list jobs, newest first" },
-	{ "show", cmd_show, "[--json] ID", "show a job and its tasks" },
-	{ "logs", cmd_logs, "[-f] ID [TASK]", "print what a job's containers wrote" },
-	{ "cancel", cmd_cancel, "ID...", "cancel jobs and kill their containers" },
-	{ "stop", cmd_stop, "[-t GRACE] ID...",
+	{ "ls", cmd_ls, ls_opts, "", "list jobs, newest first" },
+	{ "show", cmd_show, json_opts, "ID", "show a job and its tasks" },
+	{ "logs", cmd_logs, logs_opts, "ID [TASK]",
+	    "print what a job's containers wrote" },
+	{ "cancel", cmd_cancel, NULL, "ID...",
+	    "cancel jobs and kill their containers" },
+	{ "stop", cmd_stop, stop_opts, "ID...",
 	    "stop jobs: SIGTERM, then SIGKILL after GRACE (10s)" },
-	{ "restart", cmd_restart, "[--wait] ID...",
+	{ "restart", cmd_restart, wait_opts, "ID...",
 	    "run a FAILED or CANCELLED job again from where it stopped" },
-	{ "retry", cmd_restart, "[--wait] ID...", "the same as restart" },
-	{ "wait", cmd_wait, "ID...", "wait for jobs to end; exit by their state" },
-	{ "status", cmd_status, "", "is the daemon alive, and what is it running?" },
-	{ "top", cmd_top, "[-d SECONDS] [--once]",
-	    "watch jobs and tasks live (q quits)" },
-	{ "schedules", cmd_schedules, "[--json]",
+	{ "retry", cmd_restart, wait_opts, "ID...", "the same as restart" },
+	{ "wait", cmd_wait, NULL, "ID...",
+	    "wait for jobs to end; exit by their state" },
+	{ "status", cmd_status, NULL, "",
+	    "is the daemon alive, and what is it running?" },
+	{ "top", cmd_top, top_opts, "", "watch jobs and tasks live (q quits)" },
+	{ "schedules", cmd_schedules, json_opts, "",
 	    "list the cron schedules with their next run" },
-	{ "schedule", cmd_schedule, "pause|resume|rm ID...",
+	{ "schedule", cmd_schedule, NULL, "pause|resume|rm ID...",
 	    "pause, resume or remove cron schedules" },
-	{ "prune", cmd_prune, "[--older-than DURATION] [--state STATE]",
-	    "delete ended jobs with their logs" },
-	{ "export", cmd_export, "[-o FILE] ID",
+	{ "prune", cmd_prune, prune_opts, "", "delete ended jobs with their logs" },
+	{ "export", cmd_export, export_opts, "ID",
 	    "write a job's record and logs to a .tar.gz" },
-	{ "import", cmd_import, "FILE", "read an exported job back, to look at" },
-	{ "metrics", cmd_metrics, "", "print the store's metrics, Prometheus style" },
-	{ "help", cmd_help, "[VERB]", "show this help, or one verb's" },
+	{ "import", cmd_import, NULL, "FILE",
+	    "read an exported job back, to look at" },
+	{ "metrics", cmd_metrics, NULL, "",
+	    "print the store's metrics, Prometheus style" },
+	{ "help", cmd_help, NULL, "[VERB]", "show this help, or one verb's" },
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static const struct verb *verb;		/* the one this process runs */
 
 static const struct verb *
 find_verb(const char *name)
@@ -11750,17 +12337,108 @@ find_verb(const char *name)
 	return NULL;
 }
 
+/* An option as the usage line shows it: -c ARG, or --long ARG. */
+static void
+opt_name(struct buf *b, const struct opt *o)
+{
+	if (o->flags & O_SHORT)
+		buf_addf(b, "-%c", o->c);
+	else
+		buf_addf(b, "--%s", o->lng);
+	if (o->arg)
+		buf_addf(b, " %s", o->arg);
+}
+
+/* "VERB [OPTIONS] OPERANDS", made from the table. */
+static char *
+verb_usage(const struct verb *v)
+{
+	const struct opt *o;
+	struct buf b = { 0 };
+	int in_or = 0;
+
+	buf_add(&b, v->name);
+	for (o = v->opts; o && o->c; o++) {
+		buf_add(&b, in_or ? " | " : " [");
+		opt_name(&b, o);
+		if (!(in_or = (o->flags & O_OR) != 0))
+			buf_add(&b, o->flags & O_MANY ? "]..." : "]");
+	}
+	if (*v->operands)
+		buf_addf(&b, " %s", v->operands);
+	return buf_take(&b);
+}
+
+static void
+verb_help(const struct verb *v, FILE *f)
+{
+	const struct opt *o;
+	struct buf b = { 0 };
+	char *u = verb_usage(v);
+
+	fprintf(f, "usage: jobrun %s\n%s%s\n", u, v->about,
+	    v->about[strlen(v->about) - 1] == '?' ? "" : ".");
+	for (o = v->opts; o && o->c; o++) {
+		if ((o->flags & O_SHORT) && o->lng)
+			buf_addf(&b, "-%c, --%s", o->c, o->lng);
+		else
+			opt_name(&b, o);
+		if ((o->flags & O_SHORT) && o->lng && o->arg)
+			buf_addf(&b, " %s", o->arg);
+		fprintf(f, "  %-24s %s\n", b.s, o->help);
+		free(buf_take(&b));
+	}
+	fprintf(f, "See jobrun(1).\n");
+	free(u);
+}
+
+/*
+ * getopt_long over the running verb's options (built from its table
+ * once); --help prints the verb's help and exits 0.
+ */
+static int
+opt_next(int argc, char *argv[])
+{
+	static struct option lo[16];
+	static char so[32];
+	const struct opt *o;
+	size_t n = 0, k = 0;
+	int c;
+
+	if (lo[0].name == NULL) {
+		for (o = verb->opts; o && o->c; o++) {
+			if (o->lng)
+				lo[n++] = (struct option){ o->lng, o->arg ?
+				    required_argument : no_argument, NULL, o->c };
+			if (o->flags & O_SHORT) {
+				so[k++] = (char)o->c;
+				if (o->arg)
+					so[k++] = ':';
+			}
+		}
+		lo[n] = (struct option){ "help", no_argument, NULL, 0x100 };
+	}
+	if ((c = getopt_long(argc, argv, so, lo, NULL)) == 0x100) {
+		verb_help(verb, stdout);
+		exit(EX_OK);
+	}
+	return c;
+}
+
 static void
 usage(FILE *f)
 {
+	char *u;
 	size_t i;
 
 	fprintf(f, "usage: jobrun [--home DIR] VERB [ARGS]\n"
 	    "       jobrun --help | --version\n\n");
 	/* verb and arguments on one line, what it does indented under them */
-	for (i = 0; i < NVERBS; i++)
-		fprintf(f, "  %s%s%s\n      %s\n", verbs[i].name,
-		    *verbs[i].args ? " " : "", verbs[i].args, verbs[i].about);
+	for (i = 0; i < NVERBS; i++) {
+		u = verb_usage(&verbs[i]);
+		fprintf(f, "  %s\n      %s\n", u, verbs[i].about);
+		free(u);
+	}
 	fprintf(f, "\nIds may be shortened to any unique prefix.  Exit status: 0 ok "
 	    "or COMPLETED, 1 error,\n2 usage, 3 invalid job file, 4 FAILED, "
 	    "5 CANCELLED, 6 no such job, 7 a unique\njob's twin is pending or "
@@ -11768,10 +12446,11 @@ usage(FILE *f)
 }
 
 static int
-usage_error(const char *verb, const char *fmt, ...)
+usage_error(const char *name, const char *fmt, ...)
 {
-	const struct verb *v = find_verb(verb);
+	const struct verb *v = find_verb(name);
 	va_list ap;
+	char *u = v ? verb_usage(v) : xstrdup(name);
 
 	if (fmt) {
 		fprintf(stderr, "jobrun: ");
@@ -11780,8 +12459,8 @@ usage_error(const char *verb, const char *fmt, ...)
 		va_end(ap);
 		fputc('\n', stderr);
 	}
-	fprintf(stderr, "usage: jobrun %s%s%s\n", verb, v && *v->args ? " " : "",
-	    v ? v->args : "");
+	fprintf(stderr, "usage: jobrun %s\n", u);
+	free(u);
 	return EX_USAGE_;
 }
 
@@ -11790,17 +12469,20 @@ cmd_help(int argc, char *argv[])
 {
 	const struct verb *v;
 
-	if (argc < 2) {
+	if (opt_next(argc, argv) != -1)
+		return usage_error("help", NULL);
+	if (optind == argc) {
 		usage(stdout);
 		return EX_OK;
 	}
-	if ((v = find_verb(argv[1])) == NULL) {
-		warnx("no verb '%s'; try 'jobrun --help'", argv[1]);
+	if (optind + 1 < argc)
+		return usage_error("help", "unexpected argument '%s'",
+		    argv[optind + 1]);
+	if ((v = find_verb(argv[optind])) == NULL) {
+		warnx("no verb '%s'; try 'jobrun --help'", argv[optind]);
 		return EX_USAGE_;
 	}
-	printf("usage: jobrun %s%s%s\n%s%s  See jobrun(1).\n", v->name,
-	    *v->args ? " " : "", v->args, v->about,
-	    v->about[strlen(v->about) - 1] == '?' ? "" : ".");
+	verb_help(v, stdout);
 	return EX_OK;
 }
 
@@ -11870,5 +12552,6 @@ main(int argc, char *argv[])
 		return EX_USAGE_;
 	}
 	home = find_home(opt_home);
+	verb = v;
 	return v->fn(argc - i, argv + i);
 }

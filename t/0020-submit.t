@@ -79,7 +79,7 @@ is "$(job_state "$id")" COMPLETED "show --json: COMPLETED"
 is "$(task_field "$id" 1 result)" hi "the task's result is what it wrote to \$TORK_OUTPUT"
 RUN_TIMEOUT=60 run "$JOBRUN" wait "$id2" "$id3"
 is "$RC" 0 "wait ID ID exits 0 when both COMPLETED"
-wait_for -t 10 test "$(spooled)" = 0
+wait_for -t 10 spool_empty
 ok $? "the daemon emptied spool/new"
 
 run "$JOBRUN" wait "${id:0:6}"

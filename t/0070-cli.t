@@ -234,6 +234,28 @@ run "$JOBRUN" logs -f "$tk" 1
 is "$RC" 0 "logs -f of a finished job's task returns at once"
 like "$OUT" "^tick 1${NL}.*tick 8\$" "logs -f ID 1: the whole log"
 
+# ---------------------------------------------------------------- VERB --help
+# Usage lines and help come from the one verb table: jobrun --help, jobrun
+# help VERB and jobrun VERB --help say the same, and each option of a verb
+# is in jobrun(1).
+run "$JOBRUN" --help
+all=$OUT
+verbs=$(sed -n 's/^  \([a-z]*\).*/\1/p' <<<"$all")
+is "$(wc -w <<<"$verbs")" 19 "--help lists the 19 verbs"
+for v in $verbs; do
+	line=$(grep -m1 "^  $v\( \|\$\)" <<<"$all" | sed 's/^  //')
+	run "$JOBRUN" "$v" --help
+	is "$RC/$(head -n 1 <<<"$OUT")" "0/usage: jobrun $line" "$v --help: exit 0, the usage line of --help"
+	is "$OUT" "$("$JOBRUN" help "$v")" "$v --help says what help $v says"
+	missing=
+	for o in $(grep -o -- '-\{1,2\}[a-z][a-z-]*' <<<"$line"); do
+		grep -q "^\.\(It \|Op \|Oo \)\?Fl ${o#-}\b\|Fl ${o#-} " "$ROOT/man/jobrun.1" || missing="$missing $o"
+	done
+	is "$missing" "" "$v: each of its options is in jobrun(1)"
+done
+run "$JOBRUN" ls --bogus
+like "$ERR" "usage: jobrun ls \[--json\] \[-n N\]\$" "a usage error shows the same usage line"
+
 # ---------------------------------------------------------------- usage errors
 usage_is_2() { # DESC ARGS...
 	local desc=$1

@@ -348,7 +348,7 @@ is "$(job_state "$c1")/$(task_field "$c1" 1 state)" CANCELLED/CANCELLED \
 is "$(job_state "$c4")/$(task_field "$c4" 1 state)" CANCELLED/CANCELLED \
 	"(c) c4, cancelled while spooled, is CANCELLED"
 is "$(task_field "$c4" 1 startedAt)$(task_log "$c4" 1)" "" "(c) c4's task never started"
-wait_for -t 10 test "$(spooled)" = 0
+wait_for -t 10 spool_empty
 ok $? "(c) spool/new is empty"
 wait_for -t 15 no_containers
 ok $? "(e) c1's container and the leftovers of finished attempts are removed"

@@ -230,7 +230,7 @@ is "$RC" 0 "A's job completes"
 is "$(task_field "$ja" 1 result)/$(task_field "$ja" 1 attempt)" "result A/1" \
 	"A's task has its result, on attempt 1"
 like "$("$JOBRUN" logs "$ja" 1)" "start ja.*mid ja.*end ja" "A's log has all its lines"
-wait_for -t 15 test -z "$(containers all)"
+wait_for -t 15 no_containers_left
 ok $? "A's containers are gone"
 
 stop_b

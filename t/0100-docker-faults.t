@@ -16,6 +16,11 @@
 #   faults/run-hang.KEY      the next such `docker run` hangs before creating its
 #                            container; run-create-hang.KEY: after creating it,
 #                            before starting it (both write faults/hanging.KEY)
+#   faults/hold.CMD          every `docker CMD` (inspect, ps) waits while this
+#                            file exists (and writes faults/holding.CMD);
+#                            run-hold.KEY: the same for such a `docker run`
+#   faults/fail.CMD          the next N `docker CMD` (N in the file) fail as
+#                            if dockerd were down
 # and that logs each call ("CMD [KEY]") to $T/faults/calls.
 . "$(dirname "$0")/lib.sh"
 need_jobrun
@@ -38,6 +43,19 @@ for a in "$@"; do
 	case $a in --env=INJECT) key=$INJECT ;; *INJECT=*) key=${a#*INJECT=} ;; esac
 done
 echo "$1${key:+ $key}" >>"$F/calls"
+hold() { # FILE: wait while FILE exists (at most 2 minutes)
+	echo $$ >"$F/holding.${1#hold.}"
+	i=0
+	while [ -e "$F/$1" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+	rm -f "$F/holding.${1#hold.}"
+}
+[ -e "$F/hold.$1" ] && hold "hold.$1"
+[ "$1" = run ] && [ -n "$key" ] && [ -e "$F/run-hold.$key" ] && hold "run-hold.$key"
+if [ -e "$F/fail.$1" ] && [ "$(cat "$F/fail.$1")" -gt 0 ]; then
+	echo $(($(cat "$F/fail.$1") - 1)) >"$F/fail.$1"
+	echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+	exit 1
+fi
 if [ -e "$F/unreachable" ]; then
 	echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
 	exit 1
@@ -115,6 +133,42 @@ tasks:
       printf k1 > $TORK_OUTPUT
       echo end
 EOF
+cat >k3.yaml <<'EOF'
+name: k3
+tasks:
+  - name: k3
+    image: jobrun-test:latest
+    env:
+      INJECT: k3
+    run: |
+      echo start
+      i=0
+      while [ ! -e /tork/go ] && [ $i -lt 400 ]; do sleep 0.1; i=$((i + 1)); done
+      printf k3 > $TORK_OUTPUT
+EOF
+cat >sc.yaml <<'EOF'
+name: sc
+tasks:
+  - name: with a sidecar
+    image: jobrun-test:latest
+    sidecars:
+      - name: side
+        image: jobrun-test:latest
+        env:
+          INJECT: sc
+        cmd: [sleep, "60"]
+    run: printf sc > $TORK_OUTPUT
+EOF
+for q in q1 q2; do
+	cat >$q.yaml <<EOF
+name: $q
+tasks:
+  - name: $q
+    image: jobrun-test:latest
+    queue: other
+    run: printf $q > \$TORK_OUTPUT
+EOF
+done
 cat >gated.yaml <<'EOF'
 name: gated
 tasks:
@@ -209,7 +263,7 @@ for j in h1 h2; do
 		"$j has its result, on attempt 1 (the restart did not use up its retry)"
 	is "$(calls run "$j")" 2 "$j's docker run was called again by the new daemon"
 done
-wait_for -t 15 test -z "$(containers all)"
+wait_for -t 15 no_containers_left
 ok $? "no container of this home is left"
 
 # ---------------------------------------------------------------- the docker CLI dies, its container does not
@@ -232,8 +286,69 @@ is "$RC" 0 "k1 completes"
 is "$(task_field "$k1" 1 result)/$(task_field "$k1" 1 exitCode)/$(task_field "$k1" 1 attempt)" "k1/0/1" \
 	"k1 has its container's result and exit code 0, on attempt 1"
 like "$("$JOBRUN" logs "$k1" 1)" "end" "k1's log has what the container printed after its CLI died"
-wait_for -t 15 test -z "$(containers all)"
+wait_for -t 15 no_containers_left
 ok $? "no container of this home is left"
+
+# ---------------------------------------------------------------- no engine call stops the daemon
+# The daemon asks the engine things (did this container die? start this
+# sidecar) in children that its loop watches: while an answer hangs, other
+# jobs run to the end.
+k3=$(submit k3.yaml)
+wait_for log_has "$k3" start && wait_for test -s "$F/pid.k3"
+ok $? "k3 runs"
+: >"$F/hold.inspect"
+kill -KILL "$(cat "$F/pid.k3")"
+wait_for test -s "$F/holding.inspect"
+ok $? "k3's docker CLI dies; the daemon asks the engine about its container, and the answer hangs"
+q1=$(submit q1.yaml)
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$q1"
+is "$RC/$(task_field "$q1" 1 result)" 0/q1 "another job runs to the end meanwhile"
+[ -e "$F/holding.inspect" ]; ok $? "... while that answer still hangs"
+rm -f "$F/hold.inspect"
+for d in "$JOBRUN_HOME/work/$k3"/*/; do [ -d "$d" ] && : >"$d/go"; done
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$k3"
+is "$RC/$(task_field "$k3" 1 result)/$(task_field "$k3" 1 attempt)" 0/k3/1 \
+	"once it comes, k3 is followed to its end: its result, on attempt 1"
+
+: >"$F/run-hold.sc"
+sc=$(submit sc.yaml)
+wait_for test -s "$F/holding.run-hold.sc"
+ok $? "the start of a sidecar hangs"
+q2=$(submit q2.yaml)
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$q2"
+is "$RC/$(task_field "$q2" 1 result)" 0/q2 "another job runs to the end meanwhile"
+is "$(task_field "$sc" 1 state)" SCHEDULED "... while the sidecar's task waits for it"
+rm -f "$F/run-hold.sc"
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$sc"
+is "$RC/$(task_field "$sc" 1 result)" 0/sc "once the sidecar runs, so does its task"
+wait_for -t 15 no_containers_left
+ok $? "no container of this home is left"
+
+# ---------------------------------------------------------------- the listing at start-up fails
+# A new daemon learns what the last one left from one listing of this home's
+# containers; until it has it, nothing new starts.
+gated=$(submit gated.yaml)
+wait_for log_has "$gated" start
+ok $? "a task runs"
+kill_daemon
+is $? 137 "the daemon dies of SIGKILL"
+ok0b=$(submit ok0.yaml)
+echo 2 >"$F/fail.ps"
+: >"$F/calls"
+start_daemon
+ok $? "a new daemon starts though its listing of containers fails"
+wait_for -t 20 grep -q 'event=task.reattach.*job='"$gated" "$T/daemon.log"
+ok $? "... and follows the running task once a listing succeeds"
+is "$(grep -c 'event=daemon.reconcile.*retry=2s' "$T/daemon.log")" 2 \
+	"each failed listing is logged, and tried again 2s later"
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$ok0b"
+is "$RC" 0 "a job spooled meanwhile completes"
+is "$(grep -nx -e ps -e 'run none' "$F/calls" | cut -d: -f2 | tr '\n' ' ')" "ps ps ps run none " \
+	"... started only after the third listing"
+for d in "$JOBRUN_HOME/work/$gated"/*/; do [ -d "$d" ] && : >"$d/go"; done
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$gated"
+is "$RC/$(task_field "$gated" 1 result)/$(task_field "$gated" 1 attempt)" 0/gated/1 \
+	"the followed task completes, on attempt 1"
 
 # ---------------------------------------------------------------- restart while the engine is down
 gated=$(submit gated.yaml)
@@ -254,7 +369,7 @@ RUN_TIMEOUT=30 run "$JOBRUN" wait "$gated"
 is "$RC" 0 "the task that ran across it all completes"
 is "$(task_field "$gated" 1 result)/$(task_field "$gated" 1 attempt)" "gated/1" \
 	"... with its result, on attempt 1"
-wait_for -t 15 test -z "$(containers all)"
+wait_for -t 15 no_containers_left
 ok $? "no container of this home is left"
 
 stop_daemon

@@ -46,8 +46,8 @@ width_ok() { # SESSION W: no line wider than W
 run "$JOBRUN" --help
 like "$OUT" "${NL}  top \[-d SECONDS\] \[--once\]${NL} +watch jobs and tasks live" "--help lists top"
 run "$JOBRUN" help top
-is "$RC/$OUT" "0/usage: jobrun top [-d SECONDS] [--once]${NL}watch jobs and tasks live (q quits).  See jobrun(1)." \
-	"help top: its usage"
+is "$RC/$OUT" "0/usage: jobrun top [-d SECONDS] [--once]${NL}watch jobs and tasks live (q quits).${NL}  -d SECONDS               look for changes every SECONDS (0.5)${NL}  --once                   print the view once and exit${NL}See jobrun(1)." \
+	"help top: its usage, and what each option does"
 run "$JOBRUN" top -d x
 is "$RC" 2 "top -d x: usage error (exit 2)"
 like "$ERR" "usage: jobrun top \[-d SECONDS\] \[--once\]" "top -d x: the usage line"

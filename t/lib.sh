@@ -163,6 +163,9 @@ count_files() { # DIR: number of entries in DIR (0 when DIR is missing)
 spooled() { # number of job files waiting in spool/new
 	count_files "$JOBRUN_HOME/spool/new"
 }
+spool_empty() { # true when no job file waits in spool/new (for wait_for)
+	[ "$(spooled)" = 0 ]
+}
 
 # ------------------------------------------------------------------ jobs
 submit() { # [OPTS...] FILE: submit, print the id; returns submit's exit status
@@ -200,6 +203,9 @@ containers() { # [all]: names of this home's containers (running ones unless 'al
 }
 has_containers() { # [all]: true when this home has containers (for wait_for)
 	[ -n "$(containers "$@")" ]
+}
+no_containers_left() { # true when this home has no container at all (for wait_for)
+	[ -z "$(containers all)" ]
 }
 volumes() { # names of this home's volumes
 	local id
@@ -286,6 +292,10 @@ need_docker() { # skip_all (before any test ran) unless have_docker
 command -v jq >/dev/null 2>&1 || BAIL_OUT "jq is missing (run sh t/setup)"
 
 # ------------------------------------------------------------------ cleanup
+_at_exit=()
+at_exit() { # CMD: eval CMD at exit, after the containers are gone (say, umount)
+	_at_exit+=("$1")
+}
 _cleanup() {
 	local st=$? id ids vols
 	trap - EXIT
@@ -293,9 +303,10 @@ _cleanup() {
 	# A test that printed no plan (and did not skip_all) died early: make that visible.
 	if [ -z "$_tap_planned" ] && [ "$st" = 0 ]; then st=1; fi
 	# Whatever the test checked, an illegal state move (a bug the daemon
-	# logs and refuses) or a sanitizer's report fails it.
-	if [ -s "$T/daemon.log" ] && grep -qE 'event=state\.illegal|runtime error:|Sanitizer' "$T/daemon.log"; then
-		diag "the daemon logged a bug:" "$(grep -E 'event=state\.illegal|runtime error:|Sanitizer' "$T/daemon.log" | head -n 5)"
+	# logs and refuses), an SQL error of jobrun's own (store.error) or a
+	# sanitizer's report fails it.
+	if [ -s "$T/daemon.log" ] && grep -qE 'event=state\.illegal|event=store\.error|runtime error:|Sanitizer' "$T/daemon.log"; then
+		diag "the daemon logged a bug:" "$(grep -E 'event=state\.illegal|event=store\.error|runtime error:|Sanitizer' "$T/daemon.log" | head -n 5)"
 		[ "$st" = 0 ] && st=1
 	fi
 	if [ "$_tap_failed" -gt 0 ] || [ "$st" != 0 ]; then
@@ -318,6 +329,7 @@ _cleanup() {
 		# shellcheck disable=SC2086
 		[ -n "$vols" ] && "$DOCKER" volume rm -f $vols >/dev/null 2>&1
 	fi
+	for cmd in "${_at_exit[@]}"; do eval "$cmd" || true; done
 	if [ -n "${JOBRUN_TEST_KEEP:-}" ]; then
 		diag "kept $T"
 	elif ! rm -rf "$T" 2>/dev/null && "$DOCKER" version >/dev/null 2>&1; then

@@ -1,0 +1,135 @@
+#!/bin/bash
+# The store fails under the daemon, by kind (jobrun(1), DAEMON LOG and
+# CAVEATS):
+#   busy     another program holds its write lock: the daemon waits, says so
+#            (store.busy, store.free), and goes on with nothing lost;
+#   full     the home's disk: the daemon stops as a crash would (exit 1,
+#            store.fault, its container left), and a daemon started once
+#            there is room finishes the job, no step run twice;
+#   corrupt  a damaged jobrun.db: neither the daemon nor a command uses it,
+#            and both say which file and what to do.
+# The home is a small tmpfs of its own, so that it can be filled.
+. "$(dirname "$0")/lib.sh"
+need_jobrun
+need_docker
+command -v sqlite3 >/dev/null || skip_all "no sqlite3 command (run sh t/setup)"
+
+cd "$T" || BAIL_OUT "cd $T"
+if mount -t tmpfs -o size=6m,mode=0700 jobrun-test "$JOBRUN_HOME" 2>/dev/null; then
+	at_exit 'umount -l "$JOBRUN_HOME"'
+	small=1
+else
+	small=
+fi
+
+cat >gate.yaml <<'EOF'
+name: gate
+tasks:
+  - name: waits
+    image: jobrun-test:latest
+    run: |
+      printf one > $TORK_OUTPUT
+      touch /tork/hold
+      echo started
+      i=0
+      while [ -e /tork/hold ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+      echo ended
+  - name: after
+    image: jobrun-test:latest
+    run: printf two > $TORK_OUTPUT
+EOF
+started() { # ID: its first task printed "started"
+	[[ $("$JOBRUN" logs "$1" 1 2>/dev/null) =~ started ]]
+}
+release() { # ID: let its first task end
+	rm -f "$JOBRUN_HOME/work/$1"/1.*/hold
+}
+moves() { # ID POS STATE: how many times the daemon logged that move
+	grep -c "event=task.state job=$1 task=$2 state=$3\$" "$T/daemon.log"
+}
+
+start_daemon
+ok $? "the daemon starts"
+
+# ---------------------------------------------------------------- busy
+# The first task ends while sqlite3 holds the write lock for 14 s, past
+# the 10 s that one try waits.
+busy=$(submit gate.yaml)
+wait_for started "$busy"
+ok $? "a job runs"
+(echo 'BEGIN IMMEDIATE;'; sleep 14; echo 'COMMIT;') | sqlite3 "$JOBRUN_HOME/jobrun.db" &
+holder=$!
+sleep 0.5
+release "$busy"
+wait_for -t 13 grep -q 'level=warn event=store.busy waited=' "$T/daemon.log"
+ok $? "the daemon says it waits for the store (store.busy)"
+daemon_alive
+ok $? "... and lives"
+is "$(task_field "$busy" 1 state)" RUNNING "meanwhile the store still has the task RUNNING"
+wait "$holder"
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$busy"
+is "$RC" 0 "once the lock is let go, the job completes"
+is "$(task_field "$busy" 1 result)/$(task_field "$busy" 2 result)" one/two \
+	"... both tasks with their results"
+like "$(grep 'event=store.free' "$T/daemon.log")" 'waited=1[0-9]s' \
+	"the daemon says when the store is free again, and how long it waited"
+is "$(moves "$busy" 1 COMPLETED)/$(moves "$busy" 2 COMPLETED)" 1/1 \
+	"each task's move to COMPLETED is logged once"
+
+# ---------------------------------------------------------------- full
+if [ -n "$small" ]; then
+	full=$(submit gate.yaml)
+	wait_for started "$full"
+	ok $? "a job runs in a home on a 6 MB disk"
+	dd if=/dev/zero of="$JOBRUN_HOME/filler" bs=64k 2>/dev/null
+	[ "$(df --output=avail "$JOBRUN_HOME" | tail -n 1)" -eq 0 ]
+	ok $? "the disk is full"
+	release "$full"
+	_reap_daemon 30
+	is $? 1 "the daemon stops, exit 1, when it cannot record that the task ended"
+	like "$(grep 'event=store.fault' "$T/daemon.log")" \
+		'level=error event=store.fault kind=full error="database or disk is full"' \
+		"... logged as store.fault kind=full"
+	like "$(grep '^jobrun: ' "$T/daemon.log" | tail -n 1)" \
+		"jobrun\\.db: database or disk is full; the daemon cannot record what it does, so it stops \\(its containers run on\\): make room on the home's disk, then start it again" \
+		"... and says on stderr what happened and what to do"
+	is "$(task_field "$full" 1 state)" RUNNING "the store still has the task RUNNING"
+	has_containers all
+	ok $? "its container is left for the next daemon"
+	rm -f "$JOBRUN_HOME/filler"
+	start_daemon
+	ok $? "with room again, a new daemon starts"
+	RUN_TIMEOUT=30 run "$JOBRUN" wait "$full"
+	is "$RC" 0 "the job completes"
+	is "$(task_field "$full" 1 result)/$(task_field "$full" 1 attempt)/$(task_field "$full" 2 result)" \
+		one/1/two "... task 1 with its result, on attempt 1 (not run again), then task 2"
+	is "$(moves "$full" 1 COMPLETED)" 1 "task 1's move to COMPLETED is logged once"
+	wait_for -t 15 no_containers_left
+	ok $? "no container of this home is left"
+	is "$(sqlite3 "$JOBRUN_HOME/jobrun.db" 'PRAGMA integrity_check')" ok "the store is whole"
+else
+	skip 14 "cannot mount a tmpfs here (not root?)"
+fi
+
+# ---------------------------------------------------------------- corrupt
+stop_daemon
+is $? 0 "the daemon stops on SIGTERM"
+cp "$JOBRUN_HOME/jobrun.db" "$T/saved.db"
+rm -f "$JOBRUN_HOME/jobrun.db-wal" "$JOBRUN_HOME/jobrun.db-shm"
+printf 'this is no database %.0s' 1 2 3 4 5 | dd of="$JOBRUN_HOME/jobrun.db" conv=notrunc 2>/dev/null
+cp "$JOBRUN_HOME/jobrun.db" "$T/damaged.db"
+RUN_TIMEOUT=20 run "$JOBRUN" daemon
+is "$RC" 1 "a daemon does not start on a damaged store (exit 1)"
+like "$ERR" "^jobrun: $JOBRUN_HOME/jobrun\\.db: file is not a database; it is damaged: keep a copy, and recover it with 'sqlite3 jobrun\\.db \\.recover' or move it away" \
+	"... and says which file, and what to do"
+run "$JOBRUN" ls
+is "$RC" 1 "ls on a damaged store exits 1"
+like "$ERR" "jobrun\\.db: file is not a database; it is damaged" "... saying so"
+cmp -s "$JOBRUN_HOME/jobrun.db" "$T/damaged.db"
+ok $? "the damaged file is left as it was"
+cp "$T/saved.db" "$JOBRUN_HOME/jobrun.db"
+start_daemon
+ok $? "with the store put back, a daemon starts"
+is "$(job_state "$busy")" COMPLETED "... and the jobs are there"
+stop_daemon
+done_testing
