@@ -6,6 +6,7 @@
 #   full     the home's disk: the daemon stops as a crash would (exit 1,
 #            store.fault, its container left), and a daemon started once
 #            there is room finishes the job, no step run twice;
+#   constraint  a job file taken in twice meets its own row: one job;
 #   corrupt  a damaged jobrun.db: neither the daemon nor a command uses it,
 #            and both say which file and what to do.
 # The home is a small tmpfs of its own, so that it can be filled.
@@ -111,9 +112,28 @@ else
 	skip 14 "cannot mount a tmpfs here (not root?)"
 fi
 
-# ---------------------------------------------------------------- corrupt
+# ---------------------------------------------------------------- constraint
+# A job file ingested again (a crash between the commit and the unlink)
+# meets the job's own row: the id is unique, so it is not a second job.
 stop_daemon
 is $? 0 "the daemon stops on SIGTERM"
+again=$(submit gate.yaml)
+cp -p "$JOBRUN_HOME"/spool/new/*"$again"* "$T/"
+start_daemon
+wait_for started "$again" && release "$again"
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$again"
+is "$RC" 0 "a job completes"
+njobs=$("$JOBRUN" ls --json | jq length)
+cp -p "$T"/*"$again"*.job "$JOBRUN_HOME/spool/new/"
+wait_for -t 10 spool_empty
+ok $? "its file, spooled again, is taken in"
+is "$("$JOBRUN" ls --json | jq length)/$(job_state "$again")" "$njobs/COMPLETED" \
+	"... as the job it already is: no second job, its state as it was"
+is "$(moves "$again" 1 RUNNING)" 1 "its task ran once"
+stop_daemon
+is $? 0 "the daemon stops on SIGTERM"
+
+# ---------------------------------------------------------------- corrupt
 cp "$JOBRUN_HOME/jobrun.db" "$T/saved.db"
 rm -f "$JOBRUN_HOME/jobrun.db-wal" "$JOBRUN_HOME/jobrun.db-shm"
 printf 'this is no database %.0s' 1 2 3 4 5 | dd of="$JOBRUN_HOME/jobrun.db" conv=notrunc 2>/dev/null
