@@ -3815,6 +3815,34 @@ json_hooks(struct buf *b, const char *id)
 	}
 }
 
+/* A task of a job in Tork's JSON shape, and a comma. */
+static void
+json_task(struct buf *b, const struct taskrow *t)
+{
+	buf_add(b, "{");
+	json_kint(b, "position", t->pos);
+	if (t->parent)
+		json_kint(b, "parent", t->parent);
+	json_kstr(b, "name", t->name);
+	json_kstr(b, "state", t->state);
+	json_kstr(b, "queue", t->queue);
+	json_kint(b, "priority", t->priority);
+	json_kint(b, "attempt", t->attempt);
+	json_time(b, "createdAt", t->created);
+	json_time(b, "startedAt", t->started);
+	json_time(b, "completedAt", t->completed);
+	if (t->has_exit)
+		json_kint(b, "exitCode", t->exit_code);
+	json_kstr(b, "var", t->var);
+	json_kstr(b, "subjobId", t->subjob);
+	json_kstr(b, "result", t->result);
+	json_kstr(b, "error", t->error);
+	json_kstr(b, "progress", t->progress);
+	json_time(b, "progressAt", t->progress_at);
+	json_end(b, '}');
+	buf_add(b, ",");
+}
+
 /* A job in Tork's JSON shape; with its tasks when tasks is not NULL. */
 static void
 json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
@@ -3855,32 +3883,8 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 	if (tasks) {
 		json_hooks(b, r->id);
 		buf_add(b, "\"tasks\":[");
-		for (i = 0; i < nt; i++) {
-			const struct taskrow *t = &tasks[i];
-
-			buf_add(b, "{");
-			json_kint(b, "position", t->pos);
-			if (t->parent)
-				json_kint(b, "parent", t->parent);
-			json_kstr(b, "name", t->name);
-			json_kstr(b, "state", t->state);
-			json_kstr(b, "queue", t->queue);
-			json_kint(b, "priority", t->priority);
-			json_kint(b, "attempt", t->attempt);
-			json_time(b, "createdAt", t->created);
-			json_time(b, "startedAt", t->started);
-			json_time(b, "completedAt", t->completed);
-			if (t->has_exit)
-				json_kint(b, "exitCode", t->exit_code);
-			json_kstr(b, "var", t->var);
-			json_kstr(b, "subjobId", t->subjob);
-			json_kstr(b, "result", t->result);
-			json_kstr(b, "error", t->error);
-			json_kstr(b, "progress", t->progress);
-			json_time(b, "progressAt", t->progress_at);
-			json_end(b, '}');
-			buf_add(b, ",");
-		}
+		for (i = 0; i < nt; i++)
+			json_task(b, &tasks[i]);
 		json_end(b, ']');
 		buf_add(b, ",");
 	}
@@ -9582,12 +9586,12 @@ daemon_policy(void)
 	return rc;
 }
 
+/* The daemon's options into the globals; returns 0, or the usage error's status. */
 static int
-cmd_daemon(int argc, char *argv[])
+daemon_args(int argc, char *argv[])
 {
 	const char *why, *network = getenv("JOBRUN_NETWORK");
-	char *dir;
-	int c, ino;
+	int c;
 
 	while ((c = opt_next(argc, argv)) != -1)
 		switch (c) {
@@ -9633,6 +9637,17 @@ cmd_daemon(int argc, char *argv[])
 		    "name: %s", network, why);
 	pol.network = network && *network ? xstrdup(network) : NULL;
 	pol.known = 1;
+	return 0;
+}
+
+static int
+cmd_daemon(int argc, char *argv[])
+{
+	char *dir;
+	int rc, ino;
+
+	if ((rc = daemon_args(argc, argv)) != 0)
+		return rc;
 	if ((defcap = (int)sysconf(_SC_NPROCESSORS_ONLN)) < 1)
 		defcap = 1;
 	/* The pid file comes last: whoever sees it may signal or use us. */
