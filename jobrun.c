@@ -551,7 +551,6 @@ logf_(const char *level, const char *event, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-
 /* ------------------------------------------------------------ job spec -- */
 
 /*
@@ -4431,7 +4430,6 @@ static size_t njcache;
 #define HOOK_TRIES	5
 #define HOOK_INFLIGHT	8
 
-
 static char *redact(const struct strlist *l, char *s);
 static long long cron_after(const char *expr, long long now);
 static int sched_next(const struct job *j, int pos);
@@ -5108,7 +5106,6 @@ tasks_move(const char *id, int parent, unsigned mask, enum tstate to,
 	strlist_free(&pos);
 	return n;
 }
-
 
 /*
  * Once a final job has no child left, its work files go, and its parsed
@@ -6171,7 +6168,6 @@ task_step(const struct task *t, int step, int *is_main)
 		return &t->post.v[step - t->pre.n - 1];
 	return NULL;
 }
-
 
 /* The directory mounted at /tork, with the run script in it. */
 /* Writes dir/name; returns 0, or -1 with errmsg. */
@@ -8360,12 +8356,23 @@ daemon_loop(int ino)
 	free(pfd);
 }
 
-
 /* ------------------------------------------------------------ commands -- */
 
 static int
 usage_error(const char *verb, const char *fmt, ...);
 static int opt_next(int, char *[]);
+
+/* A --json list (b holds "[" and its members): closes it and prints it. */
+static int
+json_list_print(struct buf *b, int json)
+{
+	if (json) {
+		json_end(b, ']');
+		puts(b->s);
+		free(b->s);
+	}
+	return EX_OK;
+}
 
 /* Opens the store read-only for a command; exits on failure. */
 static void
@@ -9016,12 +9023,7 @@ cmd_ls(int argc, char *argv[])
 		jobrow_free(&r);
 	}
 	sqlite3_finalize(st);
-	if (json) {
-		json_end(&b, ']');
-		puts(b.s);
-		free(b.s);
-	}
-	return EX_OK;
+	return json_list_print(&b, json);
 }
 
 static void
@@ -9834,12 +9836,7 @@ cmd_schedules(int argc, char *argv[])
 	while (db_row(st))
 		print_schedule_row(st, json, &b);
 	sqlite3_finalize(st);
-	if (json) {
-		json_end(&b, ']');
-		puts(b.s);
-		free(b.s);
-	}
-	return EX_OK;
+	return json_list_print(&b, json);
 }
 
 /* schedule pause|resume|rm ID...: spooled for the daemon, as cancel is. */
