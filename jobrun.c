@@ -93,12 +93,20 @@
  * when it exits (an R_ASK's answer goes to ask_done), so no engine call
  * blocks it.
  *
- * Sections, in data-flow order, each behind a banner (grep -n '^.. --'):
- * util, job spec, spool, store, records, runtime, daemon (children, the
- * state machine, ingest, schedule, start, the engine answers, an attempt
- * ends, cancel/stop/restart/timeouts, webhooks, retention, the loop),
- * commands, top (the grid, reading the store, drawing, keys, the loop),
- * main.
+ * Sections, in data-flow order, each behind a banner (grep -n '^/. --'),
+ * the long ones with inner banners:
+ *   util
+ *   job spec   nodes, marks, templates; fields; the host's policy;
+ *              networks, mounts, sidecars, webhooks; references;
+ *              freeing, scrubbing, parsing
+ *   spool, store, records (a job as JSON), runtime
+ *   daemon     children; the state machine; ingest; schedule; start; the
+ *              engine answers; an attempt ends; cancel, stop, restart,
+ *              timeouts; webhooks; retention; the loop
+ *   commands   submit; ls, show, logs; cancel, stop, restart, wait;
+ *              daemon, status; schedules, prune; export, import, metrics
+ *   top        the grid; reading the store; drawing; keys; the loop
+ *   main       the verb table, which owns each verb's options and help
  * Start reading main().
  */
 #include <sys/file.h>
@@ -572,6 +580,8 @@ struct pctx {
 	const struct policy *pol;	/* the host policy to check, or NULL */
 };
 
+/* ---- nodes, marks, templates */
+
 static void
 perr(struct pctx *c, yaml_node_t *n, const char *path, const char *fmt, ...)
 {
@@ -788,6 +798,8 @@ check_argv(struct pctx *c, yaml_node_t *n, const char *path,
 		    "line, which ps shows to every user: pass it in env (env: "
 		    "{PW: '{{ secrets.pw }}'}) and use $PW in run or sh -c");
 }
+
+/* ---- fields */
 
 static void
 p_str(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
@@ -1501,6 +1513,8 @@ static const char *const engine_sockets[] = { "/var/run/docker.sock",
 	"/run/docker.sock", "/run/podman/podman.sock",
 	"/run/containerd/containerd.sock", NULL };
 
+/* ---- the host's policy */
+
 /*
  * Whether path (real, absolute) is never to be bound: /, the home or what
  * holds it or lies in it, or an engine's socket or what holds one.
@@ -1636,6 +1650,8 @@ policy_load(void)
 	pol.known = text != NULL;
 	free(text);
 }
+
+/* ---- networks, mounts, sidecars, webhooks */
 
 static void
 p_networks(struct pctx *c, yaml_node_t *n, const char *path,
@@ -1775,6 +1791,8 @@ p_bool(struct pctx *c, yaml_node_t *n, const char *path, const struct field *f,
  * will exist: the most common mistake, caught before anything runs.
  */
 typedef int (*ref_ok)(void *arg, const char *ns, const char *name);
+
+/* ---- references */
 
 /* Returns 0, or -1 with errmsg naming the first reference that is not ok. */
 static int
@@ -1924,6 +1942,8 @@ spec_check(struct pctx *c, struct job *j, const char *prefix)
 			}
 	}
 }
+
+/* ---- freeing, scrubbing, parsing */
 
 static void
 step_free(struct step *s)
@@ -5157,6 +5177,7 @@ sched_job_done(const char *id, enum jstate state, const char *error)
 }
 
 /* ---- ingest */
+
 /*
  * spool/new is read at each wake: a job file becomes rows in one
  * transaction and is unlinked only then; a request file (cancel, stop,
@@ -5496,6 +5517,7 @@ spool_ingest(void)
 }
 
 /* ---- schedule */
+
 /*
  * Which task is next: delayed jobs come due, cron schedules fire, the
  * next task of a job (or the children of a composite one) becomes
@@ -5918,6 +5940,7 @@ out:
 }
 
 /* ---- start */
+
 /*
  * An attempt runs its steps one after another: pre containers, then the
  * sidecars, their probes and the task's own container, then post ones.
@@ -6591,6 +6614,7 @@ probe_exited(struct run *r, int code)
 }
 
 /* ---- the engine answers */
+
 /*
  * A child ended (sched_reap): a step's container exited, or the engine
  * answered a question (R_ASK, ask_done), or its output stopped and the
@@ -6995,6 +7019,7 @@ ask_done(struct run *r, int code)
 }
 
 /* ---- an attempt ends */
+
 /*
  * A step's exit decides: the next step, the attempt's success (the next
  * task), or its failure (a retry, or the job FAILED).  The attempt's
@@ -7438,6 +7463,7 @@ subjob_ended(const char *id, enum jstate state, const char *error)
 }
 
 /* ---- cancel, stop, restart, timeouts */
+
 /*
  * Stops the container of runs[i] by removing it.  The container may not
  * exist yet (the CLI is still creating it): so this is tried again every
@@ -7693,6 +7719,7 @@ sched_wait_ms(void)
 }
 
 /* ---- webhooks */
+
 /*
  * Webhooks.  An event of a job with webhooks becomes one row in hooks per
  * webhook whose event matches and whose if holds: url, headers and body
@@ -7999,6 +8026,7 @@ hook_done(struct run *r)
 }
 
 /* ---- retention */
+
 /*
  * Finished jobs older than --keep go, with their logs, work files and
  * secrets; so do jobs `prune` names.
@@ -8103,6 +8131,7 @@ sched_expire(void)
 }
 
 /* ---- the loop */
+
 /*
  * Whether a daemon holds this home's lock; its pid in *pid if so.  Readers
  * only ever try the lock, so a stale pid file cannot fool them.
@@ -8611,6 +8640,8 @@ print_job_json(const char *id)
 	jobrow_free(&r);
 }
 
+/* ---- submit */
+
 /* Parses NAME=VALUE into l; returns -1 for a malformed one. */
 static int
 parse_input(struct kvlist *l, const char *s)
@@ -8926,6 +8957,8 @@ out:
 	kv_free(&o.inputs);
 	return rc;
 }
+
+/* ---- ls, show, logs */
 
 /* "40%", "40% copying part 2" or "copying part 2": a job's progress, short. */
 static char *
@@ -9288,6 +9321,8 @@ cmd_logs(int argc, char *argv[])
 
 static int request_check(const char *, const char *);
 
+/* ---- cancel, stop, restart, wait */
+
 /* stop returns once the job's containers are gone, as docker stop does. */
 static int
 stop_wait(const char *id, long long until)
@@ -9532,6 +9567,8 @@ cmd_wait(int argc, char *argv[])
 	return rc;
 }
 
+/* ---- daemon, status */
+
 static int
 parse_qcap(const char *s)
 {
@@ -9736,6 +9773,8 @@ cmd_status(int argc, char *argv[])
 	free(defc);
 	return EX_OK;
 }
+
+/* ---- schedules, prune */
 
 /* A schedule's id from a unique prefix, in the store or the spool. */
 static int
@@ -10020,6 +10059,8 @@ prune_request(const char *state, long long older)
 	}
 	return EX_OK;
 }
+
+/* ---- export, import, metrics */
 
 /* One file into the archive, under jobrun-ID/. */
 static int
