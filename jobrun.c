@@ -4521,6 +4521,8 @@ run_add(pid_t pid, int kind, const char *job, int pos, int attempt, int step)
 	r->attempt = attempt;
 	r->step = step;
 	r->out = r->log = -1;
+	if (kind == R_AUX)	/* an engine that does not answer: give up */
+		r->kill_at = mono_ms() + RT_ASK_MS;
 	return r;
 }
 
@@ -7578,8 +7580,9 @@ sched_stop(const char *id, long long grace_ms)
 	}
 	if (n.n) {
 		rt->stop(&n, g, &a);
-		if ((pid = rt_bg(&a)) > 0)
-			run_add(pid, R_AUX, NULL, 0, 0, 0);
+		if ((pid = rt_bg(&a)) > 0)	/* it takes the grace, at most */
+			run_add(pid, R_AUX, NULL, 0, 0, 0)->kill_at = mono_ms() +
+			    g * 1000 + RT_ASK_MS;
 	}
 	strlist_free(&n);
 	sched_job_done(id, J_CANCELLED, why);
