@@ -51,7 +51,7 @@ name: timeout job
 tasks:
   - name: sleeper
     image: jobrun-test:latest
-    timeout: 1s
+    timeout: 3s
     run: |
       echo sleeping
       sleep 30
@@ -130,8 +130,8 @@ t1=$(ms)
 is "$(job_state "$to")" FAILED "timeout: the job is FAILED"
 # the contract writes 'timed out after 2s' for a 2s timeout; the binary prints the
 # duration with one decimal ('1.0s').  Either is accepted; nothing else.
-like "$(task_field "$to" 1 error)" '^timed out after 1(\.0)?s$' "timeout: task error 'timed out after 1.0s'"
-like "$(job_json "$to" '.error // empty')" 'timed out after 1(\.0)?s' "timeout: the job's error mentions it"
+like "$(task_field "$to" 1 error)" '^timed out after 3(\.0)?s$' "timeout: task error 'timed out after 3s'"
+like "$(job_json "$to" '.error // empty')" 'timed out after 3(\.0)?s' "timeout: the job's error mentions it"
 el=$((t1 - t0))
 [ "$el" -lt 15000 ]
 ok $? "timeout: the 30 s sleep was cut short (ended ${el} ms after submit)"
