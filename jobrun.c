@@ -25,9 +25,10 @@
  *                          them cut out.
  *                          secrets/SCHEDULE lives as long as the schedule,
  *                          secrets/hook-N until webhook delivery N is over.
- *   run/lock, run/daemon.pid, run/home-id, run/policy
+ *   run/lock, run/daemon.pid, run/home-id, run/policy, run/fault
  *                          the daemon holds an exclusive flock on run/lock;
- *                          run/policy is what it lets jobs ask of the host.
+ *                          run/policy is what it lets jobs ask of the host,
+ *                          run/fault what keeps it from working (status).
  *
  * Trust: nothing a job file, a spool file or the home says is believed.
  * Every value that reaches docker's argv is checked against its grammar
@@ -2937,7 +2938,7 @@ static const char schema[] =
 	" created INTEGER, started INTEGER, completed INTEGER,"
 	" parent INTEGER DEFAULT 0, idx INTEGER DEFAULT 0, item TEXT, subjob TEXT,"
 	" progress TEXT, progress_at INTEGER, not_before INTEGER,"
-	" abase INTEGER DEFAULT 0, PRIMARY KEY(job, pos));"
+	" abase INTEGER DEFAULT 0, log_error TEXT, PRIMARY KEY(job, pos));"
 	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);"
 	"CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);"	/* top's totals */
 	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value REAL);"
@@ -2959,10 +2960,11 @@ static const char schema[] =
  * What a failing store means, by kind.  Busy: another program holds the
  * write lock (sqlite3 by hand).  The daemon must write every transition
  * before it can go on, so it waits, saying so every 10 seconds (db_step).
- * Full, I/O, corrupt: the daemon cannot record what happens, so it stops
- * as if killed (its containers run on) and says why; the next daemon,
- * once the disk has room, recovers as after a crash and loses nothing.
- * A command stops too, saying what to do.  While the daemon takes in a job
+ * Full, I/O: the daemon cannot record what happens, so it pauses
+ * (db_broken: every store call fails at once, and no child starts, until
+ * daemon_pause has forgotten what it was doing, as a crash would, and a
+ * write goes through again; then it recovers as after a crash).  Corrupt:
+ * it stops, saying what to do.  A command stops on any of these.  While the daemon takes in a job
  * file (db_soft), busy and full come back to it instead: the file stays
  * in the spool for the next scan.  A constraint or SQL error is a bug in
  * jobrun: returned to the caller, and logged by the daemon (store.error).
@@ -2972,6 +2974,9 @@ static int db_daemon;			/* the daemon: logs, waits, stops */
 static int db_soft;			/* busy and full come back */
 static int db_txfail;			/* a statement of this transaction failed */
 static char db_txerr[sizeof(errmsg)];		/* ... saying this */
+static int db_broken;			/* the daemon cannot write: it pauses */
+static char db_brokenwhy[sizeof(errmsg)];		/* ... because of this */
+static enum errkind db_brokenkind;
 
 static void
 db_stop(void)
@@ -3014,6 +3019,14 @@ db_fail(void)
 	}
 	if (db_soft && (errkind == E_BUSY || errkind == E_FULL))
 		return -1;
+	if (db_daemon && (errkind == E_FULL || errkind == E_IO)) {
+		if (!db_broken) {
+			db_broken = 1;
+			db_brokenkind = errkind;
+			snprintf(db_brokenwhy, sizeof(db_brokenwhy), "%s", errmsg);
+		}
+		return -1;
+	}
 	if (errkind == E_FULL || errkind == E_IO || errkind == E_CORRUPT ||
 	    (errkind == E_BUSY && !db_daemon))
 		db_stop();
@@ -3069,6 +3082,11 @@ db_vprep(const char *sql, const char *fmt, va_list ap)
 	sqlite3_stmt *st;
 	int i;
 
+	if (db_broken) {	/* nothing is done until the daemon has paused */
+		fail("%s", db_brokenwhy);
+		errkind = db_brokenkind;
+		return NULL;
+	}
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		db_fail();
 		return NULL;
@@ -3189,7 +3207,8 @@ db_migrate(void)
 		"jobs ADD COLUMN restarts INTEGER DEFAULT 0",
 		"jobs ADD COLUMN delete_at INTEGER", "jobs ADD COLUMN schedule TEXT",
 		"jobs ADD COLUMN imported INTEGER",
-		"jobs ADD COLUMN hipos INTEGER DEFAULT 0", NULL
+		"jobs ADD COLUMN hipos INTEGER DEFAULT 0",
+		"tasks ADD COLUMN log_error TEXT", NULL
 	};
 	char sql[128];
 	size_t i;
@@ -3264,12 +3283,13 @@ db_begin(void)
 enum { EV_STORE, EV_LOG, EV_DROP };
 static void events_flush(int);
 
+/* Drops the transaction, if one is open; whatever state the store is in. */
 static void
 db_rollback(void)
 {
 	events_flush(EV_DROP);
-	if (!sqlite3_get_autocommit(db))
-		db_exec("ROLLBACK", NULL);
+	if (db && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /*
@@ -3620,6 +3640,7 @@ struct jobrow {
 struct taskrow {
 	int pos, priority, attempt, has_exit, exit_code, parent;
 	char *name, *queue, *state, *result, *error, *var, *subjob, *progress;
+	char *log_error;
 	long long created, started, completed, progress_at;
 };
 
@@ -3710,6 +3731,7 @@ taskrow_free(struct taskrow *t)
 	free(t->var);
 	free(t->subjob);
 	free(t->progress);
+	free(t->log_error);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -3743,7 +3765,8 @@ db_tasks(const char *id, struct taskrow **out)
 	/* children right after their parent */
 	st = db_prep("SELECT pos, priority, attempt, exit_code IS NOT NULL,"
 	    " exit_code, name, queue, state, result, error, var, created,"
-	    " started, completed, parent, subjob, progress, progress_at FROM tasks"
+	    " started, completed, parent, subjob, progress, progress_at, log_error"
+	    " FROM tasks"
 	    " WHERE job = ? ORDER BY"
 	    " CASE parent WHEN 0 THEN pos ELSE parent END, parent != 0, pos", "s",
 	    id);
@@ -3770,6 +3793,7 @@ db_tasks(const char *id, struct taskrow **out)
 		t->subjob = col_str(st, 15);
 		t->progress = col_str(st, 16);
 		t->progress_at = sqlite3_column_int64(st, 17);
+		t->log_error = col_str(st, 18);
 	}
 	sqlite3_finalize(st);
 	return n;
@@ -3858,6 +3882,7 @@ json_task(struct buf *b, const struct taskrow *t)
 	json_kstr(b, "error", t->error);
 	json_kstr(b, "progress", t->progress);
 	json_time(b, "progressAt", t->progress_at);
+	json_kstr(b, "logError", t->log_error);
 	json_end(b, '}');
 	buf_add(b, ",");
 }
@@ -3961,6 +3986,8 @@ rt_spawn(char *const argv[], int outfd, const struct kvlist *env)
 	sigset_t none;
 	int nul;
 
+	if (db_broken)		/* what it would do could not be recorded */
+		return fail("%s", db_brokenwhy);
 	if ((pid = fork()) < 0) {
 		fail("fork: %s", strerror(errno));
 		return -1;
@@ -4325,7 +4352,10 @@ static const struct runtime runtimes[] = {
 };
 static const struct runtime *rt = &runtimes[0];
 
-/* Whether the engine answers; errmsg says why not.  Blocks: start-up only. */
+/*
+ * Whether the engine answers: 0, or the CLI's exit status (127: there is
+ * no such command) with errmsg.  Blocks: start-up only.
+ */
 static int
 rt_ping(void)
 {
@@ -4337,11 +4367,14 @@ rt_ping(void)
 	rc = rt_capture(a.v, &out);
 	free(out);
 	strlist_free(&a);
-	if (rc != 0)
-		return fail("cannot reach the container engine with '%s version' "
+	if (rc == 127)
+		fail("cannot run '%s' (exit 127); is it installed? "
+		    "JOBRUN_DOCKER names another", docker_bin);
+	else if (rc != 0)
+		fail("cannot reach the container engine with '%s version' "
 		    "(exit %d); is dockerd running, and may this user use it?",
 		    docker_bin, rc);
-	return 0;
+	return rc;
 }
 
 /* Fire and forget a, which this frees: its output goes nowhere. */
@@ -4393,7 +4426,9 @@ enum ask {
 	ASK_RERUN,	/* remove a leftover, then run the step again */
 	ASK_REDO,	/* the same, sidecars and all */
 	ASK_SIDECARS,	/* remove an earlier try's sidecars, then start them */
-	ASK_RECONCILE	/* list: what the last daemon left, at start-up */
+	ASK_RECONCILE,	/* list: what the last daemon left, at start-up */
+	ASK_ENGINE,	/* ping: a container gave no answer; is the engine there? */
+	ASK_PING	/* ping: the engine was away; is it back? */
 };
 
 /* An R_ASK run is killed after this long, and taken as not answered. */
@@ -4419,6 +4454,7 @@ struct run {
 	struct strlist redact;		/* values no log may show */
 	long long prog_mtime;		/* the progress file as last read */
 	int log_cut;			/* --log-max reached, said so */
+	int log_err;			/* a write to the log failed: errno */
 	int hookfd;			/* R_HOOK: the answer comes down this */
 };
 
@@ -4437,6 +4473,10 @@ static const char *metrics_file;	/* daemon --metrics-file */
 static long long log_max;		/* daemon --log-max: bytes per task log */
 static volatile sig_atomic_t got_term;
 static int reconciling;			/* nothing starts until it is over */
+static long long engine_down;		/* ms: since the engine went away, or 0 */
+static long long engine_ping_at;	/* monotonic ms: ask whether it is back */
+static long long engine_backoff;	/* ms: 1 s, doubling up to 30 s */
+static int engine_pinging;		/* an ASK_PING is out */
 static long long reconcile_at;		/* monotonic ms: list again */
 
 struct jcache {
@@ -4451,6 +4491,10 @@ static size_t njcache;
 #define HOOK_INFLIGHT	8
 
 static char *redact(const struct strlist *l, char *s);
+static void engine_check(struct run *r, int code);
+static void engine_ping(void);
+static void task_requeue(struct run *r);
+static int daemon_meta(const char *key, const char *fmt, ...);
 static long long cron_after(const char *expr, long long now);
 static int sched_next(const struct job *j, int pos);
 static long long mono_deadline(long long astart, long long timeout_ms);
@@ -4549,16 +4593,19 @@ env_secret(const char *name)
 	    strcasestr(name, "ACCESS_KEY");
 }
 
-static void
+/* Returns 0, or -1 with errno. */
+static int
 write_all(int fd, const char *s, size_t n)
 {
 	ssize_t w;
 
-	while (n > 0 && ((w = write(fd, s, n)) > 0 || errno == EINTR))
-		if (w > 0) {
+	while (n > 0)
+		if ((w = write(fd, s, n)) > 0) {
 			s += w;
 			n -= w;
-		}
+		} else if (w < 0 && errno != EINTR)
+			return -1;
+	return 0;
 }
 
 /* s with every value of l cut out (vendor/redact.c); frees s. */
@@ -4590,6 +4637,43 @@ redact_secrets(struct strlist *l, const struct job *j)
 	}
 }
 
+/*
+ * What tasks' records are to say about their logs ("JOB POS WHY"): kept
+ * until written, through a pause of the daemon too (log_notes_flush).
+ */
+static struct strlist log_notes;
+
+/* A write to r's log failed (errno e): the rest of its output is dropped. */
+static void
+log_fail(struct run *r, int e)
+{
+	char *why = xasprintf("log truncated: %s", strerror(e));
+
+	r->log_err = e;
+	logf_("warn", "task.log", "job=%s task=%d error=\"%s\"", r->job, r->pos,
+	    why);
+	strlist_add(&log_notes, xasprintf("%s %d %s", r->job, r->pos, why));
+	free(why);
+}
+
+/* Writes the log notes to the tasks' records, those it can. */
+static void
+log_notes_flush(void)
+{
+	char job[ID_LEN + 1];
+	int pos, off;
+	size_t i;
+
+	for (i = 0; i < log_notes.n; ) {
+		if (sscanf(log_notes.v[i], "%12s %d %n", job, &pos, &off) == 2 &&
+		    db_exec("UPDATE tasks SET log_error = ? WHERE job = ? AND pos ="
+		    " ?", "ssi", log_notes.v[i] + off, job, pos) < 0)
+			return;		/* the store cannot take it now */
+		free(log_notes.v[i]);
+		log_notes.v[i] = log_notes.v[--log_notes.n];
+	}
+}
+
 /* Appends output to the run's log with every secret value replaced. */
 static void
 log_redacted(struct run *r, const char *s, size_t n)
@@ -4600,6 +4684,8 @@ log_redacted(struct run *r, const char *s, size_t n)
 	const char *nl;
 	int full = 0;
 
+	if (r->log_err)		/* cut already, said so */
+		return;
 	/*
 	 * daemon --log-max: whole lines up to the cap (a line cut in two
 	 * could show half a secret), then one note per run, then nothing.
@@ -4616,7 +4702,8 @@ log_redacted(struct run *r, const char *s, size_t n)
 			note = xasprintf("[jobrun: this log reached --log-max %s; "
 			    "output dropped]\n", units_fmt_size(log_max, cap,
 			    sizeof(cap)));
-			write_all(r->log, note, strlen(note));
+			if (write_all(r->log, note, strlen(note)) < 0)
+				log_fail(r, errno);
 			free(note);
 			r->log_cut = 1;
 		}
@@ -4629,12 +4716,16 @@ log_redacted(struct run *r, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		write_all(r->log, s + from, i - from);
-		write_all(r->log, REDACTED, sizeof(REDACTED) - 1);
+		if (write_all(r->log, s + from, i - from) < 0 ||
+		    write_all(r->log, REDACTED, sizeof(REDACTED) - 1) < 0) {
+			log_fail(r, errno);
+			return;
+		}
 		i += m;
 		from = i;
 	}
-	write_all(r->log, s + from, n - from);
+	if (write_all(r->log, s + from, n - from) < 0)
+		log_fail(r, errno);
 }
 
 /*
@@ -4674,7 +4765,18 @@ run_output(struct run *r, int final)
 static void
 run_free(struct run *r)
 {
+	char *note;
+
 	run_output(r, 1);
+	if (r->log_err && r->log >= 0) {
+		/* where the log is cut, if there is room for that now */
+		note = xasprintf("[jobrun: this log is cut here: %s]\n",
+		    strerror(r->log_err));
+		if (write_all(r->log, note, strlen(note)) < 0) {
+			/* the task's record says it (log_notes) */
+		}
+		free(note);
+	}
 	if (r->log >= 0)
 		close(r->log);
 	if (r->kind == R_HOOK && r->hookfd >= 0)
@@ -4750,6 +4852,8 @@ run_ask(struct run *from, enum ask ask, struct strlist *argv)
 		close(p[1]);
 	}
 	strlist_free(argv);
+	if (pid < 0 && db_broken)	/* the daemon pauses: all is forgotten */
+		return;
 	if (pid < 0) {
 		logf_("warn", "runtime.error", "job=%s task=%d error=\"%s\"",
 		    c.job, c.pos, errmsg);
@@ -5142,6 +5246,8 @@ sched_job_tidy(const char *id)
 	size_t i;
 	int st;
 
+	if (db_broken)		/* the store cannot say the job is over */
+		return;
 	for (i = 0; i < nruns; i++)
 		if (runs[i].kind != R_AUX && strcmp(runs[i].job, id) == 0)
 			return;
@@ -5590,7 +5696,7 @@ sched_tick(void)
 	struct { char *job, *queue; int pos; } *go = NULL;
 	size_t ngo = 0, i;
 
-	if (reconciling)	/* what runs already is not known yet */
+	if (reconciling || engine_down)	/* what runs is not known yet */
 		return;
 
 	st = db_prep("SELECT job, pos, queue FROM tasks WHERE state = ? AND"
@@ -6695,9 +6801,11 @@ step_cli_answer(struct run *r, int code)
 		    "reason=name-in-use", r->job, r->pos, r->attempt, r->step);
 		rt_remove1(name, &a);
 		run_ask(r, ASK_RERUN, &a);
-	} else
-		step_exited(r, st && (strcmp(st, "exited") == 0 ||
-		    strcmp(st, "dead") == 0) ? exit_code : r->cli);
+	} else if (st == NULL)
+		engine_check(r, r->cli);
+	else
+		step_exited(r, strcmp(st, "exited") == 0 ||
+		    strcmp(st, "dead") == 0 ? exit_code : r->cli);
 	free(name);
 	free(why);
 	free(st);
@@ -6837,6 +6945,8 @@ step_followed(struct run *r, int code)
 	    (strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 ||
 	    strcmp(st, "restarting") == 0))
 		reattach(j, r->pos, r->attempt, r->step, r->deadline);
+	else if (st == NULL && !r->cancelled && !r->timed_out)
+		engine_check(r, 125);
 	else
 		step_exited(r, st ? exit_code : 125);
 	free(st);
@@ -6882,6 +6992,19 @@ sched_recover(void)
 	reconcile_at = 0;
 	rt->list(NULL, &a);
 	run_ask(&ctx, ASK_RECONCILE, &a);
+}
+
+/* Whether a child of the daemon works for this attempt. */
+static int
+run_of(const char *job, int pos, int attempt)
+{
+	size_t i;
+
+	for (i = 0; i < nruns; i++)
+		if (runs[i].kind != R_AUX && runs[i].pos == pos &&
+		    runs[i].attempt == attempt && strcmp(runs[i].job, job) == 0)
+			return 1;
+	return 0;
 }
 
 /* The state of container name in a listing (names, states), or NULL. */
@@ -6970,6 +7093,8 @@ reconcile(struct run *r, int code)
 		    t->timeout_ms);
 		strlist_add(&keep, xasprintf("jobrun-%s-%s-%d-%d-", homeid, c.job,
 		    c.pos, c.attempt));
+		if (run_of(c.job, c.pos, c.attempt))
+			continue;	/* followed already (the engine was away) */
 		name = rt_name(c.job, c.pos, c.attempt, c.step);
 		state = listed(&names, &states, name);
 		if (state && strcmp(state, "created") != 0)
@@ -6995,6 +7120,113 @@ reconcile(struct run *r, int code)
 	reconciling = 0;
 }
 
+/*
+ * The engine may go away (dockerd stopped, restarted, upgraded): that is
+ * no task's failure.  A step whose container gives no answer makes the
+ * daemon ask the engine (engine_check); if it does not answer either, the
+ * engine is down (engine_lost): the attempt goes back to PENDING without
+ * counting (task_requeue), nothing starts, and the engine is asked again
+ * after 1 s, then 2, 4 ... up to 30 s (engine_ping).  Once it answers, the
+ * daemon reconciles its containers, as at start-up, before it starts any.
+ */
+static void
+engine_check(struct run *r, int code)
+{
+	struct strlist a;
+
+	if (engine_down) {
+		task_requeue(r);
+		return;
+	}
+	r->cli = code;		/* what the step ended with, if the engine is up */
+	rt->ping(&a);
+	run_ask(r, ASK_ENGINE, &a);
+}
+
+/* The engine does not answer; what (the ping's output) says how. */
+static void
+engine_lost(const char *what)
+{
+	char why[256];
+	size_t n;
+
+	if (engine_down)
+		return;
+	while (what && (*what == '\n' || *what == ' '))	/* its first line */
+		what++;
+	snprintf(why, sizeof(why), "%s", what && *what ? what : "no answer");
+	n = strcspn(why, "\n");
+	why[n] = '\0';
+	for (n = 0; why[n]; n++)
+		if (why[n] == '"')
+			why[n] = '\'';
+	engine_down = now_ms();
+	engine_backoff = 1000;
+	engine_ping_at = mono_ms() + engine_backoff;
+	logf_("warn", "engine.down", "error=\"%s\"", why);
+	daemon_meta("engine_down", "%lld", engine_down);
+	daemon_meta("engine_error", "%s", why);
+}
+
+static void
+engine_ping(void)
+{
+	struct run ctx = { 0 };
+	struct strlist a;
+
+	engine_pinging = 1;
+	rt->ping(&a);
+	run_ask(&ctx, ASK_PING, &a);
+}
+
+/* The engine answered the ping (code 0), or not yet. */
+static void
+engine_answer(int code)
+{
+	engine_pinging = 0;
+	if (code != 0) {
+		if ((engine_backoff *= 2) > 30000)
+			engine_backoff = 30000;
+		engine_ping_at = mono_ms() + engine_backoff;
+		return;
+	}
+	logf_("info", "engine.up", "down=%llds", (now_ms() - engine_down) / 1000);
+	engine_down = 0;
+	db_exec("DELETE FROM meta WHERE key IN ('engine_down', 'engine_error')",
+	    NULL);
+	sched_recover();
+}
+
+/*
+ * The engine went away under r's attempt: the task goes back to PENDING,
+ * and abase moves with the attempt, so that this one does not count
+ * against retry.limit.  Its containers, if the engine kept them, are
+ * removed when the daemon reconciles.  An attempt already ended or
+ * requeued (by another of its children) is left alone.
+ */
+static void
+task_requeue(struct run *r)
+{
+	sqlite3_stmt *st;
+	int ok = 0;
+
+	if (run_ended(r))
+		return;
+	st = db_prep("SELECT 1 FROM tasks WHERE job = ? AND pos = ? AND"
+	    " attempt = ? AND state IN (?, ?)", "siiss", r->job, r->pos,
+	    r->attempt, tstate_name(T_SCHEDULED), tstate_name(T_RUNNING));
+	ok = db_row(st);
+	sqlite3_finalize(st);
+	if (!ok)
+		return;
+	db_begin();
+	task_move(r->job, r->pos, T_PENDING, "abase = abase + 1, step = 0",
+	    NULL);
+	db_commit();
+	logf_("warn", "task.requeue", "job=%s task=%d attempt=%d "
+	    "reason=engine", r->job, r->pos, r->attempt);
+}
+
 /* An R_ASK child exited with code; its answer is in r->part. */
 static void
 ask_done(struct run *r, int code)
@@ -7016,6 +7248,17 @@ ask_done(struct run *r, int code)
 		break;
 	case ASK_RECONCILE:
 		reconcile(r, code);
+		break;
+	case ASK_ENGINE:
+		if (code == 0)
+			step_exited(r, r->cli);
+		else {
+			engine_lost(r->part.s);
+			task_requeue(r);
+		}
+		break;
+	case ASK_PING:
+		engine_answer(code);
 		break;
 	}
 }
@@ -7658,6 +7901,8 @@ sched_timeouts(void)
 
 	if (reconcile_at && now >= reconcile_at)
 		sched_recover();
+	if (engine_down && !engine_pinging && now >= engine_ping_at)
+		engine_ping();
 
 	for (i = 0; i < nruns; i++) {
 		struct run *r = &runs[i];
@@ -7710,6 +7955,8 @@ sched_wait_ms(void)
 	}
 	if (reconcile_at && reconcile_at < next)
 		next = reconcile_at;
+	if (engine_down && !engine_pinging && engine_ping_at < next)
+		next = engine_ping_at;
 	for (i = 0; i < nruns; i++) {
 		if (runs[i].deadline && !runs[i].timed_out && runs[i].deadline < next)
 			next = runs[i].deadline;
@@ -7991,7 +8238,7 @@ hook_done(struct run *r)
 	char out[HTTP_ERRSZ + 16] = "", t[40], key[24], *at, *sp;
 	ssize_t n = read(r->hookfd, out, sizeof(out) - 1);
 	long long seq = r->pos, next;
-	int status = n > 0 ? atoi(out) : -1, tries;
+	int status = n > 0 ? atoi(out) : -1, tries, rc;
 	const char *err = n > 0 && (sp = strchr(out, ' ')) && sp[1] ? sp + 1 :
 	    n > 0 ? "" : "the delivery process died";
 	enum hstate state;
@@ -8012,12 +8259,12 @@ hook_done(struct run *r)
 	next = now_ms() + (1000LL << (tries > 0 ? tries - 1 : 0));
 	fmt_rfc3339(now_ms(), t, sizeof(t));
 	snprintf(key, sizeof(key), "%lld", seq);
-	row_move("hooks", key, hstate_names[state], "status = ?, error = ?,"
+	rc = row_move("hooks", key, hstate_names[state], "status = ?, error = ?,"
 	    " next_at = ?, log = coalesce(log, '') || ?", "isIs", status,
 	    status < 0 ? err : NULL, next, status < 0 ? (at = xasprintf("%s %s\n",
 	    t, err)) : (at = xasprintf("%s %d\n", t, status)));
 	free(at);
-	if (state != H_PENDING) {
+	if (rc == 0 && state != H_PENDING) {	/* the secrets go once it is over */
 		at = hook_secret_path(seq);
 		unlink(at);
 		free(at);
@@ -8315,6 +8562,118 @@ daemon_output(struct pollfd *pfd, size_t n)
 	}
 }
 
+/*
+ * run/fault says what keeps the daemon from working, for status: it is
+ * made at start-up full size (FAULT_SIZE spaces), so that it can be
+ * written in place when the disk has no room left.  Blank: nothing.
+ */
+#define FAULT_SIZE	512
+static int fault_fd = -1;
+
+static int
+fault_open(void)
+{
+	char *path = home_path("run/fault"), blank[FAULT_SIZE];
+
+	memset(blank, ' ', sizeof(blank));
+	blank[sizeof(blank) - 1] = '\n';
+	if ((fault_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0 || pwrite(fault_fd, blank, sizeof(blank), 0) !=
+	    (ssize_t)sizeof(blank) || fsync(fault_fd) < 0) {
+		fail("%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
+/* Says what (NULL: nothing) in run/fault, in place. */
+static void
+fault_note(const char *what)
+{
+	char b[FAULT_SIZE];
+	int n = what ? snprintf(b, sizeof(b), "%lld %s", now_ms(), what) : 0;
+
+	if (n < 0 || n >= FAULT_SIZE)
+		n = FAULT_SIZE - 1;
+	memset(b + n, ' ', sizeof(b) - n);
+	b[sizeof(b) - 1] = '\n';
+	if (fault_fd >= 0 && pwrite(fault_fd, b, sizeof(b), 0) < 0)
+		logf_("warn", "daemon.fault", "error=\"run/fault: %s\"",
+		    strerror(errno));
+}
+
+/* Forgets every child and cached job, as a crash would: containers run on. */
+static void
+daemon_forget(void)
+{
+	size_t i;
+
+	for (i = 0; i < nruns; i++) {
+		kill(-runs[i].pid, SIGKILL);
+		kill(runs[i].pid, SIGKILL);
+	}
+	for (i = 0; i < nruns; i++) {
+		while (waitpid(runs[i].pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		run_free(&runs[i]);
+	}
+	nruns = 0;
+	while (njcache)
+		sched_forget(jcache[0].id);
+	db_rollback();
+	reconciling = 0;
+	reconcile_at = 0;
+	engine_pinging = 0;
+}
+
+/*
+ * The store cannot be written (a full disk, an I/O error), so nothing the
+ * daemon would do could be recorded: it forgets what it was doing, says
+ * why (its log, run/fault for status), and tries a write every 2 s.  Once
+ * one goes through it recovers as a new daemon does: it reconciles its
+ * containers, which ran on meanwhile, and takes the spool in again.
+ */
+static void
+daemon_pause(void)
+{
+	static const char *const kind[] = { [E_FULL] = "full", [E_IO] = "io" };
+	static long long since;
+	struct pollfd pfd = { .fd = sigpipe_[0], .events = POLLIN };
+	char drain[64], *note;
+
+	if (since == 0) {
+		since = now_ms();
+		logf_("error", "store.fault", "kind=%s error=\"%s\" paused=yes",
+		    kind[db_brokenkind], db_brokenwhy);
+		note = xasprintf("the store cannot be written: %s; the daemon "
+		    "waits (%s)", db_brokenwhy, db_brokenkind == E_FULL ?
+		    "make room on the home's disk" : "check the disk");
+		fault_note(note);
+		free(note);
+		daemon_forget();
+	}
+	if (poll(&pfd, 1, 2000) > 0)
+		while (read(sigpipe_[0], drain, sizeof(drain)) > 0)
+			;
+	if (got_term)
+		return;
+	db_broken = 0;
+	if (daemon_meta("heartbeat", "%lld", now_ms()) < 0 || db_broken) {
+		db_broken = 1;
+		return;
+	}
+	logf_("info", "store.ok", "paused=%llds", (now_ms() - since) / 1000);
+	since = 0;
+	fault_note(NULL);
+	/* a delivery cut short is tried again, as at start-up */
+	db_exec("UPDATE hooks SET state = ? WHERE state = ?", "ss",
+	    hstate_names[H_PENDING], hstate_names[H_SENDING]);
+	if (!engine_down)
+		sched_recover();
+}
+
 /* The loop: ingest, start, wait, log, reap, time out; until SIGTERM or SIGINT. */
 static void
 daemon_loop(int ino)
@@ -8328,11 +8687,18 @@ daemon_loop(int ino)
 	pid_t pid;
 
 	while (!got_term) {
+		if (db_broken) {
+			daemon_pause();
+			dirty = 1;
+			continue;
+		}
 		if (dirty || mono_ms() - last_scan >= 1000) {
 			spool_ingest();
 			last_scan = mono_ms();
 			dirty = 0;
 		}
+		if (log_notes.n)
+			log_notes_flush();
 		sched_due();
 		sched_cron();
 		sched_tick();
@@ -8393,6 +8759,26 @@ daemon_loop(int ino)
 static int
 usage_error(const char *verb, const char *fmt, ...);
 static int opt_next(int, char *[]);
+
+/*
+ * The command line of a verb that takes --json and no operand: 0, or the
+ * usage error's exit status.
+ */
+static int
+args_json(const char *name, int argc, char *argv[], int *json)
+{
+	int c;
+
+	*json = 0;
+	while ((c = opt_next(argc, argv)) != -1)
+		if (c == 'j')
+			*json = 1;
+		else
+			return usage_error(name, NULL);
+	if (optind != argc)
+		return usage_error(name, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
 
 /* A --json list (b holds "[" and its members): closes it and prints it. */
 static int
@@ -9134,7 +9520,10 @@ print_show(const struct jobrow *r, const struct taskrow *t, size_t n)
 		if (t[i].error)
 			printf("\ntask %d error: %s", t[i].pos, t[i].error);
 	for (i = 0; i < n; i++)
-		if (t[i].error || t[i].progress) {
+		if (t[i].log_error)
+			printf("\ntask %d log: %s", t[i].pos, t[i].log_error);
+	for (i = 0; i < n; i++)
+		if (t[i].error || t[i].progress || t[i].log_error) {
 			putchar('\n');
 			break;
 		}
@@ -9685,7 +10074,7 @@ daemon_args(int argc, char *argv[])
 static int
 cmd_daemon(int argc, char *argv[])
 {
-	char *dir;
+	char *dir, down[sizeof(errmsg)];
 	int rc, ino;
 
 	if ((rc = daemon_args(argc, argv)) != 0)
@@ -9695,8 +10084,8 @@ cmd_daemon(int argc, char *argv[])
 	/* The pid file comes last: whoever sees it may signal or use us. */
 	if (home_check() < 0 || daemon_setup_signals() < 0 || spool_init() < 0 ||
 	    home_check() < 0 || daemon_lock() < 0 || db_open(1) < 0 ||
-	    daemon_homeid() < 0 || rt_ping() < 0 || daemon_policy() < 0 ||
-	    daemon_pidfile() < 0)
+	    daemon_homeid() < 0 || (rc = rt_ping()) == 127 ||
+	    daemon_policy() < 0 || fault_open() < 0 || daemon_pidfile() < 0)
 		errx(EX_ERR, "%s", errmsg);
 	db_daemon = 1;
 	dir = home_path("spool/new");
@@ -9710,9 +10099,15 @@ cmd_daemon(int argc, char *argv[])
 	/* a delivery cut short by the last daemon's end is tried again */
 	db_exec("UPDATE hooks SET state = ? WHERE state = ?", "ss",
 	    hstate_names[H_PENDING], hstate_names[H_SENDING]);
+	snprintf(down, sizeof(down), "%s", rc ? errmsg : "");
 	logf_("info", "daemon.start", "home=%s home_id=%s pid=%d runtime=%s",
 	    home, homeid, (int)getpid(), docker_bin);
-	sched_recover();
+	db_exec("DELETE FROM meta WHERE key IN ('engine_down', 'engine_error')",
+	    NULL);
+	if (rc != 0)		/* it reconciles once the engine is back */
+		engine_lost(down);
+	else
+		sched_recover();
 	daemon_loop(ino);
 	if (metrics_file) {
 		daemon_meta("heartbeat", "%lld", now_ms());
@@ -9729,39 +10124,106 @@ meta(const char *key)
 	return db ? db_str("SELECT value FROM meta WHERE key = ?", "s", key) : NULL;
 }
 
-/*
- * Whether the daemon is alive, and what it does: exit 0 only when it is,
- * so that cron or systemd can use this as a health check.
- */
-static int
-cmd_status(int argc, char *argv[])
-{
-	char *started, *beat, *runtime, *queues, *defc, up[32], age[32];
-	sqlite3_stmt *st;
+/* What status shows, from the daemon's rows in meta (NULL: not there). */
+struct status {
 	pid_t pid;
 	int alive;
+	char *started, *beat, *runtime, *queues, *defcap, *down, *downwhy;
+	long long fault_at;		/* run/fault: since when, or 0 */
+	char *fault;			/* ... what */
+};
 
-	if (opt_next(argc, argv) != -1 || optind != argc)
-		return usage_error("status", NULL);
-	open_store();
-	alive = daemon_alive(&pid);
-	printf("home:      %s\n", home);
-	if (!alive) {
-		printf("daemon:    not running; start one with 'jobrun daemon'\n");
-		return EX_ERR;
+/* What run/fault says (see fault_note), into d. */
+static void
+status_fault(struct status *d)
+{
+	char *path = home_path("run/fault"), *text = read_file(path, NULL), *p;
+	size_t n;
+
+	free(path);
+	if (text && (d->fault_at = strtoll(text, &p, 10)) > 0 && *p == ' ') {
+		for (n = strlen(++p); n > 0 && (p[n - 1] == ' ' ||
+		    p[n - 1] == '\n'); n--)
+			;
+		d->fault = xasprintf("%.*s", (int)n, p);
+	} else
+		d->fault_at = 0;
+	free(text);
+}
+
+static void
+status_json(const struct status *d)
+{
+	struct buf b = { 0 };
+	sqlite3_stmt *st;
+
+	buf_add(&b, "{");
+	json_kstr(&b, "home", home);
+	buf_addf(&b, "\"daemon\":{\"running\":%s,", d->alive ? "true" : "false");
+	if (d->alive) {
+		json_kint(&b, "pid", d->pid);
+		json_time(&b, "startedAt", d->started ? atoll(d->started) : 0);
+		json_time(&b, "heartbeatAt", d->beat ? atoll(d->beat) : 0);
+		json_kstr(&b, "runtime", d->runtime);
+		buf_addf(&b, "\"engine\":{\"reachable\":%s,", d->down ? "false" :
+		    "true");
+		json_time(&b, "downSince", d->down ? atoll(d->down) : 0);
+		json_kstr(&b, "error", d->downwhy);
+		json_end(&b, '}');
+		buf_addf(&b, ",\"store\":{\"writable\":%s,", d->fault ? "false" :
+		    "true");
+		json_time(&b, "since", d->fault_at);
+		json_kstr(&b, "error", d->fault);
+		json_end(&b, '}');
+		buf_add(&b, ",");
 	}
-	started = meta("started");
-	beat = meta("heartbeat");
-	runtime = meta("runtime");
-	queues = meta("queues");
-	defc = meta("defcap");
-	printf("daemon:    running, pid %d, up %s, heartbeat %s ago\n", (int)pid,
-	    units_fmt_duration(started ? now_ms() - atoll(started) : 0, up,
-	    sizeof(up)), units_fmt_duration(beat ? now_ms() - atoll(beat) : 0,
-	    age, sizeof(age)));
-	printf("runtime:   %s\n", runtime ? runtime : "?");
-	printf("queues:    %s%sother queues %s at once\n", queues ? queues : "",
-	    queues && *queues ? "; " : "", defc ? defc : "?");
+	json_end(&b, '}');
+	buf_add(&b, ",\"queues\":[");
+	st = d->alive ? db_queues() : NULL;
+	while (db_row(st)) {
+		buf_add(&b, "{");
+		json_kstr(&b, "name", (const char *)sqlite3_column_text(st, 0));
+		json_kint(&b, "running", sqlite3_column_int(st, 1));
+		json_kint(&b, "pending", sqlite3_column_int(st, 2));
+		json_end(&b, '}');
+		buf_add(&b, ",");
+	}
+	sqlite3_finalize(st);
+	json_end(&b, ']');
+	json_end(&b, '}');
+	puts(b.s);
+	free(b.s);
+}
+
+static void
+status_text(const struct status *d)
+{
+	char up[32], age[32], t[40];
+	sqlite3_stmt *st;
+
+	printf("home:      %s\n", home);
+	if (!d->alive) {
+		printf("daemon:    not running; start one with 'jobrun daemon'\n");
+		return;
+	}
+	printf("daemon:    running, pid %d, up %s, heartbeat %s ago\n",
+	    (int)d->pid, units_fmt_duration(d->started ? now_ms() -
+	    atoll(d->started) : 0, up, sizeof(up)), units_fmt_duration(d->beat ?
+	    now_ms() - atoll(d->beat) : 0, age, sizeof(age)));
+	printf("runtime:   %s\n", d->runtime ? d->runtime : "?");
+	if (d->down)
+		printf("engine:    unreachable since %s (%s): %s\n", fmt_local(
+		    atoll(d->down), t, sizeof(t)), units_fmt_duration(now_ms() -
+		    atoll(d->down), up, sizeof(up)), d->downwhy ? d->downwhy : "?");
+	else
+		printf("engine:    answers\n");
+	if (d->fault)
+		printf("store:     since %s (%s): %s\n", fmt_local(d->fault_at, t,
+		    sizeof(t)), units_fmt_duration(now_ms() - d->fault_at, up,
+		    sizeof(up)), d->fault);
+	printf("queues:    %s%sother queues %s at once\n", d->queues ?
+	    d->queues : "", d->queues && *d->queues ? "; " : "", d->defcap ?
+	    d->defcap : "?");
 	printf("\n%-16s %8s %8s\n", "QUEUE", tstate_name(T_RUNNING),
 	    tstate_name(T_PENDING));
 	st = db_queues();
@@ -9769,12 +10231,46 @@ cmd_status(int argc, char *argv[])
 		printf("%-16s %8d %8d\n", sqlite3_column_text(st, 0),
 		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
 	sqlite3_finalize(st);
-	free(started);
-	free(beat);
-	free(runtime);
-	free(queues);
-	free(defc);
-	return EX_OK;
+}
+
+/*
+ * Whether the daemon is alive and can run jobs, and what it does: exit 0
+ * only when it is and the engine answers it, so that cron or systemd can
+ * use this as a health check.
+ */
+static int
+cmd_status(int argc, char *argv[])
+{
+	struct status d = { 0 };
+	int c, json;
+
+	if ((c = args_json("status", argc, argv, &json)) != 0)
+		return c;
+	open_store();
+	if ((d.alive = daemon_alive(&d.pid))) {
+		d.started = meta("started");
+		d.beat = meta("heartbeat");
+		d.runtime = meta("runtime");
+		d.queues = meta("queues");
+		d.defcap = meta("defcap");
+		d.down = meta("engine_down");
+		d.downwhy = meta("engine_error");
+		status_fault(&d);
+	}
+	if (json)
+		status_json(&d);
+	else
+		status_text(&d);
+	free(d.started);
+	free(d.beat);
+	free(d.runtime);
+	free(d.queues);
+	free(d.defcap);
+	free(d.downwhy);
+	free(d.fault);
+	c = d.alive && d.down == NULL && d.fault == NULL ? EX_OK : EX_ERR;
+	free(d.down);
+	return c;
 }
 
 /* ---- schedules, prune */
@@ -9857,16 +10353,10 @@ cmd_schedules(int argc, char *argv[])
 {
 	struct buf b = { 0 };
 	sqlite3_stmt *st;
-	int c, json = 0;
+	int c, json;
 
-	while ((c = opt_next(argc, argv)) != -1)
-		switch (c) {
-		case 'j': json = 1; break;
-		default: return usage_error("schedules", NULL);
-		}
-	if (optind != argc)
-		return usage_error("schedules", "unexpected argument '%s'",
-		    argv[optind]);
+	if ((c = args_json("schedules", argc, argv, &json)) != 0)
+		return c;
 	open_store();
 	if (json)
 		buf_add(&b, "[");
@@ -12362,7 +12852,7 @@ static const struct verb {
 	{ "retry", cmd_restart, wait_opts, "ID...", "the same as restart" },
 	{ "wait", cmd_wait, NULL, "ID...",
 	    "wait for jobs to end; exit by their state" },
-	{ "status", cmd_status, NULL, "",
+	{ "status", cmd_status, json_opts, "",
 	    "is the daemon alive, and what is it running?" },
 	{ "top", cmd_top, top_opts, "", "watch jobs and tasks live (q quits)" },
 	{ "schedules", cmd_schedules, json_opts, "",

@@ -146,6 +146,7 @@ tasks:
       while [ ! -e /tork/go ] && [ $i -lt 400 ]; do sleep 0.1; i=$((i + 1)); done
       printf k3 > $TORK_OUTPUT
 EOF
+sed 's/k3/k4/g' k3.yaml >k4.yaml
 cat >sc.yaml <<'EOF'
 name: sc
 tasks:
@@ -184,26 +185,37 @@ tasks:
 EOF
 
 # ---------------------------------------------------------------- the engine does not answer
-ok0=$(submit ok0.yaml)
-: >"$F/unreachable"
-RUN_TIMEOUT=20 run "$JOBRUN" daemon
-is "$RC" 1 "the daemon exits 1 when the engine does not answer"
-like "$ERR" "cannot reach the container engine" "... saying it cannot reach the engine"
-like "$ERR" "docker-wrapper" "... naming the docker command it ran"
-[ "$(calls version)" -ge 1 ]; ok $? "... after asking it ('docker version')"
-is "$(calls run)" 0 "... and without starting any container"
-is "$(spooled)" 1 "the submitted job still waits in the spool"
-
 JOBRUN_DOCKER=$T/no-such-docker RUN_TIMEOUT=20 run "$JOBRUN" daemon
 is "$RC" 1 "the daemon exits 1 when the docker command does not exist"
-like "$ERR" "cannot reach the container engine" "... saying it cannot reach the engine"
+like "$ERR" "cannot run '$T/no-such-docker' \(exit 127\); is it installed\?" "... saying so"
 
-rm -f "$F/unreachable"
+# An engine that is down (stopped, restarting) is waited for: the daemon
+# starts, takes jobs in, starts no task until the engine answers.
+ok0=$(submit ok0.yaml)
+: >"$F/unreachable"
 start_daemon
-ok $? "with the engine back, the daemon starts"
+ok $? "a daemon starts though the engine does not answer"
+wait_for grep -q 'level=warn event=engine.down error="cannot reach the container engine' "$T/daemon.log"
+ok $? "... and says the engine is down (engine.down)"
+run "$JOBRUN" status
+is "$RC" 1 "status exits 1 while the engine is down"
+like "$OUT" "engine: +unreachable since [0-9-]+ [0-9:]+ \([0-9.]+m?s\): cannot reach the container engine" \
+	"... and says since when, and why"
+run "$JOBRUN" status --json
+is "$(jq -r '[.daemon.running, .daemon.engine.reachable, (.daemon.engine.downSince | length > 0)] | join(" ")' <<<"$OUT")" \
+	"true false true" "status --json: running, engine not reachable, since a time"
+wait_for -t 10 eval '[ "$(calls version)" -ge 3 ]'
+ok $? "the daemon asks the engine again and again"
+is "$(calls run)/$(job_state "$ok0")" 0/PENDING "... takes the job in and starts no container"
+rm -f "$F/unreachable"
+wait_for -t 20 grep -q 'level=info event=engine.up down=' "$T/daemon.log"
+ok $? "once the engine answers, the daemon says so (engine.up)"
 RUN_TIMEOUT=30 run "$JOBRUN" wait "$ok0"
-is "$RC" 0 "the spooled job completes"
-is "$(task_field "$ok0" 1 result)" "result ok0" "... with its result"
+is "$RC/$(task_field "$ok0" 1 result)/$(task_field "$ok0" 1 attempt)" "0/result ok0/1" \
+	"the job completes, on attempt 1"
+run "$JOBRUN" status
+is "$RC" 0 "status exits 0 again"
+like "$OUT" "engine: +answers" "... the engine answers"
 
 # ---------------------------------------------------------------- `docker run` fails with 125
 echo always >"$F/run-fail.always"
@@ -350,6 +362,30 @@ RUN_TIMEOUT=30 run "$JOBRUN" wait "$gated"
 is "$RC/$(task_field "$gated" 1 result)/$(task_field "$gated" 1 attempt)" 0/gated/1 \
 	"the followed task completes, on attempt 1"
 
+# ---------------------------------------------------------------- the engine goes away under a task
+# Its docker CLI loses the engine: the daemon finds the engine down, puts
+# the task back to PENDING, and runs it again once the engine is back, the
+# lost attempt not counted against retry.limit (0 here).
+k4=$(submit k4.yaml)
+wait_for log_has "$k4" start && wait_for test -s "$F/pid.k4"
+ok $? "k4 runs"
+: >"$F/unreachable"
+kill -KILL "$(cat "$F/pid.k4")"
+wait_for grep -q "event=task.requeue job=$k4 task=1 attempt=1 reason=engine" "$T/daemon.log"
+ok $? "its CLI dies and the engine does not answer: the task is put back (task.requeue)"
+grep -q 'event=engine.down' "$T/daemon.log"
+ok $? "... the engine said down"
+is "$(job_state "$k4")/$(task_field "$k4" 1 state)/$(task_field "$k4" 1 error)" RUNNING/PENDING/ \
+	"the task waits, PENDING, with no error"
+rm -f "$F/unreachable"
+wait_for -t 20 eval '[ "$(task_field "$k4" 1 attempt)" = 2 ] && log_has "$k4" "start.*start"'
+ok $? "once the engine is back, the task starts again (attempt 2)"
+for d in "$JOBRUN_HOME/work/$k4"/*/; do [ -d "$d" ] && : >"$d/go"; done
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$k4"
+is "$RC/$(task_field "$k4" 1 result)" 0/k4 "it completes: the lost attempt did not use up retry.limit 0"
+wait_for -t 15 no_containers_left
+ok $? "no container of this home is left (the first attempt's was removed)"
+
 # ---------------------------------------------------------------- restart while the engine is down
 gated=$(submit gated.yaml)
 wait_for log_has "$gated" start
@@ -357,13 +393,15 @@ ok $? "a task runs"
 kill_daemon
 is $? 137 "the daemon dies of SIGKILL"
 : >"$F/unreachable"
-RUN_TIMEOUT=20 run "$JOBRUN" daemon
-is "$RC" 1 "a new daemon refuses to start while the engine does not answer"
+start_daemon
+ok $? "a new daemon starts while the engine does not answer"
+wait_for grep -q 'event=engine.down' "$T/daemon.log"
+ok $? "... and waits for it"
 is "$(job_state "$gated")/$(task_field "$gated" 1 state)" RUNNING/RUNNING \
 	"the running task is left as it was (not failed)"
 rm -f "$F/unreachable"
-start_daemon
-ok $? "with the engine back, a daemon starts"
+wait_for -t 20 grep -q "event=task.reattach job=$gated" "$T/daemon.log"
+ok $? "with the engine back, the daemon follows the task again"
 for d in "$JOBRUN_HOME/work/$gated"/*/; do [ -d "$d" ] && : >"$d/go"; done
 RUN_TIMEOUT=30 run "$JOBRUN" wait "$gated"
 is "$RC" 0 "the task that ran across it all completes"

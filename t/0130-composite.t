@@ -198,7 +198,7 @@ tasks:
         name: "c{{ item.value }}"
         image: jobrun-test:latest
         queue: wide
-        run: sleep 1
+        run: sleep 3
 EOF
 
 cat >notlist.yaml <<'EOF'

@@ -11,6 +11,10 @@ cd "$T" || BAIL_OUT "cd $T"
 run "$JOBRUN" status
 is "$RC" 1 "no daemon: status exits 1"
 like "$OUT" "daemon: +not running; start one with 'jobrun daemon'" "no daemon: says so, and what to do"
+run "$JOBRUN" status --json
+is "$RC/$(jq -c '{home, daemon, queues}' <<<"$OUT")" \
+	"1/{\"home\":\"$JOBRUN_HOME\",\"daemon\":{\"running\":false},\"queues\":[]}" \
+	"no daemon: status --json says so, exit 1"
 
 run "$JOBRUN" status extra
 is "$RC" 2 "status takes no argument (exit 2)"
@@ -35,6 +39,14 @@ like "$OUT" "daemon: +running, pid $DAEMON_PID, up [0-9.]+(ms|s), heartbeat [0-9
 like "$OUT" "runtime: +docker" "it shows the runtime"
 like "$OUT" "queues: +q2:1 default:3; other queues [0-9]+ at once" "it shows the queue caps"
 like "$OUT" "q2 +1 +1" "q2: one running, one pending (cap 1)"
+like "$OUT" "engine: +answers" "the engine answers"
+run "$JOBRUN" status --json
+is "$RC" 0 "status --json exits 0"
+is "$(jq -r '[.daemon.running, .daemon.pid, .daemon.runtime, .daemon.engine.reachable,
+	(.daemon.startedAt | test("^[0-9-]+T[0-9:.]+Z$")), (.daemon.heartbeatAt | length > 0)] | join(" ")' <<<"$OUT")" \
+	"true $DAEMON_PID docker true true true" "status --json: running, pid, runtime, engine reachable, times"
+is "$(jq -c '.queues[] | select(.name == "q2")' <<<"$OUT")" '{"name":"q2","running":1,"pending":1}' \
+	"status --json: q2, one running, one pending"
 
 # The heartbeat goes on: its age stays small while the daemon lives.
 sleep 3

@@ -3,9 +3,9 @@
 # CAVEATS):
 #   busy     another program holds its write lock: the daemon waits, says so
 #            (store.busy, store.free), and goes on with nothing lost;
-#   full     the home's disk: the daemon stops as a crash would (exit 1,
-#            store.fault, its container left), and a daemon started once
-#            there is room finishes the job, no step run twice;
+#   full     the home's disk: the daemon pauses (store.fault, status says
+#            why, its container runs on) and, once there is room again,
+#            finishes the job as after a crash, no step run twice;
 #   constraint  a job file taken in twice meets its own row: one job;
 #   corrupt  a damaged jobrun.db: neither the daemon nor a command uses it,
 #            and both say which file and what to do.
@@ -38,6 +38,19 @@ tasks:
   - name: after
     image: jobrun-test:latest
     run: printf two > $TORK_OUTPUT
+EOF
+cat >noisy.yaml <<'EOF'
+name: noisy
+tasks:
+  - name: two megabytes of log
+    image: jobrun-test:latest
+    run: |
+      printf noisy > $TORK_OUTPUT
+      i=0
+      while [ $i -lt 40000 ]; do
+        echo "line $i of a log that is much too long for its disk"
+        i=$((i + 1))
+      done
 EOF
 started() { # ID: its first task printed "started"
 	[[ $("$JOBRUN" logs "$1" 1 2>/dev/null) =~ started ]]
@@ -86,20 +99,25 @@ if [ -n "$small" ]; then
 	[ "$(df --output=avail "$JOBRUN_HOME" | tail -n 1)" -eq 0 ]
 	ok $? "the disk is full"
 	release "$full"
-	_reap_daemon 30
-	is $? 1 "the daemon stops, exit 1, when it cannot record that the task ended"
-	like "$(grep 'event=store.fault' "$T/daemon.log")" \
-		'level=error event=store.fault kind=full error="database or disk is full"' \
-		"... logged as store.fault kind=full"
-	like "$(grep '^jobrun: ' "$T/daemon.log" | tail -n 1)" \
-		"jobrun\\.db: database or disk is full; the daemon cannot record what it does, so it stops \\(its containers run on\\): make room on the home's disk, then start it again" \
-		"... and says on stderr what happened and what to do"
+	wait_for -t 20 grep -q 'level=error event=store.fault kind=full error="database or disk is full" paused=yes' \
+		"$T/daemon.log"
+	ok $? "the daemon cannot record that the task ended: it says so (store.fault), and pauses"
+	daemon_alive
+	ok $? "... and lives"
+	run "$JOBRUN" status
+	is "$RC" 1 "status exits 1 meanwhile"
+	like "$OUT" "store: +since [0-9-]+ [0-9:]+ \\([0-9.]+m?s\\): the store cannot be written: database or disk is full; the daemon waits \\(make room on the home's disk\\)" \
+		"... and says why, and what to do"
+	run "$JOBRUN" status --json
+	is "$(jq -r '.daemon.store | [.writable, .error] | join("/")' <<<"$OUT")" \
+		"false/the store cannot be written: database or disk is full; the daemon waits (make room on the home's disk)" \
+		"status --json says the same"
 	is "$(task_field "$full" 1 state)" RUNNING "the store still has the task RUNNING"
 	has_containers all
-	ok $? "its container is left for the next daemon"
+	ok $? "its container is kept"
 	rm -f "$JOBRUN_HOME/filler"
-	start_daemon
-	ok $? "with room again, a new daemon starts"
+	wait_for -t 20 grep -q 'level=info event=store.ok paused=' "$T/daemon.log"
+	ok $? "with room again, the daemon goes on (store.ok)"
 	RUN_TIMEOUT=30 run "$JOBRUN" wait "$full"
 	is "$RC" 0 "the job completes"
 	is "$(task_field "$full" 1 result)/$(task_field "$full" 1 attempt)/$(task_field "$full" 2 result)" \
@@ -108,8 +126,32 @@ if [ -n "$small" ]; then
 	wait_for -t 15 no_containers_left
 	ok $? "no container of this home is left"
 	is "$(sqlite3 "$JOBRUN_HOME/jobrun.db" 'PRAGMA integrity_check')" ok "the store is whole"
+	run "$JOBRUN" status
+	is "$RC" 0 "status exits 0 again"
+
+	# A task's log fills the disk: the rest of its output is dropped and
+	# its record says so; the daemon goes on, and runs the next job once
+	# there is room.
+	dd if=/dev/zero of="$JOBRUN_HOME/filler" bs=64k 2>/dev/null
+	truncate -s -256k "$JOBRUN_HOME/filler"
+	noisy=$(submit noisy.yaml)
+	wait_for -t 30 grep -q "event=task.log job=$noisy task=1 error=\"log truncated: No space left on device\"" \
+		"$T/daemon.log"
+	ok $? "a task's log fills the disk: the daemon says so (task.log)"
+	rm -f "$JOBRUN_HOME/filler"
+	RUN_TIMEOUT=40 run "$JOBRUN" wait "$noisy"
+	is "$RC/$(task_field "$noisy" 1 result)" 0/noisy "with room again, the job completes with its result"
+	is "$(task_field "$noisy" 1 logError)" "log truncated: No space left on device" \
+		"its task's record says the log was cut, and why (logError)"
+	like "$("$JOBRUN" show "$noisy")" "task 1 log: log truncated: No space left on device" "show says it too"
+	daemon_alive
+	ok $? "the daemon lives"
+	after=$(submit gate.yaml)
+	wait_for started "$after" && release "$after"
+	RUN_TIMEOUT=30 run "$JOBRUN" wait "$after"
+	is "$RC" 0 "the next job runs"
 else
-	skip 14 "cannot mount a tmpfs here (not root?)"
+	skip 26 "cannot mount a tmpfs here (not root?)"
 fi
 
 # ---------------------------------------------------------------- constraint
