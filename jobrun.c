@@ -7250,7 +7250,9 @@ ask_done(struct run *r, int code)
 		reconcile(r, code);
 		break;
 	case ASK_ENGINE:
-		if (code == 0)
+		if (run_ended(r))	/* killed by a cancel: no answer */
+			;
+		else if (code == 0)
 			step_exited(r, r->cli);
 		else {
 			engine_lost(r->part.s);
