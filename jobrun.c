@@ -64,7 +64,11 @@
  * never got created, the step runs again.  The docker CLI children die
  * with the daemon (PR_SET_PDEATHSIG), their containers do not.  A
  * webhook delivery cut short is made again; a schedule whose firings fell
- * while no daemon ran fires once, not once per firing missed.
+ * while no daemon ran fires once, not once per firing missed.  The same
+ * recovery serves two faults without a restart: an engine that stops
+ * answering (engine_lost: its tasks go back to PENDING, uncounted) and a
+ * store that cannot be written (daemon_pause: the daemon forgets its
+ * children, as a crash would, until a write goes through).
  *
  * States.  A job's and a task's state is an enum (jobrun.h), named only in
  * one table each (jstate_names, tstate_names).  job_move and task_move are
