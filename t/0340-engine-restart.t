@@ -17,17 +17,18 @@ D=$(mktemp -d /tmp/jr-d2.XXXXXX) || BAIL_OUT "mktemp"
 SOCK=unix://$D/sock
 d2() { "$DOCKER" -H "$SOCK" "$@"; }
 d2_start() {
-	setsid dockerd --host="$SOCK" --data-root="$D/root" --exec-root="$D/x" \
+	# in a subshell: not a job of this shell, which would report its kill
+	(setsid dockerd --host="$SOCK" --data-root="$D/root" --exec-root="$D/x" \
 		--pidfile="$D/pid" --storage-driver=vfs --iptables=false --bridge=none \
-		</dev/null >>"$T/dockerd2.log" 2>&1 &
+		</dev/null >>"$T/dockerd2.log" 2>&1 &)
 	wait_for -t 30 eval 'd2 version >/dev/null 2>&1'
 }
 d2_kill() { # the engine dies: dockerd and its containerd (the shims live on)
 	pkill -KILL -f -- "dockerd --host=$SOCK"
 	pkill -KILL -f -- "containerd --config $D/"
 	wait_for -t 10 eval '! pgrep -f -- "dockerd --host=$SOCK|containerd --config $D/" >/dev/null'
-	# a dead containerd no one reaps would pass for a live one
-	rm -f "$D/x/containerd/containerd.pid"
+	# a dead process no one reaps would pass for a live one
+	rm -f "$D/pid" "$D/x/containerd/containerd.pid"
 }
 d2_stop() {
 	local pid m
