@@ -61,8 +61,8 @@ bench: jobrun
 lint-man:
 	mandoc -T lint -W warning man/jobrun.1 man/jobrun-job.5
 
-# Fuzzing (issues 3, 10): `make fuzz` builds the libFuzzer targets t/fuzz/expr_fuzz
-# (the expression module), t/fuzz/spec_fuzz (the job-file parser, jobrun.c included
+# Fuzzing (issues 3, 10, 12): `make fuzz` builds the libFuzzer targets t/fuzz/expr_fuzz
+# (the expression module), t/fuzz/cron_fuzz (cron expressions), t/fuzz/spec_fuzz (the job-file parser, jobrun.c included
 # whole) and t/fuzz/ingest_fuzz (submit's checks against the daemon's ingest, on
 # spec's corpus) with clang, then runs each for FUZZ_SECONDS (default 60) on a copy
 # of its seed corpus t/fuzz/corpus/NAME.  It fails when one finds a crash, a leak, a hang
@@ -77,18 +77,21 @@ FUZZ_PKGS     = yaml-0.1 sqlite3 libarchive ncursesw
 t/fuzz/expr_fuzz: t/fuzz/expr_fuzz.c vendor/expr.c vendor/expr.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/expr_fuzz.c vendor/expr.c -lm
 
+t/fuzz/cron_fuzz: t/fuzz/cron_fuzz.c vendor/cron.c vendor/cron.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/cron_fuzz.c vendor/cron.c
+
 t/fuzz/spec_fuzz t/fuzz/ingest_fuzz: t/fuzz/%_fuzz: t/fuzz/%_fuzz.c jobrun.c jobrun.h \
     $(VENDOR_SRC) $(wildcard vendor/*.h)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(FUZZ_PKGS)) -o $@ \
 	    $< $(VENDOR_SRC) $(shell pkg-config --libs $(FUZZ_PKGS)) -lm
 
-fuzz: t/fuzz/expr_fuzz t/fuzz/spec_fuzz t/fuzz/ingest_fuzz
+fuzz: t/fuzz/expr_fuzz t/fuzz/cron_fuzz t/fuzz/spec_fuzz t/fuzz/ingest_fuzz
 	@for r in t/fuzz/repro/spec/*; do \
 	    t/fuzz/spec_fuzz "$$r" >/dev/null 2>&1 || { echo "fuzz: $$r fails again"; exit 1; }; \
 	    t/fuzz/ingest_fuzz "$$r" >/dev/null 2>&1 || { echo "fuzz: $$r fails ingest_fuzz"; exit 1; }; \
 	done; echo "fuzz: $$(ls t/fuzz/repro/spec | wc -l) earlier findings replayed"
 	@mkdir -p t/fuzz/artifacts; rc=0; \
-	for f in expr spec ingest; do \
+	for f in expr cron spec ingest; do \
 	    w=$$(mktemp -d "$${TMPDIR:-/tmp}/jobrun-fuzz-$$f.XXXXXX") || exit 1; \
 	    c=$$f; [ $$f = ingest ] && c=spec; \
 	    cp -R t/fuzz/corpus/$$c/. "$$w/"; \
