@@ -12,6 +12,8 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 PROVE_J   ?= 2
+# The longest test: prove starts it first.
+SLOW_T     = t/0350-crash-walk.t
 
 VENDOR_SRC = $(wildcard vendor/*.c)
 VENDOR_OBJ = $(VENDOR_SRC:.c=.o)
@@ -28,6 +30,14 @@ jobrun: jobrun.c jobrun.h $(VENDOR_OBJ) .flags
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@.tmp jobrun.c $(VENDOR_OBJ) $(LDFLAGS) $(PKG_LIBS)
 	mv -f $@.tmp $@
 
+# The crash-test build: the daemon with failpoints ("Failpoints" in jobrun.c),
+# which t/0350-failpoints.t walks one by one.
+crashtest: jobrun-crashtest
+
+jobrun-crashtest: jobrun.c jobrun.h $(VENDOR_OBJ) .flags
+	$(CC) $(CFLAGS) -DJOBRUN_CRASHTEST $(PKG_CFLAGS) -o $@.tmp jobrun.c $(VENDOR_OBJ) $(LDFLAGS) $(PKG_LIBS)
+	mv -f $@.tmp $@
+
 vendor/%.o: vendor/%.c vendor/%.h .flags
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -36,6 +46,12 @@ t/unit/%: t/unit/%.c $(VENDOR_OBJ) .flags
 	$(CC) $(CFLAGS) -o $@ $< $(VENDOR_OBJ) $(LDFLAGS) $(shell pkg-config --libs yaml-0.1)
 
 units: $(UNIT_BIN)
+
+# Writes and syncs that fail on demand, preloaded by t/0360-inject.t (usage at
+# the top of t/inject.c); never built with the sanitizers, which a preloaded
+# library must not bring.
+t/inject.so: t/inject.c
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -shared -fPIC -o $@ t/inject.c -ldl
 
 # The HTTP server the webhook tests post to (usage at the top of t/hooksink.c).
 t/hooksink: t/hooksink.c .flags
@@ -46,9 +62,9 @@ t/hooksink: t/hooksink.c .flags
 # (prove's summary is the last thing it prints).
 check:
 	sh t/setup
-	$(MAKE) jobrun units t/hooksink
+	$(MAKE) jobrun jobrun-crashtest units t/hooksink t/inject.so
 	$(MAKE) fuzz
-	prove -j$(PROVE_J) $(UNIT_BIN) t/*.t
+	prove -j$(PROVE_J) $(SLOW_T) $(UNIT_BIN) $(filter-out $(SLOW_T),$(wildcard t/*.t))
 
 demo:
 	sh t/setup
@@ -64,12 +80,12 @@ lint-man:
 # Fuzzing (issues 3, 10, 12): `make fuzz` builds the libFuzzer targets t/fuzz/expr_fuzz
 # (the expression module), t/fuzz/cron_fuzz (cron expressions), t/fuzz/spec_fuzz (the job-file parser, jobrun.c included
 # whole) and t/fuzz/ingest_fuzz (submit's checks against the daemon's ingest, on
-# spec's corpus) with clang, then runs each for FUZZ_SECONDS (default 60) on a copy
+# spec's corpus) with clang, then runs each for FUZZ_SECONDS (default 30) on a copy
 # of its seed corpus t/fuzz/corpus/NAME.  It fails when one finds a crash, a leak, a hang
 # or a broken check; the input is kept as t/fuzz/artifacts/NAME-crash-* and the
 # fuzzer's output in t/fuzz/NAME.log.  Replay one: t/fuzz/NAME_fuzz FILE.
 FUZZ_CC      ?= clang
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Ivendor
 FUZZ_PKGS     = yaml-0.1 sqlite3 libarchive ncursesw
@@ -112,6 +128,6 @@ fuzz: t/fuzz/expr_fuzz t/fuzz/cron_fuzz t/fuzz/spec_fuzz t/fuzz/ingest_fuzz
 .PHONY: fuzz
 
 clean:
-	rm -f jobrun vendor/*.o $(UNIT_BIN) t/hooksink .flags
+	rm -f jobrun jobrun-crashtest vendor/*.o $(UNIT_BIN) t/hooksink t/inject.so .flags
 
 .PHONY: all units check demo bench lint-man clean FORCE

@@ -61,8 +61,10 @@
  * this home's containers once, and starts nothing new before it has: a
  * step whose container still runs is followed until it exits; if it
  * exited, the exit status is collected as if the daemon had seen it; if it
- * never got created, the step runs again.  The docker CLI children die
- * with the daemon (PR_SET_PDEATHSIG), their containers do not.  A
+ * was created but not started, it is started and followed (never removed:
+ * its start may be on its way); if it never got created, the step runs
+ * again.  The docker CLI children die with the daemon (PR_SET_PDEATHSIG),
+ * their containers do not.  So a step's container starts once.  A
  * webhook delivery cut short is made again; a schedule whose firings fell
  * while no daemon ran fires once, not once per firing missed.  The same
  * recovery serves two faults without a restart: an engine that stops
@@ -377,6 +379,128 @@ err_again(void)
 }
 
 /*
+ * Failpoints.  A crash-test build (make crashtest: -DJOBRUN_CRASHTEST)
+ * names each durable step the daemon takes: a commit to the store (its
+ * writes, as SQL), a spool file unlinked once ingested, a file renamed
+ * into place, a child started (its argv: a container's run, rm, stop; a
+ * query), a container's or a webhook's child seen to exit before what it
+ * did is recorded.  When $JOBRUN_FAILPOINTS names a file, the daemon
+ * kills itself with SIGKILL at the first step not listed there, having
+ * listed it: started again and again, it crashes once at every step of
+ * its work, and a step that each restart repeats (a container that never
+ * got created is run again) is a crash only the first time, so the walk
+ * ends.  Times (runs of ten digits or more) are not part of a step's
+ * name.  The start-up writes (pid, meta, policy) are not failpoints: they
+ * hold no job, and every restart crosses them anyway.  Other builds have
+ * none of this.
+ */
+#ifdef JOBRUN_CRASHTEST
+static int fp_armed;		/* set once the daemon has started */
+static struct buf fp_tx;	/* the open transaction's writes */
+static char *fp_done;		/* the file: the steps crashed at */
+
+/* FNV-1a of s, a run of 10 digits or more counting as one '#'. */
+static unsigned long long
+fp_hash(const char *s)
+{
+	unsigned long long h = 14695981039346656037ULL;
+	size_t n;
+
+	for (; *s; s++) {
+		n = strspn(s, "0123456789");
+		if (n >= 10)
+			s += n - 1;
+		h = (h ^ (unsigned char)(n >= 10 ? '#' : *s)) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static void
+failpoint(const char *kind, const char *fmt, ...)
+{
+	const char *path = getenv("JOBRUN_FAILPOINTS");
+	char id[64], *what;
+	va_list ap;
+	int fd;
+
+	if (!fp_armed || path == NULL || *path == '\0')
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		err(EX_ERR, "vasprintf");
+	va_end(ap);
+	snprintf(id, sizeof(id), "\n%s %016llx\t", kind, fp_hash(what));
+	if (fp_done == NULL && (fp_done = read_file(path, NULL)) == NULL)
+		fp_done = xstrdup("");
+	/* the file starts with a newline, so that every name has one before */
+	if (strstr(fp_done, id) == NULL) {
+		what[strcspn(what, "\n")] = '\0';	/* the first line tells */
+		if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0600)) < 0 || dprintf(fd, "%s%.200s\n", *fp_done ? id + 1 :
+		    id, what) < 0 || fsync(fd) < 0)
+			err(EX_ERR, "%s", path);
+		kill(getpid(), SIGKILL);
+	}
+	free(what);
+}
+
+/* A write is part of the open transaction's name (or is one, alone). */
+static void
+failpoint_sql(sqlite3_stmt *st)
+{
+	char *sql;
+
+	if (fp_armed && !sqlite3_stmt_readonly(st) &&
+	    (sql = sqlite3_expanded_sql(st)) != NULL) {
+		buf_add(&fp_tx, sql);
+		buf_add(&fp_tx, ";");
+		sqlite3_free(sql);
+	}
+}
+
+/* A child started: its argv names the step. */
+static void
+failpoint_argv(char *const argv[])
+{
+	struct buf b = { 0 };
+	size_t i;
+
+	for (i = 0; fp_armed && argv[i]; i++) {
+		buf_add(&b, argv[i]);
+		buf_add(&b, " ");
+	}
+	if (b.s)
+		failpoint("spawn", "%s", b.s);
+	free(b.s);
+}
+
+/* A transaction rolled back: its writes name nothing. */
+static void
+failpoint_drop(void)
+{
+	free(buf_take(&fp_tx));
+}
+
+/* sqlite3_wal_hook: after each commit.  It does the usual checkpoints too. */
+static int
+failpoint_commit(void *arg, sqlite3 *h, const char *name, int frames)
+{
+	(void)arg;
+	if (fp_tx.s)
+		failpoint("commit", "%s", fp_tx.s);
+	free(buf_take(&fp_tx));
+	if (frames >= 1000)
+		sqlite3_wal_checkpoint(h, name);
+	return SQLITE_OK;
+}
+#else
+#define failpoint(...)		((void)0)
+#define failpoint_sql(st)	((void)0)
+#define failpoint_argv(argv)	((void)0)
+#define failpoint_drop()	((void)0)
+#endif
+
+/*
  * Writes dir/name atomically: a temporary file in tmpdir (on the same file
  * system; may be dir itself), fsync, rename.
  */
@@ -419,6 +543,7 @@ write_file_atomic(const char *dir, const char *tmpdir, const char *name,
 		fsync(fd);
 		close(fd);
 	}
+	failpoint("rename", "%s", dst);
 	rc = 0;
 out:
 	free(tmp);
@@ -3006,6 +3131,20 @@ db_stop(void)
 }
 
 /* The store's last error, as errmsg and errkind (see above).  Returns -1. */
+/*
+ * The open transaction is not to be committed (errmsg says why): db_commit
+ * rolls it back.  Returns -1.
+ */
+static int
+db_txabort(void)
+{
+	if (db && !sqlite3_get_autocommit(db) && !db_txfail) {
+		db_txfail = 1;
+		snprintf(db_txerr, sizeof(db_txerr), "%s", errmsg);
+	}
+	return -1;
+}
+
 static int
 db_fail(void)
 {
@@ -3017,10 +3156,7 @@ db_fail(void)
 	    c == SQLITE_NOMEM || c == SQLITE_CANTOPEN || c == SQLITE_READONLY ?
 	    E_IO : c == SQLITE_CORRUPT || c == SQLITE_NOTADB ? E_CORRUPT :
 	    c == SQLITE_CONSTRAINT ? E_CONSTRAINT : E_INPUT;
-	if (db && !sqlite3_get_autocommit(db) && !db_txfail) {
-		db_txfail = 1;		/* db_commit rolls it back */
-		snprintf(db_txerr, sizeof(db_txerr), "%s", errmsg);
-	}
+	db_txabort();		/* db_commit rolls it back */
 	if (db_soft && (errkind == E_BUSY || errkind == E_FULL))
 		return -1;
 	if (db_daemon && (errkind == E_FULL || errkind == E_IO)) {
@@ -3049,6 +3185,7 @@ db_step(sqlite3_stmt *st)
 	long long since = mono_ms();
 	int rc, busy = 0;
 
+	failpoint_sql(st);
 	while ((rc = sqlite3_step(st)) == SQLITE_BUSY && db_daemon && !db_soft) {
 		busy = 1;
 		logf_("warn", "store.busy", "waited=%llds error=\"%s\"",
@@ -3252,6 +3389,10 @@ db_open(int rw)
 	}
 	free(path);
 	sqlite3_busy_timeout(db, DB_BUSY_MS);
+#ifdef JOBRUN_CRASHTEST
+	if (rw)
+		sqlite3_wal_hook(db, failpoint_commit, NULL);
+#endif
 	if (rw && sqlite3_exec(db, schema, NULL, NULL, &emsg) != SQLITE_OK) {
 		sqlite3_free(emsg);
 		return db_fail();
@@ -3280,6 +3421,7 @@ static int
 db_begin(void)
 {
 	db_txfail = 0;
+	failpoint_drop();
 	return db_exec("BEGIN IMMEDIATE", NULL) < 0 ? -1 : 0;
 }
 
@@ -3292,6 +3434,7 @@ static void
 db_rollback(void)
 {
 	events_flush(EV_DROP);
+	failpoint_drop();
 	if (db && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -3996,8 +4139,10 @@ rt_spawn(char *const argv[], int outfd, const struct kvlist *env)
 		fail("fork: %s", strerror(errno));
 		return -1;
 	}
-	if (pid > 0)
+	if (pid > 0) {
+		failpoint_argv(argv);
 		return pid;
+	}
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
@@ -4271,6 +4416,12 @@ docker_follow(const char *name, long long since, struct strlist *a)
 }
 
 static void
+docker_start(const char *name, struct strlist *a)
+{
+	docker_on(a, "start", name, NULL);
+}
+
+static void
 docker_inspect(const char *name, struct strlist *a)
 {
 	docker_on(a, "inspect", name, "--type=container",
@@ -4341,6 +4492,7 @@ struct runtime {
 	void (*ping)(struct strlist *);
 	void (*run)(const struct rtstep *, struct strlist *, struct kvlist *);
 	void (*follow)(const char *, long long, struct strlist *);
+	void (*start)(const char *, struct strlist *);
 	void (*inspect)(const char *, struct strlist *);
 	void (*list)(const char *, struct strlist *);
 	void (*exec)(const char *, const char *, const char *, struct strlist *);
@@ -4350,8 +4502,8 @@ struct runtime {
 };
 
 static const struct runtime runtimes[] = {
-	{ "docker", docker_ping, docker_run, docker_follow, docker_inspect,
-	  docker_list, docker_exec, docker_remove, docker_stop,
+	{ "docker", docker_ping, docker_run, docker_follow, docker_start,
+	  docker_inspect, docker_list, docker_exec, docker_remove, docker_stop,
 	  docker_volumes_remove },
 };
 static const struct runtime *rt = &runtimes[0];
@@ -4427,8 +4579,9 @@ enum {
 enum ask {
 	ASK_CLI_FAILED,	/* inspect: a step's CLI failed; did its container? */
 	ASK_FOLLOWED,	/* inspect: a followed container's log ended */
-	ASK_RERUN,	/* remove a leftover, then run the step again */
-	ASK_REDO,	/* the same, sidecars and all */
+	ASK_SETTLE,	/* a pause, for a start a dead CLI asked for to land */
+	ASK_CREATED,	/* inspect: is the container still not started? */
+	ASK_START,	/* start it, then follow it */
 	ASK_SIDECARS,	/* remove an earlier try's sidecars, then start them */
 	ASK_RECONCILE,	/* list: what the last daemon left, at start-up */
 	ASK_ENGINE,	/* ping: a container gave no answer; is the engine there? */
@@ -4437,6 +4590,8 @@ enum ask {
 
 /* An R_ASK run is killed after this long, and taken as not answered. */
 #define RT_ASK_MS	30000
+/* Tries of a step whose name is taken by a container the engine cannot show. */
+#define STEP_CONFLICTS	50
 
 struct run {
 	pid_t pid;
@@ -4450,6 +4605,7 @@ struct run {
 	size_t probe;			/* R_PROBE, R_SIDECAR: which sidecar */
 	enum ask ask;			/* R_ASK: what for */
 	int cli;			/* ASK_CLI_FAILED: the CLI's exit status */
+	int conflicts;			/* reruns as the step's name was taken */
 	long long kill_at;		/* monotonic ms: SIGKILL the CLI */
 	int timed_out, cancelled;
 	struct strlist then;		/* R_AUX: run this next */
@@ -4833,6 +4989,7 @@ run_logged(char *const argv[], const struct kvlist *cenv, int kind,
 }
 
 static void ask_done(struct run *, int);
+static void step_again(struct run *, int);
 
 /*
  * Asks the engine something: argv (which this frees) runs as a child
@@ -4880,6 +5037,7 @@ run_ask(struct run *from, enum ask ask, struct strlist *argv)
 	r->tdeadline = c.tdeadline;
 	r->probe = c.probe;
 	r->cli = c.cli;
+	r->conflicts = c.conflicts;
 	r->timed_out = c.timed_out;
 	r->cancelled = c.cancelled;
 	r->redact = c.redact;
@@ -5137,8 +5295,9 @@ job_move(const char *id, enum jstate to, const char *error, const char *cols,
 	if (from != (int)to && !(jmoves[from] & SB(to))) {
 		logf_("error", "state.illegal", "job=%s from=%s to=%s", id,
 		    jstate_name(from), jstate_name(to));
-		return fail("job %s cannot go from %s to %s", id,
-		    jstate_name(from), jstate_name(to));
+		fail("job %s cannot go from %s to %s", id, jstate_name(from),
+		    jstate_name(to));
+		return db_txabort();
 	}
 	va_start(ap, fmt);
 	rc = move_row("jobs", "id = ?101", id, 0, jstate_name(to), cols, fmt, ap);
@@ -5170,8 +5329,9 @@ task_move(const char *id, int pos, enum tstate to, const char *cols,
 	if (from != (int)to && !(tmoves[from] & SB(to))) {
 		logf_("error", "state.illegal", "job=%s task=%d from=%s to=%s", id,
 		    pos, tstate_name(from), tstate_name(to));
-		return fail("task %s/%d cannot go from %s to %s", id, pos,
+		fail("task %s/%d cannot go from %s to %s", id, pos,
 		    tstate_name(from), tstate_name(to));
+		return db_txabort();
 	}
 	va_start(ap, fmt);
 	rc = move_row("tasks", "job = ?101 AND pos = ?102", id, pos,
@@ -5618,6 +5778,7 @@ spool_ingest(void)
 			path = home_path("spool/new/%s", names.v[i]);
 			unlink(path);
 			free(path);
+			failpoint("unlink", "%s", names.v[i]);
 		} else if (err_again())
 			spool_retry(names.v[i]);
 		else
@@ -6775,6 +6936,96 @@ run_ended(struct run *r)
 	return 1;
 }
 
+/*
+ * A step's container is there but was not started: the docker CLI that
+ * created it died (with the last daemon) before it started it, or while
+ * its start was on its way to the engine.  Removing it could kill a
+ * container that has just started, and starting it at once could start
+ * again one that has started and ended meanwhile: either would run the
+ * step twice.  So wait START_SETTLE_S for a start on its way to land,
+ * look again, and start it only if it is still not started.
+ */
+#define START_SETTLE_S	"1"
+
+static void
+step_start_created(struct run *r)
+{
+	struct strlist a = { 0 };
+
+	strlist_add(&a, xstrdup("sleep"));
+	strlist_add(&a, xstrdup(START_SETTLE_S));
+	run_ask(r, ASK_SETTLE, &a);
+}
+
+/* The pause is over (ASK_SETTLE): look at the container again. */
+static void
+step_settled(struct run *r)
+{
+	char *name = rt_name(r->job, r->pos, r->attempt, r->step);
+	struct strlist a;
+
+	rt->inspect(name, &a);
+	free(name);
+	run_ask(r, ASK_CREATED, &a);
+}
+
+/* What the container is now (ASK_CREATED): start it, follow it, or run it. */
+static void
+step_created(struct run *r, int code)
+{
+	int exit_code = 0;
+	char *st = ask_state(r, code, &exit_code);
+	struct job *j = sched_job(r->job);
+	char *name = rt_name(r->job, r->pos, r->attempt, r->step);
+	struct strlist a;
+
+	if (run_ended(r))
+		;
+	else if (st && strcmp(st, "created") == 0) {
+		logf_("info", "task.start", "job=%s task=%d attempt=%d step=%d "
+		    "container=%s", r->job, r->pos, r->attempt, r->step, name);
+		rt->start(name, &a);
+		run_ask(r, ASK_START, &a);
+	} else if (st && j)	/* it started after all */
+		reattach(j, r->pos, r->attempt, r->step, r->deadline);
+	else
+		step_again(r, 1);
+	free(name);
+	free(st);
+}
+
+/* The answer to step_start_created: follow it, or, if it is gone, run it. */
+static void
+step_started(struct run *r, int code)
+{
+	struct job *j = sched_job(r->job);
+
+	if (run_ended(r))
+		return;
+	if (j && code == 0)
+		reattach(j, r->pos, r->attempt, r->step, r->deadline);
+	else if (j && r->part.s && strstr(r->part.s, "No such container"))
+		step_again(r, 1);	/* it is gone: run the step */
+	else {
+		/*
+		 * It cannot start (its command is missing, say): the step
+		 * failed, unless the engine went away.
+		 */
+		logf_("warn", "task.start", "job=%s task=%d attempt=%d step=%d "
+		    "error=\"%.*s\"", r->job, r->pos, r->attempt, r->step,
+		    r->part.s ? (int)strcspn(r->part.s, "\n") : 0,
+		    r->part.s ? r->part.s : "");
+		/* the engine's reason goes to the log, as docker run's would */
+		if (r->part.s && (r->log = open_log(r->job, r->pos)) >= 0) {
+			log_redacted(r, r->part.s, strcspn(r->part.s, "\n"));
+			log_redacted(r, "\n", 1);
+			close(r->log);
+			r->log = -1;
+		}
+		engine_check(r, 125);
+	}
+}
+
 static void
 step_cli_answer(struct run *r, int code)
 {
@@ -6783,7 +7034,7 @@ step_cli_answer(struct run *r, int code)
 	struct job *j = sched_job(r->job);
 	char *why = r->cli == 125 ? docker_complaint(r->job, r->pos) : NULL;
 	char *name = rt_name(r->job, r->pos, r->attempt, r->step);
-	struct strlist a;
+	int taken = why && strstr(why, "is already in use") != NULL;
 
 	if (run_ended(r))
 		;
@@ -6794,17 +7045,17 @@ step_cli_answer(struct run *r, int code)
 		 * it printed since is still to be logged, then its status.
 		 */
 		reattach(j, r->pos, r->attempt, r->step, r->deadline);
-	else if (st && j && strcmp(st, "created") == 0 && why &&
-	    strstr(why, "is already in use")) {
+	else if (j && taken && st && strcmp(st, "created") == 0)
+		step_start_created(r);
+	else if (j && taken && st == NULL && r->conflicts < STEP_CONFLICTS) {
 		/*
-		 * The name was taken by a container that a CLI killed with the
-		 * last daemon was still creating: never started, so remove it
-		 * and run the step again.
+		 * The name was taken for a container that a CLI killed with the
+		 * last daemon had asked for, and that the engine is still
+		 * creating (the name is taken before the container can be
+		 * inspected): try again until it is there.
 		 */
-		logf_("info", "task.restart", "job=%s task=%d attempt=%d step=%d "
-		    "reason=name-in-use", r->job, r->pos, r->attempt, r->step);
-		rt_remove1(name, &a);
-		run_ask(r, ASK_RERUN, &a);
+		r->conflicts++;
+		step_again(r, 0);
 	} else if (st == NULL)
 		engine_check(r, r->cli);
 	else
@@ -6815,20 +7066,35 @@ step_cli_answer(struct run *r, int code)
 	free(st);
 }
 
-/* A leftover container is gone (or its removal failed): the step again. */
+/*
+ * Runs r's step again, in the same attempt: with its sidecars (redo), or
+ * only its container, the conflicts counted so far going on with it.  No
+ * container of the step is removed first: one that a dead CLI's request
+ * is still creating could be started by then, and would run twice.
+ */
 static void
-step_rerun(struct run *r)
+step_again(struct run *r, int redo)
 {
 	struct job *j = sched_job(r->job);
+	size_t i;
 
 	if (run_ended(r))
 		return;
+	logf_("info", "task.restart", "job=%s task=%d attempt=%d step=%d%s",
+	    r->job, r->pos, r->attempt, r->step, r->conflicts ?
+	    " reason=name-in-use" : "");
 	if (j == NULL)
 		attempt_end(r, 0, -1, errmsg);
-	else if (r->ask == ASK_REDO)
+	else if (redo)
 		sched_step(j, r->pos, r->attempt, r->step, r->deadline);
-	else
+	else {
 		sched_step_run(j, r->pos, r->attempt, r->step, r->deadline);
+		for (i = 0; i < nruns; i++)	/* the new run counts on */
+			if (runs[i].kind == R_STEP && runs[i].pos == r->pos &&
+			    runs[i].attempt == r->attempt &&
+			    strcmp(runs[i].job, r->job) == 0)
+				runs[i].conflicts = r->conflicts;
+	}
 }
 
 /*
@@ -6902,6 +7168,9 @@ sched_reap(pid_t pid, int status)
 	run_output(&runs[i], 1);	/* the child is gone: so is the rest */
 	progress_read(&runs[i]);
 	r = runs[i];
+	if (r.kind == R_STEP || r.kind == R_REATTACH || r.kind == R_HOOK)
+		failpoint("exit", "kind=%d job=%s task=%d attempt=%d step=%d",
+		    r.kind, r.job, r.pos, r.attempt, r.step);
 	runs[i] = runs[--nruns];
 	switch (r.kind) {
 	case R_AUX:
@@ -6960,6 +7229,7 @@ step_followed(struct run *r, int code)
 static void
 reattach(struct job *j, int pos, int attempt, int step, long long deadline)
 {
+	const struct task *t;
 	char *name = rt_name(j->id, pos, attempt, step);
 	char *logp = home_path("logs/%s/%d.log", j->id, pos);
 	long long since = 0;
@@ -6978,6 +7248,12 @@ reattach(struct job *j, int pos, int attempt, int step, long long deadline)
 		r->deadline = deadline;
 		logf_("info", "task.reattach", "job=%s task=%d attempt=%d step=%d "
 		    "container=%s", j->id, pos, attempt, step, name);
+		/*
+		 * The last daemon may have died between starting the task's
+		 * own container and recording that it runs (sched_step_run).
+		 */
+		if ((t = task_at(j, pos)) != NULL && (size_t)step >= t->pre.n)
+			task_move(j->id, pos, T_RUNNING, "step = ?", "i", step);
 	}
 	free(name);
 }
@@ -7058,7 +7334,9 @@ remove_orphans(struct strlist *names, const struct strlist *keep)
 static void
 reconcile(struct run *r, int code)
 {
-	struct strlist names = { 0 }, states = { 0 }, keep = { 0 }, a;
+	struct strlist names = { 0 }, states = { 0 }, keep = { 0 };
+	struct run *again = NULL;
+	size_t i, nagain = 0;
 	char *line, *save, *sp;
 	sqlite3_stmt *st;
 
@@ -7101,22 +7379,26 @@ reconcile(struct run *r, int code)
 			continue;	/* followed already (the engine was away) */
 		name = rt_name(c.job, c.pos, c.attempt, c.step);
 		state = listed(&names, &states, name);
-		if (state && strcmp(state, "created") != 0)
+		if (state && strcmp(state, "created") == 0)
+			step_start_created(&c);
+		else if (state)
 			reattach(j, c.pos, c.attempt, c.step, c.deadline);
 		else {
 			/*
-			 * Never started: start this step again.  The engine may
-			 * still be creating it for the CLI that died with the
-			 * last daemon, so remove it whatever the listing said.
+			 * Not there: run the step again, once the listing is
+			 * read.  If the engine is still creating it for the CLI
+			 * that died with the last daemon, the run will find its
+			 * name taken, and start that one (step_cli_answer).
 			 */
-			logf_("info", "task.restart", "job=%s task=%d attempt=%d "
-			    "step=%d", c.job, c.pos, c.attempt, c.step);
-			rt_remove1(name, &a);
-			run_ask(&c, ASK_REDO, &a);
+			again = xreallocarray(again, nagain + 1, sizeof(*again));
+			again[nagain++] = c;
 		}
 		free(name);
 	}
 	sqlite3_finalize(st);
+	for (i = 0; i < nagain; i++)
+		step_again(&again[i], 1);
+	free(again);
 	remove_orphans(&names, &keep);
 	strlist_free(&names);
 	strlist_free(&states);
@@ -7242,9 +7524,15 @@ ask_done(struct run *r, int code)
 	case ASK_FOLLOWED:
 		step_followed(r, code);
 		break;
-	case ASK_RERUN:
-	case ASK_REDO:
-		step_rerun(r);
+	case ASK_SETTLE:
+		if (!run_ended(r))
+			step_settled(r);
+		break;
+	case ASK_CREATED:
+		step_created(r, code);
+		break;
+	case ASK_START:
+		step_started(r, code);
 		break;
 	case ASK_SIDECARS:
 		if (!run_ended(r))
@@ -8149,13 +8437,16 @@ hook_event(const char *id, int pos, const char *event, const char *state)
 
 /* The child: one POST, its outcome down the pipe as "STATUS MESSAGE". */
 static void
-hook_child(int fd, const char *url, char *headers, const char *body)
+hook_child(int fd, pid_t parent, const char *url, char *headers,
+    const char *body)
 {
 	const char *hv[64];
 	char err[HTTP_ERRSZ] = "", *line, *save = NULL;
 	int n = 0, status;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)	/* it died before the line above */
+		_exit(0);
 	for (line = strtok_r(headers, "\n", &save); line && n < 63;
 	    line = strtok_r(NULL, "\n", &save))
 		hv[n++] = line;
@@ -8171,7 +8462,7 @@ hook_spawn(long long seq, const char *url, const char *headers,
 {
 	struct run *r;
 	int fds[2];
-	pid_t pid;
+	pid_t pid, parent;
 	char key[24];
 	char *h = xstrdup(headers ? headers : ""), *path = hook_secret_path(seq);
 	char *real = read_file(path, NULL), *nl;
@@ -8189,9 +8480,10 @@ hook_spawn(long long seq, const char *url, const char *headers,
 		free(real);
 		return;
 	}
+	parent = getpid();
 	if ((pid = fork()) == 0) {
 		close(fds[0]);
-		hook_child(fds[1], url, h, body ? body : "");
+		hook_child(fds[1], parent, url, h, body ? body : "");
 	}
 	free(h);
 	free(real);
@@ -8421,7 +8713,7 @@ daemon_lock(void)
 {
 	char *path = home_path("run/lock");
 	pid_t other;
-	int fd;
+	int fd, tries;
 
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		fail("%s: %s", path, strerror(errno));
@@ -8429,11 +8721,20 @@ daemon_lock(void)
 		return -1;
 	}
 	free(path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
+	/*
+	 * A daemon killed a moment ago may have left a child between fork
+	 * and exec (or its death signal), which holds the lock until it
+	 * goes: when the pid file names no live process, wait up to 2 s.
+	 */
+	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
 		daemon_alive(&other);
-		return fail("a daemon is already running for %s (pid %d)", home,
-		    (int)other);
+		if (tries == 200 || other <= 0 || kill(other, 0) == 0 ||
+		    errno != ESRCH) {
+			close(fd);
+			return fail("a daemon is already running for %s (pid %d)",
+			    home, (int)other);
+		}
+		usleep(10000);
 	}
 	return 0;
 }
@@ -10110,6 +10411,9 @@ cmd_daemon(int argc, char *argv[])
 	    home, homeid, (int)getpid(), docker_bin);
 	db_exec("DELETE FROM meta WHERE key IN ('engine_down', 'engine_error')",
 	    NULL);
+#ifdef JOBRUN_CRASHTEST
+	fp_armed = 1;
+#endif
 	if (rc != 0)		/* it reconciles once the engine is back */
 		engine_lost(down);
 	else
@@ -10981,6 +11285,8 @@ struct top {
 	long long beat, counts[TOP_NSTATES], total, nmatch;
 	long long dbc[TOP_NSTATES], act[TOP_NSTATES], maxseq, counted;
 	char *runtime;
+	long long down, fault_at;	/* the engine away, the store unwritable */
+	char *fault;
 	struct buf queues;
 	/* the jobs list: spooled jobs (sp), then the store's from seq_top down */
 	struct top_job *sp, *rows;
@@ -11535,12 +11841,20 @@ top_head_load(struct top *t)
 {
 	char *beat;
 	size_t i;
+	struct status d = { 0 };
 
 	free(t->runtime);
 	t->runtime = meta("runtime");
 	beat = meta("heartbeat");
 	t->beat = beat ? atoll(beat) : 0;
 	free(beat);
+	beat = meta("engine_down");
+	t->down = beat ? atoll(beat) : 0;
+	free(beat);
+	free(t->fault);
+	status_fault(&d);
+	t->fault = d.fault;
+	t->fault_at = d.fault_at;
 	top_queues_load(t);
 	if (db)
 		top_totals_load(t);
@@ -11989,8 +12303,17 @@ top_draw_head(struct top *t)
 		    (int)t->pid);
 		x += top_putf(t, 0, x, w - x, since > 10000 ? TC_FAIL : TC_NONE,
 		    ", heartbeat %s ago", top_dur(since, age));
-		x += top_putf(t, 0, x, w - x, 0, ", %s", t->runtime ? t->runtime :
-		    "?");
+		if (t->down)
+			x += top_putf(t, 0, x, w - x, TC_FAIL | TA_BOLD,
+			    ", engine unreachable for %s", top_dur(now_ms() -
+			    t->down, age));
+		else
+			x += top_putf(t, 0, x, w - x, 0, ", %s", t->runtime ?
+			    t->runtime : "?");
+		if (t->fault)
+			x += top_putf(t, 0, x, w - x, TC_FAIL | TA_BOLD,
+			    ", paused for %s: %s", top_dur(now_ms() -
+			    t->fault_at, age), t->fault);
 	}
 	top_put(t, 0, x + 2, w - x - 2, TC_DIM, home);
 	x = top_put(t, 1, 0, t->w, TA_BOLD, "queues  ");
@@ -12715,6 +13038,7 @@ top_free(struct top *t)
 	spec_free(t->spec);
 	free(t->grid);
 	free(t->runtime);
+	free(t->fault);
 	free(t->queues.s);
 }
 

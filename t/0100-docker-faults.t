@@ -118,6 +118,15 @@ job once once 1 >/dev/null
 job twice twice 1 >/dev/null
 job h1 h1 1 >/dev/null
 job h2 h2 1 >/dev/null
+write_file h3.yaml >/dev/null <<'EOF'
+name: h3
+tasks:
+  - name: h3
+    image: jobrun-test:latest
+    env:
+      INJECT: h3
+    cmd: ["/no/such/program"]
+EOF
 cat >k1.yaml <<'EOF'
 name: k1
 tasks:
@@ -204,6 +213,9 @@ like "$OUT" "engine: +unreachable since [0-9-]+ [0-9:]+ \([0-9.]+m?s\): cannot r
 run "$JOBRUN" status --json
 is "$(jq -r '[.daemon.running, .daemon.engine.reachable, (.daemon.engine.downSince | length > 0)] | join(" ")' <<<"$OUT")" \
 	"true false true" "status --json: running, engine not reachable, since a time"
+COLUMNS=160 LINES=10 run "$JOBRUN" top --once
+like "$(head -n 1 <<<"$OUT")" "daemon [0-9]+, heartbeat .*, engine unreachable for [0-9]" \
+	"top says so in its header"
 wait_for -t 10 eval '[ "$(calls version)" -ge 3 ]'
 ok $? "the daemon asks the engine again and again"
 is "$(calls run)/$(job_state "$ok0")" 0/PENDING "... takes the job in and starts no container"
@@ -216,6 +228,8 @@ is "$RC/$(task_field "$ok0" 1 result)/$(task_field "$ok0" 1 attempt)" "0/result 
 run "$JOBRUN" status
 is "$RC" 0 "status exits 0 again"
 like "$OUT" "engine: +answers" "... the engine answers"
+COLUMNS=160 LINES=10 run "$JOBRUN" top --once
+unlike "$(head -n 1 <<<"$OUT")" "unreachable" "... and top no longer says it is not"
 
 # ---------------------------------------------------------------- `docker run` fails with 125
 echo always >"$F/run-fail.always"
@@ -251,7 +265,8 @@ is "$(task_field "$twice" 1 error)" "docker: Error response from daemon: injecte
 # ---------------------------------------------------------------- the daemon dies before its container starts
 # h1's `docker run` hangs before creating the container, h2's after creating
 # it: a crash then leaves no container, or one that never started.  The next
-# daemon must run the step again, in the same attempt.
+# daemon must run h1's step again, and start h2's container (not remove it:
+# its start may be on its way), both in the same attempt.
 : >"$F/run-hang.h1"
 : >"$F/run-create-hang.h2"
 h1=$(submit h1.yaml)
@@ -273,8 +288,34 @@ is "$RC" 0 "h1 and h2 complete"
 for j in h1 h2; do
 	is "$(task_field "${!j}" 1 result)/$(task_field "${!j}" 1 attempt)" "result $j/1" \
 		"$j has its result, on attempt 1 (the restart did not use up its retry)"
-	is "$(calls run "$j")" 2 "$j's docker run was called again by the new daemon"
 done
+is "$(calls run h1)" 2 "h1's docker run was called again by the new daemon"
+is "$(calls run h2)" 1 "h2's was not"
+grep -q "event=task.start job=$h2 task=1 attempt=1 step=0 container=jobrun-" "$T/daemon.log"
+ok $? "... the new daemon started h2's container (task.start)"
+is "$(calls start)" 1 "... with one docker start"
+wait_for -t 15 no_containers_left
+ok $? "no container of this home is left"
+
+# h3's docker run hangs after creating a container that cannot start (no such
+# program): after the crash, the next daemon's start fails, and so does the
+# task, with the engine's reason, in that attempt.
+: >"$F/run-create-hang.h3"
+h3=$(submit h3.yaml)
+wait_for test -s "$F/hanging.h3"
+ok $? "h3's docker run hangs after creating its container"
+kill_daemon
+is $? 137 "the daemon dies of SIGKILL"
+start_daemon
+ok $? "a new daemon starts"
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$h3"
+is "$RC/$(job_state "$h3")/$(task_field "$h3" 1 attempt)" 4/FAILED/1 \
+	"h3 fails, on attempt 1"
+like "$(task_field "$h3" 1 error)" "^Error response from daemon: .*/no/such/program" \
+	"... with the engine's reason for not starting it"
+is "$(calls start)" 2 "... after one docker start"
+grep -q "level=warn event=task.start job=$h3 task=1 attempt=1 step=0 error=\"Error response from daemon: " "$T/daemon.log"
+ok $? "the daemon logs the start that failed (task.start)"
 wait_for -t 15 no_containers_left
 ok $? "no container of this home is left"
 

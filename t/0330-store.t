@@ -23,22 +23,7 @@ else
 	small=
 fi
 
-cat >gate.yaml <<'EOF'
-name: gate
-tasks:
-  - name: waits
-    image: jobrun-test:latest
-    run: |
-      printf one > $TORK_OUTPUT
-      touch /tork/hold
-      echo started
-      i=0
-      while [ -e /tork/hold ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-      echo ended
-  - name: after
-    image: jobrun-test:latest
-    run: printf two > $TORK_OUTPUT
-EOF
+gate_yaml >gate.yaml
 cat >noisy.yaml <<'EOF'
 name: noisy
 tasks:
@@ -52,12 +37,6 @@ tasks:
         i=$((i + 1))
       done
 EOF
-started() { # ID: its first task printed "started"
-	[[ $("$JOBRUN" logs "$1" 1 2>/dev/null) =~ started ]]
-}
-release() { # ID: let its first task end
-	rm -f "$JOBRUN_HOME/work/$1"/1.*/hold
-}
 moves() { # ID POS STATE: how many times the daemon logged that move
 	grep -c "event=task.state job=$1 task=$2 state=$3\$" "$T/daemon.log"
 }
@@ -69,12 +48,12 @@ ok $? "the daemon starts"
 # The first task ends while sqlite3 holds the write lock for 14 s, past
 # the 10 s that one try waits.
 busy=$(submit gate.yaml)
-wait_for started "$busy"
+wait_for gate_started "$busy"
 ok $? "a job runs"
 (echo 'BEGIN IMMEDIATE;'; sleep 14; echo 'COMMIT;') | sqlite3 "$JOBRUN_HOME/jobrun.db" &
 holder=$!
 sleep 0.5
-release "$busy"
+gate_release "$busy"
 wait_for -t 13 grep -q 'level=warn event=store.busy waited=' "$T/daemon.log"
 ok $? "the daemon says it waits for the store (store.busy)"
 daemon_alive
@@ -93,12 +72,12 @@ is "$(moves "$busy" 1 COMPLETED)/$(moves "$busy" 2 COMPLETED)" 1/1 \
 # ---------------------------------------------------------------- full
 if [ -n "$small" ]; then
 	full=$(submit gate.yaml)
-	wait_for started "$full"
+	wait_for gate_started "$full"
 	ok $? "a job runs in a home on a 6 MB disk"
 	dd if=/dev/zero of="$JOBRUN_HOME/filler" bs=64k 2>/dev/null
 	[ "$(df --output=avail "$JOBRUN_HOME" | tail -n 1)" -eq 0 ]
 	ok $? "the disk is full"
-	release "$full"
+	gate_release "$full"
 	wait_for -t 20 grep -q 'level=error event=store.fault kind=full error="database or disk is full" paused=yes' \
 		"$T/daemon.log"
 	ok $? "the daemon cannot record that the task ended: it says so (store.fault), and pauses"
@@ -112,6 +91,9 @@ if [ -n "$small" ]; then
 	is "$(jq -r '.daemon.store | [.writable, .error] | join("/")' <<<"$OUT")" \
 		"false/the store cannot be written: database or disk is full; the daemon waits (make room on the home's disk)" \
 		"status --json says the same"
+	COLUMNS=200 LINES=10 run "$JOBRUN" top --once
+	like "$(head -n 1 <<<"$OUT")" "daemon [0-9]+, .*, paused for [0-9.]+m?s: the store cannot be written: database or disk is full" \
+		"top says so in its header"
 	is "$(task_field "$full" 1 state)" RUNNING "the store still has the task RUNNING"
 	has_containers all
 	ok $? "its container is kept"
@@ -147,11 +129,11 @@ if [ -n "$small" ]; then
 	daemon_alive
 	ok $? "the daemon lives"
 	after=$(submit gate.yaml)
-	wait_for started "$after" && release "$after"
+	wait_for gate_started "$after" && gate_release "$after"
 	RUN_TIMEOUT=30 run "$JOBRUN" wait "$after"
 	is "$RC" 0 "the next job runs"
 else
-	skip 26 "cannot mount a tmpfs here (not root?)"
+	skip 27 "cannot mount a tmpfs here (not root?)"
 fi
 
 # ---------------------------------------------------------------- constraint
@@ -162,7 +144,7 @@ is $? 0 "the daemon stops on SIGTERM"
 again=$(submit gate.yaml)
 cp -p "$JOBRUN_HOME"/spool/new/*"$again"* "$T/"
 start_daemon
-wait_for started "$again" && release "$again"
+wait_for gate_started "$again" && gate_release "$again"
 RUN_TIMEOUT=30 run "$JOBRUN" wait "$again"
 is "$RC" 0 "a job completes"
 njobs=$("$JOBRUN" ls --json | jq length)

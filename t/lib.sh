@@ -155,6 +155,31 @@ write_file() { # NAME: write stdin to $T/NAME, print its path
 	cat >"$T/$1"
 	printf '%s\n' "$T/$1"
 }
+gate_yaml() { # print a job whose task 1 writes "one", logs "started" and waits
+	# (at most 60s) until gate_release; task 2 writes "two"
+	cat <<'EOF'
+name: gate
+tasks:
+  - name: waits
+    image: jobrun-test:latest
+    run: |
+      printf one > $TORK_OUTPUT
+      touch /tork/hold
+      echo started
+      i=0
+      while [ -e /tork/hold ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+      echo ended
+  - name: after
+    image: jobrun-test:latest
+    run: printf two > $TORK_OUTPUT
+EOF
+}
+gate_started() { # ID: task 1 of a gate_yaml job logged "started" (for wait_for)
+	[[ $("$JOBRUN" logs "$1" 1 2>/dev/null) =~ started ]]
+}
+gate_release() { # ID: let task 1 of a gate_yaml job end
+	rm -f "$JOBRUN_HOME/work/$1"/1.*/hold
+}
 count_files() { # DIR: number of entries in DIR (0 when DIR is missing)
 	local n=0 f
 	for f in "$1"/* "$1"/.[!.]*; do [ -e "$f" ] && n=$((n + 1)); done
