@@ -126,6 +126,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10865,24 +10866,85 @@ prune_request(const char *state, long long older)
 
 /* ---- export, import, metrics */
 
+/*
+ * libarchive is loaded when export or import needs it, not at every start:
+ * with what it links (libxml2, ICU, libstdc++, the compressors) it is 13
+ * of the 20 libraries that each submit would otherwise load.  Its
+ * functions are called through arc, filled by arc_load.
+ */
+#define ARC_SONAME	"libarchive.so.13"
+#define ARC_FUNCS \
+	X(archive_entry_free) \
+	X(archive_entry_new) \
+	X(archive_entry_pathname) \
+	X(archive_entry_set_filetype) \
+	X(archive_entry_set_mtime) \
+	X(archive_entry_set_pathname) \
+	X(archive_entry_set_perm) \
+	X(archive_entry_set_size) \
+	X(archive_entry_size) \
+	X(archive_error_string) \
+	X(archive_read_data) \
+	X(archive_read_free) \
+	X(archive_read_new) \
+	X(archive_read_next_header) \
+	X(archive_read_open_filename) \
+	X(archive_read_support_filter_all) \
+	X(archive_read_support_format_tar) \
+	X(archive_write_add_filter_gzip) \
+	X(archive_write_close) \
+	X(archive_write_data) \
+	X(archive_write_free) \
+	X(archive_write_header) \
+	X(archive_write_new) \
+	X(archive_write_open_filename) \
+	X(archive_write_set_format_pax_restricted)
+
+static struct {
+#define X(f)	__typeof__(&f) f;
+	ARC_FUNCS
+#undef X
+} arc;
+
+static int
+arc_load(void)
+{
+	static int loaded;
+	const char *e;
+	void *h;
+
+	if (loaded)
+		return 0;
+	if ((h = dlopen(ARC_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return fail("export and import need libarchive, but %s cannot "
+		    "be loaded: %s (on Debian: apt-get install libarchive13)",
+		    ARC_SONAME, (e = dlerror()) ? e : "not found");
+#define X(f)	if ((*(void **)&arc.f = dlsym(h, #f)) == NULL) \
+		return fail("%s has no %s: is it libarchive 3?", ARC_SONAME, #f);
+	ARC_FUNCS
+#undef X
+	loaded = 1;
+	return 0;
+}
+
 /* One file into the archive, under jobrun-ID/. */
 static int
 ar_put(struct archive *a, const char *id, const char *name, const char *data,
     size_t len)
 {
-	struct archive_entry *e = archive_entry_new();
+	struct archive_entry *e = arc.archive_entry_new();
 	char *path = xasprintf("jobrun-%s/%s", id, name);
 	int rc = 0;
 
-	archive_entry_set_pathname(e, path);
-	archive_entry_set_size(e, (la_int64_t)len);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0600);
-	archive_entry_set_mtime(e, time(NULL), 0);
-	if (archive_write_header(a, e) != ARCHIVE_OK ||
-	    (len && archive_write_data(a, data, len) != (la_ssize_t)len))
-		rc = fail("%s", archive_error_string(a));
-	archive_entry_free(e);
+	arc.archive_entry_set_pathname(e, path);
+	arc.archive_entry_set_size(e, (la_int64_t)len);
+	arc.archive_entry_set_filetype(e, AE_IFREG);
+	arc.archive_entry_set_perm(e, 0600);
+	arc.archive_entry_set_mtime(e, time(NULL), 0);
+	if (arc.archive_write_header(a, e) != ARCHIVE_OK ||
+	    (len && arc.archive_write_data(a, data, len) != (la_ssize_t)len))
+		rc = fail("%s", arc.archive_error_string(a));
+	arc.archive_entry_free(e);
 	free(path);
 	return rc;
 }
@@ -10986,16 +11048,20 @@ cmd_export(int argc, char *argv[])
 		return EX_ERR;
 	}
 	free(st);
+	if (arc_load() < 0) {
+		warnx("%s", errmsg);
+		return EX_ERR;
+	}
 	out = out ? xstrdup(out) : xasprintf("jobrun-%s.tar.gz", id);
-	a = archive_write_new();
-	archive_write_add_filter_gzip(a);
-	archive_write_set_format_pax_restricted(a);
-	rc = archive_write_open_filename(a, strcmp(out, "-") ? out : NULL) !=
-	    ARCHIVE_OK ? fail("%s: %s", out, archive_error_string(a)) :
+	a = arc.archive_write_new();
+	arc.archive_write_add_filter_gzip(a);
+	arc.archive_write_set_format_pax_restricted(a);
+	rc = arc.archive_write_open_filename(a, strcmp(out, "-") ? out : NULL) !=
+	    ARCHIVE_OK ? fail("%s: %s", out, arc.archive_error_string(a)) :
 	    export_write(a, id);
-	if (archive_write_close(a) != ARCHIVE_OK && rc == 0)
-		rc = fail("%s: %s", out, archive_error_string(a));
-	archive_write_free(a);
+	if (arc.archive_write_close(a) != ARCHIVE_OK && rc == 0)
+		rc = fail("%s: %s", out, arc.archive_error_string(a));
+	arc.archive_write_free(a);
 	if (rc == 0 && strcmp(out, "-"))
 		printf("%s\n", out);
 	else if (rc < 0) {
@@ -11025,7 +11091,7 @@ imported_free(struct imported *im)
 static int
 ar_read(const char *file, struct imported *im)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
 	const char *path, *base;
 	char *buf;
@@ -11033,24 +11099,27 @@ ar_read(const char *file, struct imported *im)
 	int rc = 0;
 
 	memset(im, 0, sizeof(*im));
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, strcmp(file, "-") ? file : NULL,
+	if (arc_load() < 0)
+		return -1;
+	a = arc.archive_read_new();
+	arc.archive_read_support_filter_all(a);
+	arc.archive_read_support_format_tar(a);
+	if (arc.archive_read_open_filename(a, strcmp(file, "-") ? file : NULL,
 	    65536) != ARCHIVE_OK)
 		rc = fail("%s: not a jobrun export: %s", file,
-		    archive_error_string(a));
-	while (rc == 0 && (rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		path = archive_entry_pathname(e);
-		size = archive_entry_size(e);
+		    arc.archive_error_string(a));
+	while (rc == 0 && (rc = arc.archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		path = arc.archive_entry_pathname(e);
+		size = arc.archive_entry_size(e);
 		base = (base = strchr(path, '/')) ? base + 1 : path;
 		if (size < 0 || size > 1LL << 30) {
 			rc = fail("%s: %s is too large", file, path);
 			break;
 		}
 		buf = xcalloc(1, (size_t)size + 1);
-		if (archive_read_data(a, buf, (size_t)size) != (la_ssize_t)size) {
+		if (arc.archive_read_data(a, buf, (size_t)size) != (la_ssize_t)size) {
 			free(buf);
-			rc = fail("%s: %s", file, archive_error_string(a));
+			rc = fail("%s: %s", file, arc.archive_error_string(a));
 			break;
 		}
 		if (strcmp(base, "export.json") == 0)
@@ -11069,8 +11138,8 @@ ar_read(const char *file, struct imported *im)
 		rc = 0;
 	else if (rc != 0 && rc != -1)
 		rc = fail("%s: not a jobrun export: %s", file,
-		    archive_error_string(a));
-	archive_read_free(a);
+		    arc.archive_error_string(a));
+	arc.archive_read_free(a);
 	if (rc == 0 && (im->meta == NULL || strstr(im->meta, "\"jobrun-export\"")
 	    == NULL || im->rows == NULL))
 		rc = fail("%s: not a jobrun export (no export.json or rows.json)", file);

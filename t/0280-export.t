@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need_jobrun
 need_docker
+[ -f "$TD/inject.so" ] || BAIL_OUT "$TD/inject.so is not built (run make t/inject.so)"
 
 cd "$T" || BAIL_OUT "cd $T"
 cat >job.yaml <<'EOF2'
@@ -76,6 +77,21 @@ is "$RC" 2 "export without an id is a usage error"
 run "$JOBRUN" export -o /nonexistent/dir/a.tar.gz "$a"
 is "$RC" 1 "export to a directory that does not exist exits 1"
 like "$ERR" "/nonexistent/dir/a.tar.gz" "... naming the file"
+
+# libarchive is loaded by export and import only: the other verbs do not
+# load it, nor the libraries it needs (libxml2, ICU, libstdc++ ...).
+unlike "$(ldd "$JOBRUN" 2>&1)" "libarchive" "jobrun is not linked with libarchive"
+like "$(LD_DEBUG=files "$JOBRUN" export -o "$T/d.tar.gz" "$a" 2>&1 >/dev/null)" "file=libarchive\.so\.13 " \
+	"export loads it"
+sl=$(LD_DEBUG=files "$JOBRUN" submit "$T/slow.yaml" 2>"$T/ld.err")
+unlike "$(cat "$T/ld.err")" "libarchive|libxml2|libicu|libstdc" "submit loads neither it nor what it needs"
+"$JOBRUN" cancel "$sl" >/dev/null 2>&1
+printf 'dlopen libarchive\n' >"$T/inject"
+run env JOBRUN_INJECT="$T/inject" LD_PRELOAD="$TD/inject.so" "$JOBRUN" export -o "$T/e.tar.gz" "$a"
+is "$RC" 1 "export exits 1 when libarchive cannot be loaded"
+like "$ERR" "^jobrun: export and import need libarchive, but libarchive\.so\.13 cannot be loaded: .*\(on Debian: apt-get install libarchive13\)" \
+	"... saying what is missing and how to get it"
+[ ! -e "$T/e.tar.gz" ]; ok $? "... and writes no archive"
 
 # ---------------------------------------------------------------- import, no daemon
 OTHER=$T/other

@@ -8,7 +8,8 @@
  * makes write, pwrite, pwrite64 and writev, or fsync and fdatasync, fail
  * with that errno on any descriptor whose path (/proc/self/fd) contains
  * PATTERN; a line "count PATH" makes each failure append a line "ERRNO
- * CALL PATH" to PATH.  Remove the file and they work
+ * CALL PATH" to PATH; a line "dlopen PATTERN" makes dlopen fail for
+ * files whose name contains PATTERN, as if they were not installed.  Remove the file and they work
  * again.  Children (the docker CLI) do not inherit it.
  */
 #define _GNU_SOURCE
@@ -84,6 +85,35 @@ injected(int fd, const char *call)
 	free(count);
 	busy = 0;
 	return e;
+}
+
+/* Whether the control file refuses to load file ("dlopen PATTERN"). */
+static int
+refused(const char *file)
+{
+	const char *ctl = getenv("JOBRUN_INJECT");
+	char line[4096], pat[4096];
+	int no = 0;
+	FILE *f;
+
+	if (ctl == NULL || file == NULL || (f = fopen(ctl, "re")) == NULL)
+		return 0;
+	while (!no && fgets(line, sizeof(line), f))
+		no = sscanf(line, "dlopen %4095s", pat) == 1 && strstr(file, pat);
+	fclose(f);
+	return no;
+}
+
+void *
+dlopen(const char *file, int flags)
+{
+	static __typeof__(&dlopen) next_;
+
+	if (next_ == NULL)
+		next_ = (__typeof__(&dlopen))dlsym(RTLD_NEXT, "dlopen");
+	if (refused(file))
+		return NULL;
+	return next_(file, flags);
 }
 
 #define FAIL_IF(fd)	do { int e_ = injected(fd, __func__); if (e_) { errno = e_; \
