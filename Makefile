@@ -82,12 +82,12 @@ lint-man:
 # Fuzzing (issues 3, 10, 12): `make fuzz` builds the libFuzzer targets t/fuzz/expr_fuzz
 # (the expression module), t/fuzz/cron_fuzz (cron expressions), t/fuzz/spec_fuzz (the job-file parser, jobrun.c included
 # whole) and t/fuzz/ingest_fuzz (submit's checks against the daemon's ingest, on
-# spec's corpus) with clang, then runs each for FUZZ_SECONDS (default 30) on a copy
+# spec's corpus) with clang, then runs each for FUZZ_SECONDS (default 15) on a copy
 # of its seed corpus t/fuzz/corpus/NAME.  It fails when one finds a crash, a leak, a hang
 # or a broken check; the input is kept as t/fuzz/artifacts/NAME-crash-* and the
 # fuzzer's output in t/fuzz/NAME.log.  Replay one: t/fuzz/NAME_fuzz FILE.
 FUZZ_CC      ?= clang
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 15
 FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Ivendor
 FUZZ_PKGS     = yaml-0.1 sqlite3 libarchive ncursesw
