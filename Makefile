@@ -33,7 +33,7 @@ jobrun: jobrun.c jobrun.h $(VENDOR_OBJ) .flags
 	mv -f $@.tmp $@
 
 # The crash-test build: the daemon with failpoints ("Failpoints" in jobrun.c),
-# which t/0350-failpoints.t walks one by one.
+# which t/0350-crash-walk.t walks one by one.
 crashtest: jobrun-crashtest
 
 jobrun-crashtest: jobrun.c jobrun.h $(VENDOR_OBJ) .flags
@@ -80,8 +80,8 @@ lint-man:
 	mandoc -T lint -W warning man/jobrun.1 man/jobrun-job.5
 
 # Fuzzing (issues 3, 10, 12): `make fuzz` builds the libFuzzer targets t/fuzz/expr_fuzz
-# (the expression module), t/fuzz/cron_fuzz (cron expressions), t/fuzz/spec_fuzz (the job-file parser, jobrun.c included
-# whole) and t/fuzz/ingest_fuzz (submit's checks against the daemon's ingest, on
+# (the expression module), t/fuzz/cron_fuzz (cron expressions), t/fuzz/spec_fuzz (the
+# job-file parser, jobrun.c included whole) and t/fuzz/ingest_fuzz (submit's checks against the daemon's ingest, on
 # spec's corpus) with clang, then runs each for FUZZ_SECONDS (default 15) on a copy
 # of its seed corpus t/fuzz/corpus/NAME.  It fails when one finds a crash, a leak, a hang
 # or a broken check; the input is kept as t/fuzz/artifacts/NAME-crash-* and the
@@ -132,4 +132,4 @@ fuzz: t/fuzz/expr_fuzz t/fuzz/cron_fuzz t/fuzz/spec_fuzz t/fuzz/ingest_fuzz
 clean:
 	rm -f jobrun jobrun-crashtest vendor/*.o $(UNIT_BIN) t/hooksink t/inject.so .flags
 
-.PHONY: all units check demo bench lint-man clean FORCE
+.PHONY: all units check crashtest demo bench lint-man clean FORCE
