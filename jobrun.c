@@ -6960,10 +6960,15 @@ step_start_created(struct run *r)
 
 /* The pause is over (ASK_SETTLE): look at the container again. */
 static void
-step_settled(struct run *r)
+step_settled(struct run *r, int code)
 {
-	char *name = rt_name(r->job, r->pos, r->attempt, r->step);
+	char *name;
 	struct strlist a;
+
+	(void)code;
+	if (run_ended(r))
+		return;
+	name = rt_name(r->job, r->pos, r->attempt, r->step);
 
 	rt->inspect(name, &a);
 	free(name);
@@ -7514,48 +7519,55 @@ task_requeue(struct run *r)
 	    "reason=engine", r->job, r->pos, r->attempt);
 }
 
+/* ASK_SIDECARS: an earlier try's sidecars are gone: start them again. */
+static void
+sidecars_cleared(struct run *r, int code)
+{
+	(void)code;
+	if (!run_ended(r))
+		sidecar_start(r, 0);
+}
+
+/* ASK_ENGINE: a container gave no answer; the engine did (code 0), or not. */
+static void
+engine_checked(struct run *r, int code)
+{
+	if (run_ended(r))	/* killed by a cancel: no answer */
+		return;
+	if (code == 0)
+		step_exited(r, r->cli);
+	else {
+		engine_lost(r->part.s);
+		task_requeue(r);
+	}
+}
+
+/* ASK_PING: is the engine that was away back? */
+static void
+engine_pinged(struct run *r, int code)
+{
+	(void)r;
+	engine_answer(code);
+}
+
+/* What an R_ASK child's answer goes on to, by what it was asked for. */
+static void (*const ask_then[])(struct run *, int) = {
+	[ASK_CLI_FAILED] = step_cli_answer,
+	[ASK_FOLLOWED] = step_followed,
+	[ASK_SETTLE] = step_settled,
+	[ASK_CREATED] = step_created,
+	[ASK_START] = step_started,
+	[ASK_SIDECARS] = sidecars_cleared,
+	[ASK_RECONCILE] = reconcile,
+	[ASK_ENGINE] = engine_checked,
+	[ASK_PING] = engine_pinged,
+};
+
 /* An R_ASK child exited with code; its answer is in r->part. */
 static void
 ask_done(struct run *r, int code)
 {
-	switch (r->ask) {
-	case ASK_CLI_FAILED:
-		step_cli_answer(r, code);
-		break;
-	case ASK_FOLLOWED:
-		step_followed(r, code);
-		break;
-	case ASK_SETTLE:
-		if (!run_ended(r))
-			step_settled(r);
-		break;
-	case ASK_CREATED:
-		step_created(r, code);
-		break;
-	case ASK_START:
-		step_started(r, code);
-		break;
-	case ASK_SIDECARS:
-		if (!run_ended(r))
-			sidecar_start(r, 0);
-		break;
-	case ASK_RECONCILE:
-		reconcile(r, code);
-		break;
-	case ASK_ENGINE:
-		if (run_ended(r))	/* killed by a cancel: no answer */
-			;
-		else if (code == 0)
-			step_exited(r, r->cli);
-		else {
-			engine_lost(r->part.s);
-			task_requeue(r);
-		}
-		break;
-	case ASK_PING:
-		engine_answer(code);
-		break;
-	}
+	ask_then[r->ask](r, code);
 }
 
 /* ---- an attempt ends */
