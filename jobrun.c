@@ -15,7 +15,10 @@
  *                          command holding the daemon's lock while none
  *                          runs: prune, import); ls, show, logs, wait open it
  *                          read-only.  Besides jobs and tasks it keeps cron
- *                          schedules, webhook deliveries and metric counters.
+ *                          schedules, webhook deliveries, metric counters
+ *                          and the number of rows by state and queue
+ *                          (counts, kept by triggers: status, top and
+ *                          metrics never count rows).
  *   logs/JOB/N.log         what task N's containers printed.
  *   work/JOB/N.A.S/        mounted at /tork in step S of attempt A of task N;
  *                          the task writes its result to /tork/stdout.
@@ -39,14 +42,15 @@
  * bytes submit checked; who spooled a file is its owner (fstat), and the
  * home must be ours alone.
  *
- * The life of a job: submit spools it (PENDING).  The daemon ingests the file
- * into the database in one transaction and only then unlinks it, so a crash
- * between the two re-ingests a job it already has, which the primary key
- * ignores.  The first task becomes PENDING; the scheduler starts PENDING tasks
+ * The life of a job: submit spools it (PENDING).  The daemon ingests job files
+ * into the database in batches, one transaction for up to 2,000 of them and
+ * a savepoint for each, and only then unlinks them, so a crash between the
+ * two re-ingests jobs it already has, which the primary key ignores.  The first task becomes PENDING; the scheduler starts PENDING tasks
  * by queue cap, priority and submission order.  A task attempt runs its pre
  * containers, its main container and its post containers one after another;
  * each is one `docker run` child whose output the daemon reads from a pipe
- * and appends, secrets redacted, to the log file.  When a task completes the
+ * and appends, secrets redacted, to the log file; finished containers are
+ * removed in batches, one `docker rm` for many attempts.  When a task completes the
  * next becomes PENDING in the same transaction; a failed attempt is retried
  * up to retry.limit times (after retry.initialDelay, growing), then fails
  * the job.  A parallel or each task becomes child rows of its own, run like
@@ -380,6 +384,86 @@ err_again(void)
 }
 
 /*
+ * SQLite is loaded (dlopen) when a command first opens the store, not at
+ * exec: its relocations cost a millisecond that submit, which never opens
+ * it, would pay every time.  The calls below go through sq, by these
+ * macros, so the code reads as plain SQLite.
+ */
+#define SQ_SONAME	"libsqlite3.so.0"
+#define SQ_FUNCS \
+	X(sqlite3_bind_double) X(sqlite3_bind_int) X(sqlite3_bind_int64) \
+	X(sqlite3_bind_null) X(sqlite3_bind_parameter_index) \
+	X(sqlite3_bind_text) X(sqlite3_busy_timeout) X(sqlite3_changes) \
+	X(sqlite3_clear_bindings) X(sqlite3_close) X(sqlite3_column_double) \
+	X(sqlite3_column_int) X(sqlite3_column_int64) X(sqlite3_column_text) \
+	X(sqlite3_column_type) X(sqlite3_errcode) X(sqlite3_errmsg) \
+	X(sqlite3_exec) X(sqlite3_expanded_sql) X(sqlite3_extended_errcode) \
+	X(sqlite3_finalize) X(sqlite3_free) X(sqlite3_get_autocommit) \
+	X(sqlite3_last_insert_rowid) X(sqlite3_open) X(sqlite3_open_v2) \
+	X(sqlite3_prepare_v3) X(sqlite3_reset) X(sqlite3_step) \
+	X(sqlite3_stmt_readonly) X(sqlite3_wal_checkpoint) X(sqlite3_wal_hook)
+static struct {
+#define X(f)	__typeof__(f) *m_##f;
+	SQ_FUNCS
+#undef X
+} sq;
+#define sqlite3_bind_double	(*sq.m_sqlite3_bind_double)
+#define sqlite3_bind_int	(*sq.m_sqlite3_bind_int)
+#define sqlite3_bind_int64	(*sq.m_sqlite3_bind_int64)
+#define sqlite3_bind_null	(*sq.m_sqlite3_bind_null)
+#define sqlite3_bind_parameter_index	(*sq.m_sqlite3_bind_parameter_index)
+#define sqlite3_bind_text	(*sq.m_sqlite3_bind_text)
+#define sqlite3_busy_timeout	(*sq.m_sqlite3_busy_timeout)
+#define sqlite3_changes	(*sq.m_sqlite3_changes)
+#define sqlite3_clear_bindings	(*sq.m_sqlite3_clear_bindings)
+#define sqlite3_close	(*sq.m_sqlite3_close)
+#define sqlite3_column_double	(*sq.m_sqlite3_column_double)
+#define sqlite3_column_int	(*sq.m_sqlite3_column_int)
+#define sqlite3_column_int64	(*sq.m_sqlite3_column_int64)
+#define sqlite3_column_text	(*sq.m_sqlite3_column_text)
+#define sqlite3_column_type	(*sq.m_sqlite3_column_type)
+#define sqlite3_errcode	(*sq.m_sqlite3_errcode)
+#define sqlite3_errmsg	(*sq.m_sqlite3_errmsg)
+#define sqlite3_exec	(*sq.m_sqlite3_exec)
+#define sqlite3_expanded_sql	(*sq.m_sqlite3_expanded_sql)
+#define sqlite3_extended_errcode	(*sq.m_sqlite3_extended_errcode)
+#define sqlite3_finalize	(*sq.m_sqlite3_finalize)
+#define sqlite3_free	(*sq.m_sqlite3_free)
+#define sqlite3_get_autocommit	(*sq.m_sqlite3_get_autocommit)
+#define sqlite3_last_insert_rowid	(*sq.m_sqlite3_last_insert_rowid)
+#define sqlite3_open	(*sq.m_sqlite3_open)
+#define sqlite3_open_v2	(*sq.m_sqlite3_open_v2)
+#define sqlite3_prepare_v3	(*sq.m_sqlite3_prepare_v3)
+#define sqlite3_reset	(*sq.m_sqlite3_reset)
+#define sqlite3_step	(*sq.m_sqlite3_step)
+#define sqlite3_stmt_readonly	(*sq.m_sqlite3_stmt_readonly)
+#define sqlite3_wal_checkpoint	(*sq.m_sqlite3_wal_checkpoint)
+#define sqlite3_wal_hook	(*sq.m_sqlite3_wal_hook)
+
+/* Loads SQLite once.  Returns 0, or -1 with errmsg. */
+static int
+sq_load(void)
+{
+	static int loaded;
+	const char *e;
+	void *h;
+
+	if (loaded)
+		return 0;
+	if ((h = dlopen(SQ_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return fail("the store needs SQLite, but %s cannot be loaded: %s"
+		    " (on Debian: apt-get install libsqlite3-0)", SQ_SONAME,
+		    (e = dlerror()) ? e : "not found");
+#define X(f)	if ((*(void **)&sq.m_##f = dlsym(h, #f)) == NULL) \
+		return fail("%s has no %s: is it SQLite 3.20 or newer?", \
+		    SQ_SONAME, #f);
+	SQ_FUNCS
+#undef X
+	loaded = 1;
+	return 0;
+}
+
+/*
  * Failpoints.  A crash-test build (make crashtest: -DJOBRUN_CRASHTEST)
  * names each durable step the daemon takes: a commit to the store (its
  * writes, as SQL), a spool file unlinked once ingested, a file renamed
@@ -552,18 +636,27 @@ out:
 	return rc;
 }
 
+/* Makes path and its parents (0700).  Returns 1 if it made one, 0, or -1. */
 static int
 mkdir_p(const char *path)
 {
-	char *p = xstrdup(path), *s;
+	char *p, *s;
 	int rc = 0;
 
+	/* mostly it is there: one call */
+	if (mkdir(path, 0700) == 0)
+		return 1;
+	if (errno == EEXIST)
+		return 0;
+	p = xstrdup(path);
 	for (s = p + 1; ; s++) {
 		if (*s == '/' || *s == '\0') {
 			char c = *s;
 
 			*s = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			if (mkdir(p, 0700) == 0)
+				rc = 1;
+			else if (errno != EEXIST) {
 				rc = fail("%s: %s", p, strerror(errno));
 				break;
 			}
@@ -2295,13 +2388,16 @@ static char *
 spec_store_text(const char *text, size_t len, const struct job *j)
 {
 	struct pctx c = { NULL, text, len, NULL, { 0 }, 0, NULL };
-	char *out = spec_scrub(text, len, j);
+	char *out;
 	yaml_parser_t pa, pb;
 	yaml_document_t da, dx;
 	yaml_node_t *a, *x;
 	size_t i, same = 0, k, n;
 	int la = 0, lx = 0;
 
+	if (j->nsecret_at == 0)		/* nothing to cut: the text as it is */
+		return xasprintf("%.*s", (int)len, text);
+	out = spec_scrub(text, len, j);
 	yaml_parser_initialize(&pa);
 	yaml_parser_initialize(&pb);
 	yaml_parser_set_input_string(&pa, (const unsigned char *)text, len);
@@ -2522,14 +2618,17 @@ spool_init(void)
 		"run", "secrets" };
 	size_t i;
 	char *p;
-	int rc = 0;
+	int rc, made = 0;
 
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && rc == 0; i++) {
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		p = home_path("%s", dirs[i]);
 		rc = mkdir_p(p);
 		free(p);
+		if (rc < 0)
+			return -1;
+		made |= rc;
 	}
-	return rc;
+	return made;	/* 1: made one, which the home's check has not seen */
 }
 
 /*
@@ -2540,9 +2639,11 @@ spool_init(void)
 static int
 home_check_one(const char *path, int ancestor, int follow)
 {
+	static uid_t me = (uid_t)-1;
 	struct stat sb;
-	uid_t me = geteuid();
 
+	if (me == (uid_t)-1)
+		me = geteuid();
 	if ((follow ? stat(path, &sb) : lstat(path, &sb)) < 0)
 		return errno == ENOENT ? 0 : fail("%s: %s", path, strerror(errno));
 	if (!follow && S_ISLNK(sb.st_mode))
@@ -2599,7 +2700,7 @@ spool_put(const char *name, const char *text)
 	char *dir, *tmp;
 	int rc;
 
-	if (home_check() < 0 || spool_init() < 0 || home_check() < 0)
+	if (home_check() < 0 || (rc = spool_init()) < 0 || (rc && home_check() < 0))
 		return -1;
 	dir = home_path("spool/new");
 	tmp = home_path("spool/tmp");
@@ -3069,8 +3170,43 @@ static const char schema[] =
 	" parent INTEGER DEFAULT 0, idx INTEGER DEFAULT 0, item TEXT, subjob TEXT,"
 	" progress TEXT, progress_at INTEGER, not_before INTEGER,"
 	" abase INTEGER DEFAULT 0, log_error TEXT, PRIMARY KEY(job, pos));"
-	"CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, priority);"
-	"CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);"	/* top's totals */
+	/* the next task to start on a queue, and when a waiting retry is due */
+	"CREATE INDEX IF NOT EXISTS tasks_ready ON tasks(state, queue,"
+	" priority DESC, jseq, pos);"
+	"CREATE INDEX IF NOT EXISTS tasks_wait ON tasks(state, not_before);"
+	"CREATE INDEX IF NOT EXISTS jobs_due ON jobs(state, due);"
+	/*
+	 * Rows by state (jobs) and by queue and state (tasks), kept by the
+	 * store itself as rows come, move and go, so that status, top and
+	 * metrics read a few rows whatever the number of jobs.
+	 */
+	"CREATE TABLE IF NOT EXISTS counts(what TEXT NOT NULL, queue TEXT NOT NULL,"
+	" state TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(what, queue, state))"
+	" WITHOUT ROWID;"
+	"CREATE TRIGGER IF NOT EXISTS jobs_in AFTER INSERT ON jobs BEGIN"
+	" INSERT INTO counts VALUES('job', '', NEW.state, 1)"
+	"  ON CONFLICT DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER IF NOT EXISTS jobs_out AFTER DELETE ON jobs BEGIN"
+	" UPDATE counts SET n = n - 1 WHERE what = 'job' AND queue = ''"
+	"  AND state = OLD.state; END;"
+	"CREATE TRIGGER IF NOT EXISTS jobs_move AFTER UPDATE OF state ON jobs"
+	" WHEN OLD.state IS NOT NEW.state BEGIN"
+	" UPDATE counts SET n = n - 1 WHERE what = 'job' AND queue = ''"
+	"  AND state = OLD.state;"
+	" INSERT INTO counts VALUES('job', '', NEW.state, 1)"
+	"  ON CONFLICT DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER IF NOT EXISTS tasks_in AFTER INSERT ON tasks BEGIN"
+	" INSERT INTO counts VALUES('task', coalesce(NEW.queue, ''), NEW.state, 1)"
+	"  ON CONFLICT DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER IF NOT EXISTS tasks_out AFTER DELETE ON tasks BEGIN"
+	" UPDATE counts SET n = n - 1 WHERE what = 'task' AND"
+	"  queue = coalesce(OLD.queue, '') AND state = OLD.state; END;"
+	"CREATE TRIGGER IF NOT EXISTS tasks_move AFTER UPDATE OF state, queue ON tasks"
+	" WHEN OLD.state IS NOT NEW.state OR OLD.queue IS NOT NEW.queue BEGIN"
+	" UPDATE counts SET n = n - 1 WHERE what = 'task' AND"
+	"  queue = coalesce(OLD.queue, '') AND state = OLD.state;"
+	" INSERT INTO counts VALUES('task', coalesce(NEW.queue, ''), NEW.state, 1)"
+	"  ON CONFLICT DO UPDATE SET n = n + 1; END;"
 	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value REAL);"
 	"CREATE TABLE IF NOT EXISTS hooks("
 	" seq INTEGER PRIMARY KEY, job TEXT NOT NULL, task INTEGER, event TEXT,"
@@ -3215,8 +3351,88 @@ db_row(sqlite3_stmt *st)
 }
 
 /*
+ * Prepared statements are kept, by their text: the daemon runs the same
+ * few dozen statements for every job, and preparing them again was a
+ * third of its work.  One in use (its caller is stepping through rows)
+ * is not handed out twice: a second user of the same text gets one of its
+ * own.  Every statement from db_prep goes back through db_done.
+ */
+#define DB_STMTS	256		/* slots; a power of two */
+#define DB_PROBE	8		/* slots tried from the text's own */
+static struct dbstmt {
+	sqlite3_stmt *st;
+	char *sql;
+	int busy;
+} dbstmts[DB_STMTS];
+
+static sqlite3_stmt *
+db_stmt(const char *sql)
+{
+	unsigned h = 2166136261u;
+	const char *p;
+	struct dbstmt *free_ = NULL, *c;
+	sqlite3_stmt *st;
+	size_t k;
+
+	for (p = sql; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (k = 0; k < DB_PROBE; k++) {
+		c = &dbstmts[(h + k) & (DB_STMTS - 1)];
+		if (c->st == NULL && free_ == NULL)
+			free_ = c;
+		else if (c->st && !c->busy && strcmp(c->sql, sql) == 0) {
+			c->busy = 1;
+			return c->st;
+		}
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, free_ ? SQLITE_PREPARE_PERSISTENT :
+	    0, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (free_) {
+		free_->st = st;
+		free_->sql = xstrdup(sql);
+		free_->busy = 1;
+	}
+	return st;
+}
+
+/* A statement from db_prep is done with: kept for the next user, or finalized. */
+static void
+db_done(sqlite3_stmt *st)
+{
+	size_t k;
+
+	if (st == NULL)
+		return;
+	for (k = 0; k < DB_STMTS; k++)
+		if (dbstmts[k].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			dbstmts[k].busy = 0;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+/* Finalizes the kept statements: before the store is closed. */
+static void
+db_stmts_free(void)
+{
+	size_t k;
+
+	for (k = 0; k < DB_STMTS; k++) {
+		sqlite3_finalize(dbstmts[k].st);
+		free(dbstmts[k].sql);
+		dbstmts[k].st = NULL;
+		dbstmts[k].sql = NULL;
+		dbstmts[k].busy = 0;
+	}
+}
+
+/*
  * Binds arguments by a format: s string (NULL binds NULL), i int,
- * I long long.  Returns the statement, or NULL with errmsg.
+ * I long long.  Returns the statement (give it back with db_done), or
+ * NULL with errmsg.
  */
 static sqlite3_stmt *
 db_vprep(const char *sql, const char *fmt, va_list ap)
@@ -3229,7 +3445,11 @@ db_vprep(const char *sql, const char *fmt, va_list ap)
 		errkind = db_brokenkind;
 		return NULL;
 	}
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (db == NULL) {	/* a home with no store yet: no rows */
+		fail("%s has no database yet", home);
+		return NULL;
+	}
+	if ((st = db_stmt(sql)) == NULL) {
 		db_fail();
 		return NULL;
 	}
@@ -3282,7 +3502,7 @@ db_exec(const char *sql, const char *fmt, ...)
 		return -1;
 	while ((rc = db_step(st)) == SQLITE_ROW)
 		;
-	sqlite3_finalize(st);
+	db_done(st);
 	if (rc != SQLITE_DONE)
 		return db_fail();
 	return sqlite3_changes(db);
@@ -3309,7 +3529,7 @@ db_str(const char *sql, const char *fmt, ...)
 	va_end(ap);
 	if (db_row(st))
 		s = col_str(st, 0);
-	sqlite3_finalize(st);
+	db_done(st);
 	return s;
 }
 
@@ -3325,7 +3545,7 @@ db_strs(struct strlist *out, const char *sql, const char *fmt, ...)
 	va_end(ap);
 	while (db_row(st))
 		strlist_add(out, col_str(st, 0));
-	sqlite3_finalize(st);
+	db_done(st);
 }
 
 /*
@@ -3352,7 +3572,7 @@ db_migrate(void)
 		"jobs ADD COLUMN hipos INTEGER DEFAULT 0",
 		"tasks ADD COLUMN log_error TEXT", NULL
 	};
-	char sql[128];
+	char sql[128], *v;
 	size_t i;
 
 	for (i = 0; add[i]; i++) {
@@ -3361,7 +3581,43 @@ db_migrate(void)
 		    sqlite3_errcode(db) != SQLITE_ERROR)
 			return db_fail();
 	}
+	/* version 1: counts, filled once from the rows an older jobrun left */
+	if ((v = db_str("PRAGMA user_version", NULL)) != NULL && atoi(v) >= 1) {
+		free(v);
+		return 0;
+	}
+	free(v);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE; DELETE FROM counts;"
+	    " INSERT INTO counts SELECT 'job', '', state, count(*) FROM jobs"
+	    "  GROUP BY state;"
+	    " INSERT INTO counts SELECT 'task', coalesce(queue, ''), state,"
+	    "  count(*) FROM tasks GROUP BY 2, 3;"
+	    " DROP INDEX IF EXISTS tasks_state; DROP INDEX IF EXISTS jobs_state;"
+	    " PRAGMA user_version = 1; COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail();
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * A reader of a store no daemon of this version has opened yet: counts
+ * is a view that counts the rows (slow, but right) until one has.
+ */
+static void
+db_counts_view(void)
+{
+	char *have = db_str("SELECT 1 FROM sqlite_master WHERE name = 'counts'",
+	    NULL);
+
+	if (have == NULL)
+		sqlite3_exec(db, "CREATE TEMP VIEW counts AS"
+		    " SELECT 'job' what, '' queue, state, count(*) n FROM jobs"
+		    "  GROUP BY state UNION ALL"
+		    " SELECT 'task', coalesce(queue, ''), state, count(*) FROM tasks"
+		    "  GROUP BY 2, 3", NULL, NULL, NULL);
+	free(have);
 }
 
 /*
@@ -3377,6 +3633,10 @@ db_open(int rw)
 	    SQLITE_OPEN_READONLY;
 	char *emsg = NULL;
 
+	if (sq_load() < 0) {
+		free(path);
+		return -1;
+	}
 	if (!rw && access(path, F_OK) < 0) {
 		free(path);
 		return 1;
@@ -3398,6 +3658,8 @@ db_open(int rw)
 		sqlite3_free(emsg);
 		return db_fail();
 	}
+	if (!rw)
+		db_counts_view();
 	return rw ? db_migrate() : 0;
 }
 
@@ -3405,6 +3667,8 @@ db_open(int rw)
 static int
 db_open_memory(void)
 {
+	if (sq_load() < 0)
+		return -1;
 	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
 	    sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail();
@@ -3414,6 +3678,9 @@ db_open_memory(void)
 static void
 db_close(void)
 {
+	if (db == NULL)		/* never opened: SQLite may not be loaded */
+		return;
+	db_stmts_free();
 	sqlite3_close(db);
 	db = NULL;
 }
@@ -3569,10 +3836,11 @@ static sqlite3_stmt *
 db_queues(void)
 {
 	char *busy = state_list(tstate_names, SB(T_SCHEDULED) | SB(T_RUNNING));
-	char *sql = xasprintf("SELECT queue, sum(state IN (%s)), sum(state = '%s')"
-	    " FROM tasks WHERE state IN (%s,'%s') AND queue IS NOT NULL"
-	    " GROUP BY queue ORDER BY queue", busy, tstate_name(T_PENDING), busy,
-	    tstate_name(T_PENDING));
+	char *sql = xasprintf("SELECT queue, sum(n * (state IN (%s))),"
+	    " sum(n * (state = '%s')) FROM counts WHERE what = 'task' AND"
+	    " state IN (%s,'%s') AND queue != '' GROUP BY queue"
+	    " HAVING sum(n) > 0 ORDER BY queue", busy, tstate_name(T_PENDING),
+	    busy, tstate_name(T_PENDING));
 	sqlite3_stmt *st = db ? db_prep(sql, NULL) : NULL;
 
 	free(sql);
@@ -3596,7 +3864,7 @@ db_count(const char *name, double delta)
 		return -1;
 	sqlite3_bind_double(st, 1, delta);
 	rc = db_step(st);
-	sqlite3_finalize(st);
+	db_done(st);
 	return rc == SQLITE_DONE ? 0 : db_fail();
 }
 
@@ -3619,7 +3887,7 @@ db_observe(long long ms)
 	db_count("duration_count", 1);
 }
 
-/* count(*) by state, every state named even at 0 (so that rate() works). */
+/* Rows by state, every state named even at 0 (so that rate() works). */
 static void
 prom_states(struct buf *b, const char *table, const char *const *states)
 {
@@ -3629,8 +3897,8 @@ prom_states(struct buf *b, const char *table, const char *const *states)
 	for (i = 0; states[i]; i++) {
 		char *n;
 
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE state = ?",
-		    table);
+		snprintf(sql, sizeof(sql), "SELECT sum(n) FROM counts WHERE"
+		    " what = '%s' AND state = ?", *table == 'j' ? "job" : "task");
 		n = db_str(sql, "s", states[i]);
 		buf_addf(b, "jobrun_%s{state=\"%s\"} %s\n", table, states[i],
 		    n ? n : "0");
@@ -3711,7 +3979,7 @@ db_metrics(struct buf *b, int alive)
 		prom_label(&pend, (const char *)sqlite3_column_text(st, 0));
 		buf_addf(&pend, "\"} %d\n", sqlite3_column_int(st, 2));
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	prom_head(b, "jobrun", "queue_pending", "gauge",
 	    "Tasks waiting for a slot, by queue.");
 	buf_add(b, pend.s ? pend.s : "");
@@ -3898,7 +4166,7 @@ db_job(const char *id, struct jobrow *r)
 		jobrow_read(st, r);
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	return found;
 }
 
@@ -3943,7 +4211,7 @@ db_tasks(const char *id, struct taskrow **out)
 		t->progress_at = sqlite3_column_int64(st, 17);
 		t->log_error = col_str(st, 18);
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	return n;
 }
 
@@ -3999,7 +4267,7 @@ json_hooks(struct buf *b, const char *id)
 		json_end(b, '}');
 		buf_add(b, ",");
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (n) {
 		json_end(b, ']');
 		buf_add(b, ",");
@@ -4563,7 +4831,9 @@ rt_remove1(const char *name, struct strlist *a)
  * the nearest deadline.  Every child is a runtime operation or a webhook
  * delivery (struct run, by kind below); none is waited for but by the
  * loop.  State changes go to the database as they happen; memory holds
- * only the children and a cache of parsed jobs.
+ * only the children and the parsed jobs they belong to: a job that only
+ * waits is a row, and what the loop does at each turn reads indexes and
+ * counts, never every waiting row.
  */
 
 enum {
@@ -4640,11 +4910,18 @@ static long long engine_backoff;	/* ms: 1 s, doubling up to 30 s */
 static int engine_pinging;		/* an ASK_PING is out */
 static long long reconcile_at;		/* monotonic ms: list again */
 
+/*
+ * Parsed jobs, by id: those with a child running stay, the rest go at
+ * the top of each turn of the loop (sched_trim), so that memory does not
+ * grow with the jobs that only wait.
+ */
+#define JCACHE_BUCKETS	1024
 struct jcache {
 	char id[ID_LEN + 1];
 	struct job *j;
+	struct jcache *next;
 };
-static struct jcache *jcache;
+static struct jcache *jcache[JCACHE_BUCKETS];
 static size_t njcache;
 
 /* The daemon's parts call each other. */
@@ -5070,18 +5347,53 @@ queue_busy(const char *q)
 	return n;
 }
 
-/* The parsed job, from the cache or from its envelope in the database. */
+static struct jcache **
+jcache_slot(const char *id)
+{
+	unsigned h = 0;
+	struct jcache **c;
+	const char *p;
+
+	for (p = id; *p; p++)
+		h = h * 31 + (unsigned char)*p;
+	c = &jcache[h % JCACHE_BUCKETS];
+	while (*c && strcmp((*c)->id, id))
+		c = &(*c)->next;
+	return c;
+}
+
+/* Caches a job just parsed; the cache frees it.  Returns the cached one. */
+static struct job *
+jcache_put(struct job *j)
+{
+	struct jcache **c = jcache_slot(j->id);
+
+	if (*c) {
+		spec_free(j);
+		return (*c)->j;
+	}
+	*c = xcalloc(1, sizeof(**c));
+	snprintf((*c)->id, sizeof((*c)->id), "%s", j->id);
+	(*c)->j = j;
+	njcache++;
+	return j;
+}
+
+/*
+ * The parsed job, from the cache or from its envelope in the database.
+ * The pointer holds until the loop's next turn (sched_trim), or while a
+ * child of the job runs.
+ */
 static struct job *
 sched_job(const char *id)
 {
+	struct jcache **c = jcache_slot(id);
 	struct env e;
 	struct job *j;
 	char *text;
-	size_t i;
 
-	for (i = 0; i < njcache; i++)
-		if (strcmp(jcache[i].id, id) == 0)
-			return jcache[i].j;
+	if (*c)
+		return (*c)->j;
 	if ((text = db_str("SELECT envelope FROM jobs WHERE id = ?", "s", id)) == NULL) {
 		fail("job %s is not in the database", id);
 		return NULL;
@@ -5096,22 +5408,43 @@ sched_job(const char *id)
 	if (j == NULL)
 		return NULL;
 	secrets_get(j);
-	jcache = xreallocarray(jcache, njcache + 1, sizeof(*jcache));
-	snprintf(jcache[njcache].id, sizeof(jcache[njcache].id), "%s", id);
-	jcache[njcache++].j = j;
-	return j;
+	return jcache_put(j);
 }
 
 static void
 sched_forget(const char *id)
 {
-	size_t i;
+	struct jcache **c = jcache_slot(id), *dead = *c;
 
-	for (i = 0; i < njcache; i++)
-		if (strcmp(jcache[i].id, id) == 0) {
-			spec_free(jcache[i].j);
-			jcache[i] = jcache[--njcache];
-			return;
+	if (dead == NULL)
+		return;
+	*c = dead->next;
+	spec_free(dead->j);
+	free(dead);
+	njcache--;
+}
+
+/* Forgets the parsed jobs no child holds (all = 1: every one). */
+static void
+sched_trim(int all)
+{
+	struct jcache **c, *dead;
+	size_t b, i;
+
+	for (b = 0; b < JCACHE_BUCKETS && njcache; b++)
+		for (c = &jcache[b]; *c; ) {
+			for (i = 0; !all && i < nruns; i++)
+				if (strcmp(runs[i].job, (*c)->id) == 0)
+					break;
+			if (!all && i < nruns) {
+				c = &(*c)->next;
+				continue;
+			}
+			dead = *c;
+			*c = dead->next;
+			spec_free(dead->j);
+			free(dead);
+			njcache--;
 		}
 }
 
@@ -5156,9 +5489,11 @@ struct event {
 	int from, to;
 	int attempt;			/* a task's, for its metrics */
 	char *error;
+	long long uid;			/* who asked for it (caller_uid), for the log */
 };
 static struct event *events;
 static size_t nevents;
+static size_t nstored;		/* the first nstored have their rows written */
 
 static void
 event_push(const char *job, int pos, int from, int to, int attempt,
@@ -5174,6 +5509,7 @@ event_push(const char *job, int pos, int from, int to, int attempt,
 	e->to = to;
 	e->attempt = attempt;
 	e->error = xstrdup(error);
+	e->uid = caller_uid;
 }
 
 static void task_observe(const char *, int);
@@ -5183,6 +5519,9 @@ static void
 event_log(const struct event *e)
 {
 	const char *name = e->pos ? tstate_name(e->to) : jstate_name(e->to);
+	long long uid = caller_uid;
+
+	caller_uid = e->uid;	/* logged at commit: a batch is many callers' */
 
 	if (e->pos == 0)
 		logf_(e->error ? "warn" : "info", "job.state", "job=%s state=%s%s%s%s",
@@ -5191,6 +5530,7 @@ event_log(const struct event *e)
 	else
 		logf_(e->to == T_FAILED ? "warn" : "info", "task.state",
 		    "job=%s task=%d state=%s", e->job, e->pos, name);
+	caller_uid = uid;
 }
 
 /* What an event writes to the store: webhook deliveries, metrics. */
@@ -5225,16 +5565,19 @@ events_flush(int what)
 {
 	size_t i, n = nevents;
 
-	for (i = 0; i < n; i++)	/* a hook's row may queue no event: n holds */
-		if (what == EV_STORE)
+	if (what == EV_STORE) {
+		/* a hook's row may queue no event: n holds */
+		for (i = nstored; i < n; i++)
 			event_store(&events[i]);
-		else {
-			if (what == EV_LOG)
-				event_log(&events[i]);
-			free(events[i].error);
-		}
-	if (what != EV_STORE)
-		nevents = 0;
+		nstored = n;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (what == EV_LOG)
+			event_log(&events[i]);
+		free(events[i].error);
+	}
+	nevents = nstored = 0;
 }
 
 /*
@@ -5259,8 +5602,18 @@ move_row(const char *table, const char *where, const char *job, int pos,
 	if (pos)
 		sqlite3_bind_int(st, 102, pos);
 	rc = db_step(st);
-	sqlite3_finalize(st);
+	db_done(st);
 	return rc == SQLITE_DONE ? 0 : db_fail();
+}
+
+/* Forgets the events queued after the first `from` (a savepoint rolled back). */
+static void
+events_drop(size_t from)
+{
+	while (nevents > from)
+		free(events[--nevents].error);
+	if (nstored > nevents)
+		nstored = nevents;
 }
 
 /* Queues events, and sends them at once when no transaction is open. */
@@ -5324,7 +5677,7 @@ task_move(const char *id, int pos, enum tstate to, const char *cols,
 		    sqlite3_column_text(st, 0));
 		attempt = sqlite3_column_int(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (from < 0)
 		return fail("no task %s/%d to move to %s", id, pos, tstate_name(to));
 	if (from != (int)to && !(tmoves[from] & SB(to))) {
@@ -5385,7 +5738,7 @@ tasks_move(const char *id, int parent, unsigned mask, enum tstate to,
 	st = db_prep(sql, parent > 0 ? "si" : "s", id, parent);
 	while (db_row(st))
 		strlist_add(&pos, xasprintf("%d", sqlite3_column_int(st, 0)));
-	sqlite3_finalize(st);
+	db_done(st);
 	free(sql);
 	free(in);
 	for (i = 0; i < pos.n && n >= 0; i++)
@@ -5583,32 +5936,19 @@ job_insert(const struct env *e, const char *parent, int ptask, const char *name)
 		    "siIssissI", j->id, (int)i + 1, seq, t->c.name, t->queue,
 		    t->priority, tstate_name(T_CREATED), t->var, now);
 	}
-	if (n == 1 && e->due > now)
+	if (n != 1) {
+		spec_free(j);
+		return n;
+	}
+	j = jcache_put(j);	/* its events and first task need it: parsed once */
+	if (e->due > now)
 		event_queue(j->id, 0, -1, J_SCHEDULED, 0, NULL);
-	else if (n == 1) {
+	else {
 		event_queue(j->id, 0, -1, J_PENDING, 0, NULL);
 		if (sched_next(j, 1) == 1)
 			job_complete(j);	/* every task was skipped */
 	}
-	spec_free(j);
 	return n;
-}
-
-static int
-ingest_job(const struct env *e)
-{
-	int n;
-
-	if (db_begin() < 0)
-		return -1;
-	if ((n = job_insert(e, NULL, 0, NULL)) < 0 || db_commit() < 0) {
-		db_rollback();
-		return -1;
-	}
-	/* A job can end as it comes in: every task skipped, or an if failed. */
-	if (JSTATE_FINAL(db_jstate(e->id)))
-		sched_job_tidy(e->id);
-	return 0;
 }
 
 static int
@@ -5714,12 +6054,11 @@ req_stop(const struct env *e)
 	return 0;
 }
 
-/* What each spooled op does: a job to ingest, or a request about one. */
+/* What each spooled request does (job files go in by batch_add). */
 static const struct req {
 	const char *op;
 	int (*fn)(const struct env *);
 } reqs[] = {
-	{ "submit", ingest_job },
 	{ "cancel", req_cancel },
 	{ "stop", req_stop },
 	{ "restart", req_restart },
@@ -5742,10 +6081,101 @@ spool_dispatch(const struct env *e)
 	return fail("unknown request '%s'", e->op);
 }
 
+/*
+ * Job files go into the store in batches, one transaction for up to
+ * INGEST_BATCH of them (a transaction per job made ingest cost 0.35 ms a
+ * job), each file inside a savepoint of its own: a job the store refuses
+ * rolls back alone.  The files are unlinked once the batch commits; a
+ * crash before that ingests them again, which the primary key ignores.
+ */
+#define INGEST_BATCH	2000
+
+struct batch {
+	struct strlist names;		/* committed: unlink these */
+	struct strlist ended;		/* jobs that ended as they came in */
+	int open;
+};
+
+/* Commits the batch and unlinks its files; or leaves them for the next scan. */
+static int
+batch_end(struct batch *b)
+{
+	size_t i;
+	int rc = 0;
+	char *path;
+
+	if (b->open) {
+		db_soft = 1;
+		rc = db_commit();
+		db_soft = 0;
+	}
+	for (i = 0; i < b->names.n; i++)
+		if (rc == 0) {
+			path = home_path("spool/new/%s", b->names.v[i]);
+			unlink(path);
+			free(path);
+			failpoint("unlink", "%s", b->names.v[i]);
+		} else
+			spool_retry(b->names.v[i]);
+	for (i = 0; rc == 0 && i < b->ended.n; i++)
+		sched_job_tidy(b->ended.v[i]);
+	strlist_free(&b->names);
+	strlist_free(&b->ended);
+	memset(b, 0, sizeof(*b));
+	sched_trim(0);
+	return rc;
+}
+
+/*
+ * One job file into the open batch (refused: rc 1 from spool_read).
+ * Returns 0, or -1 with errmsg: the file alone was rolled back.
+ */
+static int
+batch_add(struct batch *b, const char *name, const struct env *e, int refused)
+{
+	size_t mark = nevents;
+	int rc;
+
+	db_soft = 1;
+	if (!b->open && db_begin() < 0) {
+		db_soft = 0;
+		return -1;
+	}
+	b->open = 1;
+	if (db_exec("SAVEPOINT job", NULL) < 0) {
+		db_soft = 0;
+		return -1;
+	}
+	rc = refused ? job_refuse(e, errmsg) : job_insert(e, NULL, 0, NULL);
+	if (rc >= 0) {
+		/* its rows now, so that its parsed spec can go at once */
+		events_flush(EV_STORE);
+		if (db_txfail)
+			rc = -1;
+	}
+	if (rc < 0) {
+		events_drop(mark);
+		db_exec("ROLLBACK TO job", NULL);
+		db_exec("RELEASE job", NULL);
+		db_txfail = 0;
+		db_soft = 0;
+		return -1;
+	}
+	db_soft = 0;
+	if (db_exec("RELEASE job", NULL) < 0)
+		return -1;
+	strlist_add(&b->names, xstrdup(name));
+	if (rc == 1 && !refused && JSTATE_FINAL(db_jstate(e->id)))
+		strlist_add(&b->ended, xstrdup(e->id));
+	sched_trim(0);
+	return 0;
+}
+
 /* Moves everything in spool/new into the database, oldest first. */
 static void
 spool_ingest(void)
 {
+	struct batch b = { 0 };
 	struct strlist names;
 	struct env e;
 	char *text, *path;
@@ -5762,31 +6192,39 @@ spool_ingest(void)
 		caller_uid = e.uid;
 		if (rc == 1 && strcmp(e.op, "submit") && strcmp(e.op, "schedule"))
 			rc = -1;	/* a request: spool/bad, as unreadable */
-		else if (rc == 1) {
-			db_soft = 1;
-			rc = db_begin() < 0 || job_refuse(&e, errmsg) < 0 ||
-			    db_commit() < 0 ? -1 : 0;
-			if (rc < 0)
-				db_rollback();
+		else if (rc == 1 || strcmp(e.op, "submit") == 0) {
+			if ((rc = batch_add(&b, names.v[i], &e, rc == 1)) == 0 &&
+			    b.names.n >= INGEST_BATCH)
+				rc = batch_end(&b);
 		} else {
-			db_soft = strcmp(e.op, "submit") == 0 ||
-			    strcmp(e.op, "schedule") == 0;
-			rc = spool_dispatch(&e);
+			/* a request acts on what came before it */
+			if ((rc = batch_end(&b)) == 0) {
+				db_soft = strcmp(e.op, "schedule") == 0;
+				rc = spool_dispatch(&e);
+				db_soft = 0;
+			}
+			if (rc == 0) {
+				path = home_path("spool/new/%s", names.v[i]);
+				unlink(path);
+				free(path);
+				failpoint("unlink", "%s", names.v[i]);
+			}
 		}
-		db_soft = 0;
 		caller_uid = -1;
-		if (rc == 0) {
-			path = home_path("spool/new/%s", names.v[i]);
-			unlink(path);
-			free(path);
-			failpoint("unlink", "%s", names.v[i]);
-		} else if (err_again())
-			spool_retry(names.v[i]);
-		else
+		if (rc < 0 && err_again()) {
+			/* the store, not the file: the rest waits too */
+			db_rollback();
+			for (; i < names.n; i++)
+				spool_retry(names.v[i]);
+			b.open = 0;
+			strlist_free(&b.names);
+			strlist_free(&b.ended);
+		} else if (rc < 0)
 			spool_reject(names.v[i]);
 		env_free(&e);
 		free(text);
 	}
+	batch_end(&b);
 	strlist_free(&names);
 }
 
@@ -5850,45 +6288,46 @@ sched_due(void)
 		db_commit();
 		if (JSTATE_FINAL(db_jstate(ids.v[i])))
 			sched_job_tidy(ids.v[i]);
+		sched_trim(0);
 	}
 	strlist_free(&ids);
 }
 
-/* Starts what the queue caps allow: by priority, then submission order. */
+/*
+ * Starts what the queue caps allow, by priority, then submission order.
+ * It runs at every turn of the loop, so it reads only what it starts:
+ * the queues with a task waiting come from counts, and a queue's next
+ * tasks are the first rows of an index (tasks_ready).
+ */
 static void
 sched_tick(void)
 {
+	struct strlist qs = { 0 };
+	struct strlist go = { 0 };
 	sqlite3_stmt *st;
-	struct { char *job, *queue; int pos; } *go = NULL;
-	size_t ngo = 0, i;
+	size_t i, k;
+	int room;
 
 	if (reconciling || engine_down)	/* what runs is not known yet */
 		return;
-
-	st = db_prep("SELECT job, pos, queue FROM tasks WHERE state = ? AND"
-	    " coalesce(not_before, 0) <= ? ORDER BY priority DESC, jseq, pos",
-	    "sI", tstate_name(T_PENDING), now_ms());
-	while (db_row(st)) {
-		const char *q = (const char *)sqlite3_column_text(st, 2);
-		int pending = 0;
-
-		for (i = 0; i < ngo; i++)
-			if (strcmp(go[i].queue, q) == 0)
-				pending++;
-		if (queue_busy(q) + pending >= queue_cap(q))
+	db_strs(&qs, "SELECT queue FROM counts WHERE what = 'task' AND state = ?"
+	    " AND n > 0", "s", tstate_name(T_PENDING));
+	for (k = 0; k < qs.n; k++) {
+		if ((room = queue_cap(qs.v[k]) - queue_busy(qs.v[k])) <= 0)
 			continue;
-		go = xreallocarray(go, ngo + 1, sizeof(*go));
-		go[ngo].job = col_str(st, 0);
-		go[ngo].pos = sqlite3_column_int(st, 1);
-		go[ngo++].queue = col_str(st, 2);
+		st = db_prep("SELECT job, pos FROM tasks WHERE state = ? AND"
+		    " queue = ? AND coalesce(not_before, 0) <= ? ORDER BY"
+		    " priority DESC, jseq, pos LIMIT ?", "ssIi",
+		    tstate_name(T_PENDING), qs.v[k], now_ms(), room);
+		while (db_row(st))
+			strlist_add(&go, xasprintf("%d %s",
+			    sqlite3_column_int(st, 1), sqlite3_column_text(st, 0)));
+		db_done(st);
 	}
-	sqlite3_finalize(st);
-	for (i = 0; i < ngo; i++) {
-		sched_start(go[i].job, go[i].pos);
-		free(go[i].job);
-		free(go[i].queue);
-	}
-	free(go);
+	for (i = 0; i < go.n; i++)
+		sched_start(strchr(go.v[i], ' ') + 1, atoi(go.v[i]));
+	strlist_free(&go);
+	strlist_free(&qs);
 }
 
 /* The next firing of a cron expression after now, or 0 if it has none. */
@@ -6143,6 +6582,13 @@ sched_expand(const struct job *j, int pos, const struct task *t, expr_val *env)
 	return n;
 }
 
+/* Whether a value is a template (NULL is not). */
+static int
+templated(const char *s)
+{
+	return s && strstr(s, "{{");
+}
+
 /*
  * Makes task pos PENDING, after evaluating its if, name and queue; a task
  * whose if is false is SKIPPED and the next one is tried.  Runs inside
@@ -6159,7 +6605,10 @@ sched_next(const struct job *j, int pos)
 	for (; (size_t)pos <= j->ntasks; pos++) {
 		const struct task *t = &j->tasks[pos - 1];
 
-		if (env == NULL)
+		/* most tasks template nothing: no environment to build */
+		if (env == NULL && (is_composite(t) || templated(t->if_) ||
+		    templated(t->c.name) || templated(t->queue) ||
+		    templated(t->var)))
 			env = sched_env(j, pos);
 		if (t->if_ && (cond = sched_eval(t->if_, env, "if")) == NULL)
 			goto failed;
@@ -6246,7 +6695,7 @@ task_row(const char *id, int pos, int *idx, char **item)
 		if (item)
 			*item = col_str(st, 2);
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	return parent;
 }
 
@@ -6338,7 +6787,7 @@ sched_env(const struct job *j, int pos)
 	while (db_row(st))
 		expr_map_set(m, (const char *)sqlite3_column_text(st, 0),
 		    expr_str((const char *)sqlite3_column_text(st, 1)));
-	sqlite3_finalize(st);
+	db_done(st);
 	expr_map_set(env, "tasks", m);
 	return env;
 }
@@ -7401,7 +7850,7 @@ reconcile(struct run *r, int code)
 		}
 		free(name);
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	for (i = 0; i < nagain; i++)
 		step_again(&again[i], 1);
 	free(again);
@@ -7508,7 +7957,7 @@ task_requeue(struct run *r)
 	    " attempt = ? AND state IN (?, ?)", "siiss", r->job, r->pos,
 	    r->attempt, tstate_name(T_SCHEDULED), tstate_name(T_RUNNING));
 	ok = db_row(st);
-	sqlite3_finalize(st);
+	db_done(st);
 	if (!ok)
 		return;
 	db_begin();
@@ -7643,40 +8092,109 @@ step_result_done(const char *job, int pos, int attempt, int step)
 }
 
 /*
- * What an attempt leaves behind: its containers (rm) and its volumes,
+ * What an attempt leaves behind: its containers (names) and its volumes,
  * which can go only once no container uses them (vols, after the rm).
  */
 static void
 attempt_leftovers(const struct run *r, const struct task *t,
-    struct strlist *rm, struct strlist *vols)
+    struct strlist *names, struct strlist *vols)
 {
-	struct strlist names = { 0 };
+	struct strlist v_ = { 0 };
 	size_t v;
 	int s;
 
+	memset(names, 0, sizeof(*names));
 	for (s = 0; s <= r->step; s++)
-		strlist_add(&names, rt_name(r->job, r->pos, r->attempt, s));
+		strlist_add(names, rt_name(r->job, r->pos, r->attempt, s));
 	for (v = 0; t && v < t->sidecars.n; v++)
-		strlist_add(&names, rt_sidecar(r->job, r->pos, r->attempt, v));
-	rt->remove(&names, rm);
-	strlist_free(&names);
+		strlist_add(names, rt_sidecar(r->job, r->pos, r->attempt, v));
 	memset(vols, 0, sizeof(*vols));
 	for (v = 0; t && v < t->volumes.n + t->mounts.n; v++)
 		if (v < t->volumes.n || strcmp(t->mounts.v[v -
 		    t->volumes.n].type, "volume") == 0)
-			strlist_add(&names, rt_volume(r->job, r->pos, v));
-	if (names.n)
-		rt->volumes_remove(&names, vols);
-	strlist_free(&names);
+			strlist_add(&v_, rt_volume(r->job, r->pos, v));
+	if (v_.n)
+		rt->volumes_remove(&v_, vols);
+	strlist_free(&v_);
 }
 
-/* Removes them in the background; frees both lists. */
+/*
+ * Finished attempts' containers go in batches: one rm for RM_BATCH
+ * attempts, or for what gathered in RM_WAIT_MS, or at once when no step
+ * runs; so a task costs one docker call and a twentieth.  A crash loses
+ * the list: the next daemon's reconcile removes what no attempt owns.
+ */
+#define RM_BATCH	20
+#define RM_WAIT_MS	2000
+static struct strlist rm_names;
+static size_t rm_attempts;
+static long long rm_since;
+
 static void
-attempt_cleanup(struct strlist *rm, struct strlist *vols)
+rm_flush(int now)
 {
+	struct strlist a;
+	size_t i;
 	pid_t pid;
 
-	if ((pid = rt_bg(rm)) > 0)
+	if (rm_names.n == 0)
+		return;
+	for (i = 0; !now && i < nruns; i++)
+		if (runs[i].kind == R_STEP || runs[i].kind == R_REATTACH)
+			break;
+	if (!now && i < nruns && rm_attempts < RM_BATCH &&
+	    mono_ms() - rm_since < RM_WAIT_MS)
+		return;
+	rt->remove(&rm_names, &a);
+	if ((pid = rt_bg(&a)) > 0)
+		run_add(pid, R_AUX, NULL, 0, 0, 0);
+	strlist_free(&rm_names);
+	rm_attempts = 0;
+}
+
+/*
+ * At stop: the containers of the last attempts go now, the daemon waiting
+ * up to 5 s for their rm (its children die with it).
+ */
+static void
+rm_last(void)
+{
+	pid_t pid;
+	int i;
+
+	if (rm_names.n == 0)
+		return;
+	rm_flush(1);
+	if (nruns == 0 || runs[nruns - 1].kind != R_AUX)
+		return;
+	pid = runs[nruns - 1].pid;
+	for (i = 0; i < 500 && waitpid(pid, NULL, WNOHANG) == 0; i++)
+		usleep(10000);
+}
+
+/*
+ * Removes them in the background; frees both lists.  With volumes, at
+ * once: they go after their containers.
+ */
+static void
+attempt_cleanup(struct strlist *names, struct strlist *vols)
+{
+	struct strlist rm;
+	size_t i;
+	pid_t pid;
+
+	if (vols->n == 0) {
+		if (rm_names.n == 0)
+			rm_since = mono_ms();
+		for (i = 0; i < names->n; i++)
+			strlist_add(&rm_names, names->v[i]);
+		free(names->v);
+		rm_attempts++;
+		return;
+	}
+	rt->remove(names, &rm);
+	strlist_free(names);
+	if ((pid = rt_bg(&rm)) > 0)
 		run_add(pid, R_AUX, NULL, 0, 0, 0)->then = *vols;
 	else
 		strlist_free(vols);
@@ -7886,7 +8404,7 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 {
 	struct job *j = sched_job(r->job);
 	const struct task *t = j ? task_at(j, r->pos) : NULL;
-	struct strlist rm, vols;
+	struct strlist names, vols;
 	char *state;
 	int st;
 
@@ -7896,7 +8414,7 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 	 * one after its removal would run the step again.  (The job may be
 	 * gone from the cache by then: what to remove is known first.)
 	 */
-	attempt_leftovers(r, t, &rm, &vols);
+	attempt_leftovers(r, t, &names, &vols);
 	/*
 	 * A cancelled job's tasks are final already: nothing to record; nor
 	 * for an attempt that a restart has left behind.
@@ -7911,7 +8429,7 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 		task_completed(r, j);
 	else
 		task_failed(r, t, code, ok ? errmsg : error);
-	attempt_cleanup(&rm, &vols);
+	attempt_cleanup(&names, &vols);
 }
 
 /* A step's container exited with `code` (its CLI's exit status). */
@@ -7992,7 +8510,7 @@ subjob_ended(const char *id, enum jstate state, const char *error)
 		r.pos = sqlite3_column_int(st, 1);
 		result = col_str(st, 2);
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (parent == NULL)
 		return;
 	snprintf(r.job, sizeof(r.job), "%s", parent);
@@ -8262,6 +8780,8 @@ sched_wait_ms(void)
 	}
 	if (reconcile_at && reconcile_at < next)
 		next = reconcile_at;
+	if (rm_names.n && rm_since + RM_WAIT_MS < next)
+		next = rm_since + RM_WAIT_MS;
 	if (engine_down && !engine_pinging && engine_ping_at < next)
 		next = engine_ping_at;
 	for (i = 0; i < nruns; i++) {
@@ -8539,7 +9059,7 @@ sched_hooks(void)
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2),
 		    (const char *)sqlite3_column_text(st, 3));
-	sqlite3_finalize(st);
+	db_done(st);
 }
 
 /* An attempt ended: delivered, tried again later, or given up. */
@@ -8618,7 +9138,7 @@ job_delete(const char *id, struct strlist *files, struct strlist *ids)
 	st = db_prep("SELECT seq FROM hooks WHERE job = ?", "s", id);
 	while (db_row(st))
 		strlist_add(files, hook_secret_path(sqlite3_column_int64(st, 0)));
-	sqlite3_finalize(st);
+	db_done(st);
 	if (rc < 0 || st == NULL ||
 	    db_exec("DELETE FROM tasks WHERE job = ?", "s", id) < 0 ||
 	    db_exec("DELETE FROM jobs WHERE id = ?", "s", id) < 0 ||
@@ -8644,7 +9164,7 @@ prune_ids(const char *when, const char *state, long long before,
 	st = db ? db_prep(sql, "sIsss", state, before, JFINAL_NAMES) : NULL;
 	while (db_row(st))
 		strlist_add(ids, col_str(st, 0));
-	sqlite3_finalize(st);
+	db_done(st);
 	free(sql);
 }
 
@@ -8940,8 +9460,7 @@ daemon_forget(void)
 		run_free(&runs[i]);
 	}
 	nruns = 0;
-	while (njcache)
-		sched_forget(jcache[0].id);
+	sched_trim(1);
 	db_rollback();
 	reconciling = 0;
 	reconcile_at = 0;
@@ -9007,6 +9526,7 @@ daemon_loop(int ino)
 	pid_t pid;
 
 	while (!got_term) {
+		sched_trim(0);	/* no parsed job is held across turns */
 		if (db_broken) {
 			daemon_pause();
 			dirty = 1;
@@ -9046,6 +9566,7 @@ daemon_loop(int ino)
 		daemon_output(pfd, n);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			sched_reap(pid, status);
+		rm_flush(0);
 		sched_timeouts();
 		if (mono_ms() - last_prog >= 1000) {
 			sched_progress();
@@ -9172,7 +9693,7 @@ again:
 	    " ORDER BY id LIMIT 5", "ss", prefix, hi)) != NULL) {
 		while (db_row(st))
 			strlist_add(&found, col_str(st, 0));
-		sqlite3_finalize(st);
+		db_done(st);
 	}
 	spool_list(&names);
 	for (i = 0; i < names.n; i++) {
@@ -9325,7 +9846,7 @@ print_hooks(const char *id)
 		    7) : (const char *)sqlite3_column_text(st, 6),
 		    sqlite3_column_text(st, 3));
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 }
 
 /* show --json of one job, to stdout. */
@@ -9764,7 +10285,7 @@ cmd_ls(int argc, char *argv[])
 		ls_emit(&b, json, &r);
 		jobrow_free(&r);
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	return json_list_print(&b, json);
 }
 
@@ -10432,6 +10953,7 @@ cmd_daemon(int argc, char *argv[])
 	else
 		sched_recover();
 	daemon_loop(ino);
+	rm_last();
 	if (metrics_file) {
 		daemon_meta("heartbeat", "%lld", now_ms());
 		daemon_metrics(0);	/* the exporter must not see a dead daemon up */
@@ -10511,7 +11033,7 @@ status_json(const struct status *d)
 		json_end(&b, '}');
 		buf_add(&b, ",");
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	json_end(&b, ']');
 	json_end(&b, '}');
 	puts(b.s);
@@ -10553,7 +11075,7 @@ status_text(const struct status *d)
 	while (db_row(st))
 		printf("%-16s %8d %8d\n", sqlite3_column_text(st, 0),
 		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
-	sqlite3_finalize(st);
+	db_done(st);
 }
 
 /*
@@ -10616,7 +11138,7 @@ resolve_schedule(const char *prefix, char out[ID_LEN + 1])
 	    NULL;
 	while (db_row(st))
 		strlist_add(&found, col_str(st, 0));
-	sqlite3_finalize(st);
+	db_done(st);
 	spool_list(&names);
 	for (i = 0; i < names.n; i++)
 		if (strstr(names.v[i], ".sched") && (dash = strchr(names.v[i], '-')) &&
@@ -10690,7 +11212,7 @@ cmd_schedules(int argc, char *argv[])
 	    NULL) : NULL;
 	while (db_row(st))
 		print_schedule_row(st, json, &b);
-	sqlite3_finalize(st);
+	db_done(st);
 	return json_list_print(&b, json);
 }
 
@@ -10768,7 +11290,7 @@ show_schedule(const char *id, int json)
 			    sqlite3_column_int(st, 7), sqlite3_column_int(st, 8));
 		}
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (!found)
 		return 0;
 	st = db_prep("SELECT id, state, created FROM jobs WHERE schedule = ?"
@@ -10785,7 +11307,7 @@ show_schedule(const char *id, int json)
 			printf("  %s  %-9s  %s\n", sqlite3_column_text(st, 0),
 			    sqlite3_column_text(st, 1), fmt_local(
 			    sqlite3_column_int64(st, 2), t, sizeof(t)));
-	sqlite3_finalize(st);
+	db_done(st);
 	if (json) {
 		json_end(&b, ']');
 		buf_add(&b, "}");
@@ -11364,7 +11886,7 @@ struct top {
 	int alive;
 	pid_t pid;
 	long long beat, counts[TOP_NSTATES], total, nmatch;
-	long long dbc[TOP_NSTATES], act[TOP_NSTATES], maxseq, counted;
+	long long dbc[TOP_NSTATES];
 	char *runtime;
 	long long down, fault_at;	/* the engine away, the store unwritable */
 	char *fault;
@@ -11716,7 +12238,7 @@ top_job_progress(struct top_job *j, const char *error)
 			last = at;
 		}
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (nums)
 		j->pct = sum / ntop;
 	if (j->note == NULL && error)
@@ -11867,7 +12389,7 @@ top_queues_load(struct top *t)
 			buf_addf(&t->queues, " +%d", sqlite3_column_int(st, 2));
 		kv_set(&cap, q, "");		/* shown */
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	for (i = 0; i < cap.n; i++)		/* the idle ones with a cap */
 		if (*cap.v[i].val)
 			buf_addf(&t->queues, "%s%s 0/%s", t->queues.len ? "   " : "",
@@ -11877,43 +12399,18 @@ top_queues_load(struct top *t)
 	free(defcap);
 }
 
-/*
- * The store's totals by state.  Counting every job scans the jobs_state
- * index (9 ms for 100,000 jobs), and the daemon's heartbeat alone changes
- * the store every 2 s: so all are counted only when the newest job or the
- * counts of the unfinished ones changed, and every 30 s anyway.
- */
+/* The store's totals by state, from its counts (a few rows). */
 static void
 top_totals_load(struct top *t)
 {
-	long long act[TOP_NSTATES] = { 0 }, maxseq = 0;
 	sqlite3_stmt *st;
-	int all;
 
-	st = db_prep("SELECT state, count(*) FROM jobs WHERE state IN (?, ?, ?)"
-	    " GROUP BY state", "sss", jstate_name(J_RUNNING),
-	    jstate_name(J_PENDING), jstate_name(J_SCHEDULED));
-	while (db_row(st))
-		act[top_state((const char *)sqlite3_column_text(st, 0))] =
-		    sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
-	if ((st = db_prep("SELECT max(seq) FROM jobs", NULL)) != NULL &&
-	    db_row(st))
-		maxseq = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	all = memcmp(act, t->act, sizeof(act)) || maxseq != t->maxseq ||
-	    t->counted == 0 || mono_ms() - t->counted >= 30000;
-	memcpy(t->act, act, sizeof(act));
-	t->maxseq = maxseq;
-	if (!all)
-		return;
 	memset(t->dbc, 0, sizeof(t->dbc));
-	st = db_prep("SELECT state, count(*) FROM jobs GROUP BY state", NULL);
+	st = db_prep("SELECT state, n FROM counts WHERE what = 'job'", NULL);
 	while (db_row(st))
 		t->dbc[top_state((const char *)sqlite3_column_text(st, 0))] +=
 		    sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
-	t->counted = mono_ms();
+	db_done(st);
 }
 
 /* The header: the daemon's heartbeat and runtime, the queues, the totals. */
@@ -12004,7 +12501,7 @@ top_jobs_load(struct top *t)
 		snprintf(t->msg, sizeof(t->msg), "%.200s", errmsg);
 	while (db_row(st))
 		top_job_read(st, &t->rows[n++]);
-	sqlite3_finalize(st);
+	db_done(st);
 	st = NULL;
 	t->nrows = n;
 	t->more = n == want;
@@ -12012,7 +12509,7 @@ top_jobs_load(struct top *t)
 	if ((*t->filter || t->state) && (st = top_prep(t,
 	    "SELECT count(*) FROM jobs", "", 0, 0)) != NULL && db_row(st))
 		t->nmatch += sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_done(st);
 	top_select(t);
 }
 
@@ -12047,7 +12544,7 @@ top_up(struct top *t, size_t k)
 			seq = sqlite3_column_int64(st, 0);
 			m++;
 		}
-		sqlite3_finalize(st);
+		db_done(st);
 		t->seq_top = m == k ? seq : 0;
 		k -= m;
 	}
@@ -12070,7 +12567,7 @@ top_end(struct top *t)
 		seq = sqlite3_column_int64(st, 0);
 		m++;
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	if (m == page) {
 		t->skip = t->nsp;
 		t->seq_top = seq;
@@ -12158,7 +12655,7 @@ top_tasks_load(struct top *t)
 			if (t->tasks[i].r.pos == pos && !t->tasks[i].progress)
 				t->tasks[i].progress = col_str(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	top_tries(t);
 }
 
@@ -13111,7 +13608,7 @@ top_once(struct top *t)
 static void
 top_free(struct top *t)
 {
-	sqlite3_finalize(t->dvst);
+	db_done(t->dvst);
 	top_rows_free(&t->rows, &t->nrows);
 	top_rows_free(&t->sp, &t->nsp);
 	top_tasks_free(t);

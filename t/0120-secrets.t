@@ -70,7 +70,9 @@ is "$(stat -c %a "$JOBRUN_HOME/$spoolf" 2>/dev/null)" 600 "spooled: the spool fi
 for how in "show $id" "show --json $id" "ls" "ls --json"; do
 	# shellcheck disable=SC2086
 	run "$JOBRUN" $how
-	unlike "$OUT$ERR" "$SECRET|$PASSWORD" "spooled: '${how% *}${how#* }' shows neither value" || diag "$OUT"
+	is "$RC" 0 "spooled, no store yet: '$how' exits 0" || diag "$ERR"
+	like "$OUT" "$id" "spooled: '$how' shows the job"
+	unlike "$OUT$ERR" "$SECRET|$PASSWORD" "spooled: '$how' shows neither value" || diag "$OUT"
 done
 
 # ---------------------------------------------------------------- while the job runs

@@ -86,7 +86,19 @@ like "$(LD_DEBUG=files "$JOBRUN" export -o "$T/d.tar.gz" "$a" 2>&1 >/dev/null)" 
 sl=$(LD_DEBUG=files "$JOBRUN" submit "$T/slow.yaml" 2>"$T/ld.err")
 # (not libstdc++: a SAN=1 build's ASan runtime needs it)
 unlike "$(cat "$T/ld.err")" "libarchive|libxml2|libicu" "submit loads neither it nor what it needs"
+# nor SQLite: its relocations alone cost submit a millisecond
+unlike "$(ldd "$JOBRUN" 2>&1)" "libsqlite3" "jobrun is not linked with SQLite"
+unlike "$(cat "$T/ld.err")" "libsqlite3" "submit does not load SQLite"
+like "$(LD_DEBUG=files "$JOBRUN" ls 2>&1 >/dev/null)" "file=libsqlite3\.so\.0 " \
+	"ls loads it"
 "$JOBRUN" cancel "$sl" >/dev/null 2>&1
+printf 'dlopen libsqlite3\n' >"$T/inject"
+run env JOBRUN_INJECT="$T/inject" LD_PRELOAD="$TD/inject.so" \
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	"$JOBRUN" ls
+is "$RC" 1 "ls exits 1 when SQLite cannot be loaded"
+like "$ERR" "^jobrun: the store needs SQLite, but libsqlite3\.so\.0 cannot be loaded: .*\(on Debian: apt-get install libsqlite3-0\)" \
+	"... saying what is missing and how to get it"
 printf 'dlopen libarchive\n' >"$T/inject"
 # (a SAN=1 build's ASan runtime must not insist on coming first)
 run env JOBRUN_INJECT="$T/inject" LD_PRELOAD="$TD/inject.so" \
