@@ -214,7 +214,7 @@ median() { local s; s=$(stats "$1"); echo "${s%% *}"; }
 fmt() { # UNIT VALUE
 	case $1 in
 	ms) calc "sprintf(\"%.2f ms\", $2 / 1000)" ;;
-	s) calc "sprintf(\"%.2f s\", $2 / 1e6)" ;;
+	s) calc "sprintf(\"%.3f s\", $2 / 1e6)" ;;
 	mb) calc "sprintf(\"%.1f MB\", $2 / 1024)" ;;
 	pct) calc "sprintf(\"%.2f %%\", $2)" ;;
 	num) calc "sprintf(\"%.2f\", $2)" ;;
