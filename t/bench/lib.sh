@@ -1,4 +1,5 @@
 # t/bench/lib.sh: what the benchmarks of t/bench share (sourced, bash only).
+# shellcheck shell=bash
 #
 #   bench_init NAME     a scratch dir $B (mktemp -d), removed at exit, also after
 #                       ^C, with everything a case started in it: daemons
@@ -62,7 +63,7 @@ need() { # CMD...: each must be installed
 [ -n "${EPOCHREALTIME:-}" ] || die "bash 5 is needed (\$EPOCHREALTIME)"
 
 # ------------------------------------------------------------------ scratch, cleanup
-B= TAG= DAEMON_PID= TMUX_SOCK=
+B='' TAG='' DAEMON_PID='' TMUX_SOCK=''
 CLEANUP=()
 alive() { # PID: running and not a zombie
 	local s
