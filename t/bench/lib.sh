@@ -209,7 +209,7 @@ stats() { # FILE: "median min max n"
 	sort -g "$1" 2>/dev/null | awk '{ v[NR] = $1 } END {
 		if (NR == 0) { print "nan nan nan 0"; exit }
 		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		print m, v[1], v[NR], NR }'
+		printf "%.6f %.6f %.6f %d\n", m, v[1], v[NR], NR }'
 }
 median() { local s; s=$(stats "$1"); echo "${s%% *}"; }
 fmt() { # UNIT VALUE
