@@ -237,8 +237,8 @@ cell() { # FILE UNIT: "MEDIAN (n=N, MIN–MAX)"
 ratio() { # A B
 	calc "($2 > 0) ? sprintf(\"%.3g\", $1 / $2) : \"-\""
 }
-mratio() { # FILE_A FILE_B: ratio of the medians
-	ratio "$(median "$1")" "$(median "$2")"
+mratio() { # FILE_A FILE_B: ratio of the medians ("-" when one has none)
+	if [ -s "$1" ] && [ -s "$2" ]; then ratio "$(median "$1")" "$(median "$2")"; else echo -; fi
 }
 table_head() {
 	echo "| measure | jobrun (median, n, min–max) | reference | ratio | goal |"
