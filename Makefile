@@ -10,10 +10,11 @@ override CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno
 override LDFLAGS += -fsanitize=address,undefined
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-# libarchive and SQLite are not linked: jobrun loads them (dlopen) when a
-# verb first needs them, export/import and the store, so that submit loads
-# neither (libarchive needs 12 libraries; SQLite's relocations cost 1 ms).
-PKG_LIBS   = $(shell pkg-config --libs $(filter-out libarchive sqlite3,$(PKGS))) -ldl
+# libarchive, SQLite and ncurses are not linked: jobrun loads them (dlopen)
+# when a verb first needs them (export/import, the store, top's live view),
+# so that submit loads none (libarchive needs 12 libraries; SQLite's
+# relocations cost 1 ms, ncurses' 0.2 ms).
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libarchive sqlite3 ncursesw,$(PKGS))) -ldl
 PROVE_J   ?= 2
 # The longest test: prove starts it first.
 SLOW_T     = t/0350-crash-walk.t

@@ -440,27 +440,48 @@ static struct {
 #define sqlite3_wal_checkpoint	(*sq.m_sqlite3_wal_checkpoint)
 #define sqlite3_wal_hook	(*sq.m_sqlite3_wal_hook)
 
+/*
+ * Loads a library by dlopen, and its symbols names[] into slots[] (n of
+ * them), once: *loaded says it was.  why and pkg go into the error: what
+ * needs it, and the Debian package that has it.  Returns 0, or -1 with
+ * errmsg.
+ */
+static int
+lib_load(int *loaded, const char *soname, const char *const names[],
+    void **const slots[], size_t n, const char *why, const char *pkg)
+{
+	const char *e;
+	size_t i;
+	void *h;
+
+	if (*loaded)
+		return 0;
+	if ((h = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return fail("%s, but %s cannot be loaded: %s (on Debian: apt-get "
+		    "install %s)", why, soname, (e = dlerror()) ? e : "not found",
+		    pkg);
+	for (i = 0; i < n; i++)
+		if ((*slots[i] = dlsym(h, names[i])) == NULL)
+			return fail("%s has no %s: is it the version jobrun was "
+			    "built with?", soname, names[i]);
+	*loaded = 1;
+	return 0;
+}
+
 /* Loads SQLite once.  Returns 0, or -1 with errmsg. */
 static int
 sq_load(void)
 {
 	static int loaded;
-	const char *e;
-	void *h;
-
-	if (loaded)
-		return 0;
-	if ((h = dlopen(SQ_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return fail("the store needs SQLite, but %s cannot be loaded: %s"
-		    " (on Debian: apt-get install libsqlite3-0)", SQ_SONAME,
-		    (e = dlerror()) ? e : "not found");
-#define X(f)	if ((*(void **)&sq.m_##f = dlsym(h, #f)) == NULL) \
-		return fail("%s has no %s: is it SQLite 3.20 or newer?", \
-		    SQ_SONAME, #f);
-	SQ_FUNCS
+#define X(f)	#f,
+	static const char *const names[] = { SQ_FUNCS };
 #undef X
-	loaded = 1;
-	return 0;
+#define X(f)	(void **)&sq.m_##f,
+	static void **const slots[] = { SQ_FUNCS };
+#undef X
+
+	return lib_load(&loaded, SQ_SONAME, names, slots, sizeof(names) /
+	    sizeof(names[0]), "the store needs SQLite", "libsqlite3-0");
 }
 
 /*
@@ -8125,7 +8146,7 @@ attempt_leftovers(const struct run *r, const struct task *t,
  * the list: the next daemon's reconcile removes what no attempt owns.
  */
 #define RM_BATCH	20
-#define RM_WAIT_MS	2000
+#define RM_WAIT_MS	10000
 static struct strlist rm_names;
 static size_t rm_attempts;
 static long long rm_since;
@@ -11444,21 +11465,15 @@ static int
 arc_load(void)
 {
 	static int loaded;
-	const char *e;
-	void *h;
-
-	if (loaded)
-		return 0;
-	if ((h = dlopen(ARC_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return fail("export and import need libarchive, but %s cannot "
-		    "be loaded: %s (on Debian: apt-get install libarchive13)",
-		    ARC_SONAME, (e = dlerror()) ? e : "not found");
-#define X(f)	if ((*(void **)&arc.f = dlsym(h, #f)) == NULL) \
-		return fail("%s has no %s: is it libarchive 3?", ARC_SONAME, #f);
-	ARC_FUNCS
+#define X(f)	#f,
+	static const char *const names[] = { ARC_FUNCS };
 #undef X
-	loaded = 1;
-	return 0;
+#define X(f)	(void **)&arc.f,
+	static void **const slots[] = { ARC_FUNCS };
+#undef X
+
+	return lib_load(&loaded, ARC_SONAME, names, slots, sizeof(names) /
+	    sizeof(names[0]), "export and import need libarchive", "libarchive13");
 }
 
 /* One file into the archive, under jobrun-ID/. */
@@ -11821,9 +11836,66 @@ static int cmd_help(int, char *[]);
  * changed, or a key changed what is shown; in between, the loop sleeps in
  * poll(2), waking each second for the clock, so an idle top costs next to
  * nothing.  Only the jobs on screen are read: the list is paged by jobs.seq
- * (keyset, not OFFSET), and the totals come from the jobs_state index.
+ * (keyset, not OFFSET), and the totals come from the store's counts.
  * Jobs still in the spool come first, as in ls.
  */
+
+/*
+ * ncurses is loaded (dlopen) by the live view only: the other verbs, and
+ * top --once, do without it.  Its calls, and the variables it keeps
+ * (COLS, LINES, stdscr), go through cu by these macros; curses.h's own
+ * macros (getch, erase, move ...) end in them too.
+ */
+#define CU_SONAME	"libncursesw.so.6"
+#define CU_SYMS \
+	X(COLS) X(LINES) X(stdscr) X(cbreak) X(curs_set) X(delscreen) X(endwin) \
+	X(has_colors) X(init_pair) X(keypad) X(newterm) X(nodelay) X(noecho) \
+	X(nonl) X(set_escdelay) X(start_color) X(tigetstr) X(use_default_colors) \
+	X(waddnstr) X(wattrset) X(werase) X(wgetch) X(wmove) X(wrefresh)
+static struct {
+#define X(f)	__typeof__(f) *m_##f;
+	CU_SYMS
+#undef X
+} cu;
+#define COLS	(*cu.m_COLS)
+#define LINES	(*cu.m_LINES)
+#define stdscr	(*cu.m_stdscr)
+#define cbreak	(*cu.m_cbreak)
+#define curs_set	(*cu.m_curs_set)
+#define delscreen	(*cu.m_delscreen)
+#define endwin	(*cu.m_endwin)
+#define has_colors	(*cu.m_has_colors)
+#define init_pair	(*cu.m_init_pair)
+#define keypad	(*cu.m_keypad)
+#define newterm	(*cu.m_newterm)
+#define nodelay	(*cu.m_nodelay)
+#define noecho	(*cu.m_noecho)
+#define nonl	(*cu.m_nonl)
+#define set_escdelay	(*cu.m_set_escdelay)
+#define start_color	(*cu.m_start_color)
+#define tigetstr	(*cu.m_tigetstr)
+#define use_default_colors	(*cu.m_use_default_colors)
+#define waddnstr	(*cu.m_waddnstr)
+#define wattrset	(*cu.m_wattrset)
+#define werase	(*cu.m_werase)
+#define wgetch	(*cu.m_wgetch)
+#define wmove	(*cu.m_wmove)
+#define wrefresh	(*cu.m_wrefresh)
+
+static int
+cu_load(void)
+{
+	static int loaded;
+#define X(f)	#f,
+	static const char *const names[] = { CU_SYMS };
+#undef X
+#define X(f)	(void **)&cu.m_##f,
+	static void **const slots[] = { CU_SYMS };
+#undef X
+
+	return lib_load(&loaded, CU_SONAME, names, slots, sizeof(names) /
+	    sizeof(names[0]), "top needs ncurses", "libncursesw6");
+}
 
 enum { TV_JOBS, TV_TASKS, TV_LOG, TV_HELP };
 /* Colours; a cell's attribute is one of these, or'ed with TA_*. */
@@ -13556,6 +13628,10 @@ top_run(struct top *t)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	if (cu_load() < 0) {
+		warnx("%s", errmsg);
+		return EX_ERR;
+	}
 	if ((scr = newterm(NULL, stdout, stdin)) == NULL) {
 		warnx("cannot use the terminal (TERM=%s)", getenv("TERM") ?
 		    getenv("TERM") : "");

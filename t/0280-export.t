@@ -86,9 +86,12 @@ like "$(LD_DEBUG=files "$JOBRUN" export -o "$T/d.tar.gz" "$a" 2>&1 >/dev/null)" 
 sl=$(LD_DEBUG=files "$JOBRUN" submit "$T/slow.yaml" 2>"$T/ld.err")
 # (not libstdc++: a SAN=1 build's ASan runtime needs it)
 unlike "$(cat "$T/ld.err")" "libarchive|libxml2|libicu" "submit loads neither it nor what it needs"
-# nor SQLite: its relocations alone cost submit a millisecond
+# nor SQLite (its relocations alone cost submit a millisecond), nor ncurses
 unlike "$(ldd "$JOBRUN" 2>&1)" "libsqlite3" "jobrun is not linked with SQLite"
 unlike "$(cat "$T/ld.err")" "libsqlite3" "submit does not load SQLite"
+unlike "$(cat "$T/ld.err")" "libncurses|libtinfo" "submit does not load ncurses"
+is "$(grep -o 'file=[^ ]*' "$T/ld.err" | sort -u | tr '\n' ' ')" "file=libc.so.6 file=libyaml-0.so.2 " \
+	"submit loads libc and libyaml, nothing else"
 like "$(LD_DEBUG=files "$JOBRUN" ls 2>&1 >/dev/null)" "file=libsqlite3\.so\.0 " \
 	"ls loads it"
 "$JOBRUN" cancel "$sl" >/dev/null 2>&1

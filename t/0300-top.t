@@ -57,6 +57,20 @@ run "$JOBRUN" top -d 0
 is "$RC" 2 "top -d 0: exit 2"
 run "$JOBRUN" top --bogus
 is "$RC" 2 "top --bogus: exit 2"
+# ncurses is loaded by the live view only; without it, top says so
+printf 'dlopen libncursesw\n' >"$T/inject"
+# (not top_start: a shell between would lose the preload, which unsets itself)
+tm new-session -d -s noncurses -x 100 -y 30 \
+	"env JOBRUN_INJECT='$T/inject' LD_PRELOAD='$TD/inject.so' JOBRUN_HOME='$JOBRUN_HOME' \
+	ASAN_OPTIONS='${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0' \
+	'$JOBRUN' top -d 0.2 2>>'$T/noncurses.err'; echo top-exited-\$?; exec sleep 600"
+wait_for has noncurses 'top-exited-1'
+ok $? "top without ncurses exits 1" || diag "$(cap noncurses)"
+like "$(cat "$T/noncurses.err")" "top needs ncurses, but libncursesw\.so\.6 cannot be loaded: .*\(on Debian: apt-get install libncursesw6\)" \
+	"... saying what is missing and how to get it"
+tm kill-session -t noncurses
+unlike "$(LD_DEBUG=files "$JOBRUN" top --once 2>&1 >/dev/null)" "libncurses" \
+	"top --once does not load ncurses"
 run "$JOBRUN" top </dev/null
 is "$RC" 1 "top with no terminal: exit 1"
 like "$ERR" "needs a terminal.*--once" "top with no terminal: says to use --once"
