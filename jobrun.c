@@ -42,22 +42,23 @@
  * bytes submit checked; who spooled a file is its owner (fstat), and the
  * home must be ours alone.
  *
- * The life of a job: submit spools it (PENDING).  The daemon ingests job files
- * into the database in batches, one transaction for up to 2,000 of them and
- * a savepoint for each, and only then unlinks them, so a crash between the
- * two re-ingests jobs it already has, which the primary key ignores.  The first task becomes PENDING; the scheduler starts PENDING tasks
- * by queue cap, priority and submission order.  A task attempt runs its pre
- * containers, its main container and its post containers one after another;
- * each is one `docker run` child whose output the daemon reads from a pipe
- * and appends, secrets redacted, to the log file; finished containers are
- * removed in batches, one `docker rm` for many attempts.  When a task completes the
- * next becomes PENDING in the same transaction; a failed attempt is retried
- * up to retry.limit times (after retry.initialDelay, growing), then fails
- * the job.  A parallel or each task becomes child rows of its own, run like
- * tasks; a subjob task becomes a job of its own whose end completes or fails
- * the task.  A cron schedule is not a job: each firing makes one.  Every
- * state change may queue webhook deliveries, which forked children make
- * while the loop goes on.
+ * The life of a job: submit spools it (PENDING).  The daemon ingests job
+ * files into the database in batches, one transaction for up to 2,000 of
+ * them and a savepoint for each, and only then unlinks them, so a crash
+ * between the two re-ingests jobs it already has, which the primary key
+ * ignores.  The first task becomes PENDING; the scheduler starts PENDING
+ * tasks by queue cap, priority and submission order.  A task attempt runs its
+ * pre containers, its main container and its post containers one after
+ * another; each is one `docker run` child whose output the daemon reads from
+ * a pipe and appends, secrets redacted, to the log file; finished containers
+ * are removed in batches, one `docker rm` for many attempts.  When a task
+ * completes the next becomes PENDING in the same transaction; a failed
+ * attempt is retried up to retry.limit times (after retry.initialDelay,
+ * growing), then fails the job.  A parallel or each task becomes child rows
+ * of its own, run like tasks; a subjob task becomes a job of its own whose
+ * end completes or fails the task.  A cron schedule is not a job: each firing
+ * makes one.  Every state change may queue webhook deliveries, which forked
+ * children make while the loop goes on.
  *
  * What survives a crash: everything.  Containers carry the home id, job,
  * task, attempt and step in their name and labels, and the database records
@@ -6923,6 +6924,23 @@ step_eval(const struct step *in, const expr_val *env, struct step *out)
 	return 0;
 }
 
+/* Whether a step has a field step_eval evaluates that is a template. */
+static int
+step_templated(const struct step *s)
+{
+	size_t i;
+
+	if (templated(s->name) || templated(s->image))
+		return 1;
+	for (i = 0; i < s->cmd.n; i++)
+		if (templated(s->cmd.v[i]))
+			return 1;
+	for (i = 0; i < s->env.n; i++)
+		if (templated(s->env.v[i].val))
+			return 1;
+	return 0;
+}
+
 static const struct step *
 task_step(const struct task *t, int step, int *is_main)
 {
@@ -7095,7 +7113,9 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 		attempt_end(&tmp, 1, 0, NULL);
 		return;
 	}
-	env = sched_env(j, pos);
+	/* most steps template nothing: no environment to build */
+	if (step_templated(s) || t->registry.username)
+		env = sched_env(j, pos);
 	if (step_eval(s, env, &es) < 0 || step_argv_check(j, t, &es) < 0)
 		goto failed;
 	rs.t = t;
@@ -10941,6 +10961,11 @@ cmd_daemon(int argc, char *argv[])
 
 	if ((rc = daemon_args(argc, argv)) != 0)
 		return rc;
+	/*
+	 * A log line is one write, not one per part: the buffer is empty
+	 * between lines, so a child forked then has nothing to repeat.
+	 */
+	setvbuf(stderr, NULL, _IOLBF, 0);
 	if ((defcap = (int)sysconf(_SC_NPROCESSORS_ONLN)) < 1)
 		defcap = 1;
 	/* The pid file comes last: whoever sees it may signal or use us. */
