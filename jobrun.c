@@ -3197,6 +3197,9 @@ static const char schema[] =
 	" priority DESC, jseq, pos);"
 	"CREATE INDEX IF NOT EXISTS tasks_wait ON tasks(state, not_before);"
 	"CREATE INDEX IF NOT EXISTS jobs_due ON jobs(state, due);"
+	/* autoDelete's: the loop asks every 5 s, whatever number of jobs ended */
+	"CREATE INDEX IF NOT EXISTS jobs_expire ON jobs(delete_at)"
+	" WHERE delete_at > 0;"
 	/*
 	 * Rows by state (jobs) and by queue and state (tasks), kept by the
 	 * store itself as rows come, move and go, so that status, top and
@@ -9200,8 +9203,9 @@ prune_ids(const char *when, const char *state, long long before,
 	sqlite3_stmt *st;
 	char *sql;
 
-	sql = xasprintf("SELECT id FROM jobs WHERE parent IS NULL AND state IN"
-	    " (?3, ?4, ?5) AND (?1 IS NULL OR state = ?1) AND %s <= ?2", when);
+	/* by when's index if it has one (+state: not by the states') */
+	sql = xasprintf("SELECT id FROM jobs WHERE parent IS NULL AND +state IN"
+	    " (?3, ?4, ?5) AND (?1 IS NULL OR +state = ?1) AND %s <= ?2", when);
 	st = db ? db_prep(sql, "sIsss", state, before, JFINAL_NAMES) : NULL;
 	while (db_row(st))
 		strlist_add(ids, col_str(st, 0));
@@ -9248,7 +9252,7 @@ jobs_prune(const char *where, const char *state, long long before)
 static void
 sched_expire(void)
 {
-	jobs_prune("coalesce(nullif(delete_at, 0), 1e18)", jstate_name(J_COMPLETED),
+	jobs_prune("delete_at > 0 AND delete_at", jstate_name(J_COMPLETED),
 	    now_ms());
 }
 
