@@ -11003,6 +11003,10 @@ cmd_daemon(int argc, char *argv[])
 	else
 		sched_recover();
 	daemon_loop(ino);
+#ifdef JOBRUN_CRASHTEST
+	/* stopping: a crash in the last rm is one just before it (reconcile) */
+	fp_armed = 0;
+#endif
 	rm_last();
 	if (metrics_file) {
 		daemon_meta("heartbeat", "%lld", now_ms());
