@@ -51,7 +51,8 @@
  * pre containers, its main container and its post containers one after
  * another; each is one `docker run` child whose output the daemon reads from
  * a pipe and appends, secrets redacted, to the log file; finished containers
- * are removed in batches, one `docker rm` for many attempts.  When a task
+ * are removed in batches, one `docker rm` for many attempts, and what the
+ * engine keeps of them is swept once the daemon is idle.  When a task
  * completes the next becomes PENDING in the same transaction; a failed
  * attempt is retried up to retry.limit times (after retry.initialDelay,
  * growing), then fails the job.  A parallel or each task becomes child rows
@@ -4880,6 +4881,7 @@ enum ask {
 	ASK_START,	/* start it, then follow it */
 	ASK_SIDECARS,	/* remove an earlier try's sidecars, then start them */
 	ASK_RECONCILE,	/* list: what the last daemon left, at start-up */
+	ASK_SWEEP,	/* list: what an rm left, once idle */
 	ASK_ENGINE,	/* ping: a container gave no answer; is the engine there? */
 	ASK_PING	/* ping: the engine was away; is it back? */
 };
@@ -4905,6 +4907,7 @@ struct run {
 	long long kill_at;		/* monotonic ms: SIGKILL the CLI */
 	int timed_out, cancelled;
 	struct strlist then;		/* R_AUX: run this next */
+	size_t batch;			/* R_AUX: a batch rm of this many */
 	int out, log;			/* the child's output pipe, its log file */
 	struct buf part;		/* output not yet logged: no newline yet */
 	struct strlist redact;		/* values no log may show */
@@ -4934,6 +4937,12 @@ static long long engine_ping_at;	/* monotonic ms: ask whether it is back */
 static long long engine_backoff;	/* ms: 1 s, doubling up to 30 s */
 static int engine_pinging;		/* an ASK_PING is out */
 static long long reconcile_at;		/* monotonic ms: list again */
+static struct strlist rm_names;		/* finished attempts' containers */
+static size_t rm_attempts;		/* ... of this many attempts */
+static long long rm_since;		/* monotonic ms: the first of them */
+static int rm_inflight;			/* batch rms not yet reaped */
+static int sweep_want;			/* 1: an rm ended since; 2: one failed */
+static long long swept_at;		/* monotonic ms: the last sweep, or 0 */
 
 /*
  * Parsed jobs, by id: those with a child running stay, the rest go at
@@ -7651,6 +7660,8 @@ sched_progress(void)
 }
 
 /* A child exited; works on a copy, since handling it may add runs. */
+static void rm_ended(size_t, int);
+
 static void
 sched_reap(pid_t pid, int status)
 {
@@ -7673,6 +7684,8 @@ sched_reap(pid_t pid, int status)
 	runs[i] = runs[--nruns];
 	switch (r.kind) {
 	case R_AUX:
+		if (r.batch)
+			rm_ended(r.batch, code);
 		if (r.then.n && rt_spawn(r.then.v, -1, NULL) > 0) {
 			/* reaped as an unknown pid: nothing follows it */
 		}
@@ -7786,6 +7799,35 @@ run_of(const char *job, int pos, int attempt)
 	return 0;
 }
 
+/* Whether a step's container runs (or is followed). */
+static int
+steps_running(void)
+{
+	size_t i;
+
+	for (i = 0; i < nruns; i++)
+		if (runs[i].kind == R_STEP || runs[i].kind == R_REATTACH)
+			return 1;
+	return 0;
+}
+
+/* A listing's answer, lines of "name state", as two lists. */
+static void
+listing_read(struct run *r, struct strlist *names, struct strlist *states)
+{
+	char *line, *save, *sp;
+
+	memset(names, 0, sizeof(*names));
+	memset(states, 0, sizeof(*states));
+	for (line = strtok_r(r->part.s ? r->part.s : (char[1]){ 0 }, "\n",
+	    &save); line; line = strtok_r(NULL, "\n", &save))
+		if ((sp = strchr(line, ' ')) != NULL) {
+			*sp = '\0';
+			strlist_add(names, xstrdup(line));
+			strlist_add(states, xstrdup(sp + 1));
+		}
+}
+
 /* The state of container name in a listing (names, states), or NULL. */
 static const char *
 listed(const struct strlist *names, const struct strlist *states,
@@ -7833,10 +7875,9 @@ remove_orphans(struct strlist *names, const struct strlist *keep)
 static void
 reconcile(struct run *r, int code)
 {
-	struct strlist names = { 0 }, states = { 0 }, keep = { 0 };
+	struct strlist names, states, keep = { 0 };
 	struct run *again = NULL;
 	size_t i, nagain = 0;
-	char *line, *save, *sp;
 	sqlite3_stmt *st;
 
 	if (code != 0) {
@@ -7845,13 +7886,7 @@ reconcile(struct run *r, int code)
 		reconcile_at = mono_ms() + 2000;
 		return;
 	}
-	for (line = strtok_r(r->part.s ? r->part.s : (char[1]){ 0 }, "\n",
-	    &save); line; line = strtok_r(NULL, "\n", &save))
-		if ((sp = strchr(line, ' ')) != NULL) {
-			*sp = '\0';
-			strlist_add(&names, xstrdup(line));
-			strlist_add(&states, xstrdup(sp + 1));
-		}
+	listing_read(r, &names, &states);
 	st = db_prep("SELECT job, pos, attempt, step, astart FROM tasks WHERE"
 	    " state IN (?, ?)", "ss", tstate_name(T_SCHEDULED),
 	    tstate_name(T_RUNNING));
@@ -7903,6 +7938,39 @@ reconcile(struct run *r, int code)
 	strlist_free(&states);
 	strlist_free(&keep);
 	reconciling = 0;
+}
+
+/*
+ * What an rm left (rm_ended): this home's containers that no attempt in
+ * progress owns and no rm still to come names.
+ */
+static void
+sweep(struct run *r, int code)
+{
+	struct strlist names, states, keep = { 0 };
+	sqlite3_stmt *st;
+	size_t i;
+
+	if (code != 0) {
+		logf_("warn", "daemon.sweep", "error=\"'%s' listing exited %d\""
+		    " retry=60s", docker_bin, code);
+		sweep_want = 1;		/* swept_at: in a minute */
+		return;
+	}
+	listing_read(r, &names, &states);
+	st = db_prep("SELECT job, pos, attempt FROM tasks WHERE state IN (?, ?)",
+	    "ss", tstate_name(T_SCHEDULED), tstate_name(T_RUNNING));
+	while (db_row(st))
+		strlist_add(&keep, xasprintf("jobrun-%s-%s-%d-%d-", homeid,
+		    sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+		    sqlite3_column_int(st, 2)));
+	db_done(st);
+	for (i = 0; i < rm_names.n; i++)
+		strlist_add(&keep, xstrdup(rm_names.v[i]));
+	remove_orphans(&names, &keep);
+	strlist_free(&names);
+	strlist_free(&states);
+	strlist_free(&keep);
 }
 
 /*
@@ -8052,6 +8120,7 @@ static void (*const ask_then[])(struct run *, int) = {
 	[ASK_START] = step_started,
 	[ASK_SIDECARS] = sidecars_cleared,
 	[ASK_RECONCILE] = reconcile,
+	[ASK_SWEEP] = sweep,
 	[ASK_ENGINE] = engine_checked,
 	[ASK_PING] = engine_pinged,
 };
@@ -8145,10 +8214,11 @@ attempt_leftovers(const struct run *r, const struct task *t,
 {
 	struct strlist v_ = { 0 };
 	size_t v;
-	int s;
+	int s, m;
 
+	/* r->step is one past the last when the attempt ended well */
 	memset(names, 0, sizeof(*names));
-	for (s = 0; s <= r->step; s++)
+	for (s = 0; s <= r->step && (t == NULL || task_step(t, s, &m)); s++)
 		strlist_add(names, rt_name(r->job, r->pos, r->attempt, s));
 	for (v = 0; t && v < t->sidecars.n; v++)
 		strlist_add(names, rt_sidecar(r->job, r->pos, r->attempt, v));
@@ -8170,30 +8240,66 @@ attempt_leftovers(const struct run *r, const struct task *t,
  */
 #define RM_BATCH	20
 #define RM_WAIT_MS	10000
-static struct strlist rm_names;
-static size_t rm_attempts;
-static long long rm_since;
 
 static void
 rm_flush(int now)
 {
 	struct strlist a;
-	size_t i;
 	pid_t pid;
 
 	if (rm_names.n == 0)
 		return;
-	for (i = 0; !now && i < nruns; i++)
-		if (runs[i].kind == R_STEP || runs[i].kind == R_REATTACH)
-			break;
-	if (!now && i < nruns && rm_attempts < RM_BATCH &&
+	if (!now && steps_running() && rm_attempts < RM_BATCH &&
 	    mono_ms() - rm_since < RM_WAIT_MS)
 		return;
 	rt->remove(&rm_names, &a);
-	if ((pid = rt_bg(&a)) > 0)
-		run_add(pid, R_AUX, NULL, 0, 0, 0);
+	if ((pid = rt_bg(&a)) > 0) {
+		run_add(pid, R_AUX, NULL, 0, 0, 0)->batch = rm_names.n;
+		rm_inflight++;
+	}
 	strlist_free(&rm_names);
 	rm_attempts = 0;
+}
+
+/*
+ * A batch rm ended.  The engine may have kept some of its containers: the
+ * rm failed (said here), or it said it removed one and had not (seen
+ * under load as a container the engine shows as Created though its step
+ * ran).  Either way the next idle moment sweeps (sched_sweep).
+ */
+static void
+rm_ended(size_t n, int code)
+{
+	rm_inflight--;
+	if (sweep_want == 0 || code != 0)
+		sweep_want = code ? 2 : 1;
+	if (code != 0)
+		logf_("warn", "container.rm", "error=\"'%s rm' of %zu containers"
+		    " exited %d\" sweep=idle", docker_bin, n, code);
+}
+
+/*
+ * Once no step runs and no rm is out, one listing of this home's
+ * containers; those no attempt in progress owns go (sweep).  After rms
+ * that all exited 0, at most once a minute: a daemon that often goes idle
+ * does not list each time.
+ */
+#define SWEEP_MIN_MS	60000
+
+static void
+sched_sweep(long long now)
+{
+	struct run ctx = { 0 };
+	struct strlist a;
+
+	if (!sweep_want || reconciling || engine_down || rm_inflight ||
+	    rm_names.n || steps_running() ||
+	    (sweep_want == 1 && swept_at && now - swept_at < SWEEP_MIN_MS))
+		return;
+	sweep_want = 0;
+	swept_at = now;
+	rt->list(NULL, &a);
+	run_ask(&ctx, ASK_SWEEP, &a);
 }
 
 /*
@@ -8770,6 +8876,7 @@ sched_timeouts(void)
 
 	if (reconcile_at && now >= reconcile_at)
 		sched_recover();
+	sched_sweep(now);
 	if (engine_down && !engine_pinging && now >= engine_ping_at)
 		engine_ping();
 

@@ -21,6 +21,7 @@
 #                            run-hold.KEY: the same for such a `docker run`
 #   faults/fail.CMD          the next N `docker CMD` (N in the file) fail as
 #                            if dockerd were down
+#   faults/noop.CMD          the next N `docker CMD` do nothing and exit 0
 # and that logs each call ("CMD [KEY]") to $T/faults/calls.
 . "$(dirname "$0")/lib.sh"
 need_jobrun
@@ -51,6 +52,10 @@ hold() { # FILE: wait while FILE exists (at most 2 minutes)
 }
 [ -e "$F/hold.$1" ] && hold "hold.$1"
 [ "$1" = run ] && [ -n "$key" ] && [ -e "$F/run-hold.$key" ] && hold "run-hold.$key"
+if [ -e "$F/noop.$1" ] && [ "$(cat "$F/noop.$1")" -gt 0 ]; then
+	echo $(($(cat "$F/noop.$1") - 1)) >"$F/noop.$1"
+	exit 0
+fi
 if [ -e "$F/fail.$1" ] && [ "$(cat "$F/fail.$1")" -gt 0 ]; then
 	echo $(($(cat "$F/fail.$1") - 1)) >"$F/fail.$1"
 	echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
@@ -450,6 +455,37 @@ is "$(task_field "$gated" 1 result)/$(task_field "$gated" 1 attempt)" "gated/1" 
 	"... with its result, on attempt 1"
 wait_for -t 15 no_containers_left
 ok $? "no container of this home is left"
+
+# ---------------------------------------------------------------- an rm fails, or removes nothing
+# Finished attempts' containers go in batch rms.  One that fails is logged,
+# and once no step runs the daemon lists its containers and removes those
+# no attempt owns (a sweep).  So it does (at most once a minute) after rms
+# that exited 0, as the engine may keep what it said it removed.
+stop_daemon
+is $? 0 "the daemon exits 0 on SIGTERM"
+cleanups() { grep -c 'event=daemon.cleanup containers=1' "$T/daemon.log"; }
+n=$(cleanups)
+: >"$F/calls"
+start_daemon
+echo 1 >"$F/noop.rm"
+q3=$(submit q1.yaml)
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$q3"
+is "$RC" 0 "a job completes; the rm of its container does nothing but exits 0"
+wait_for -t 15 no_containers_left
+ok $? "... the sweep that follows removes the container" || diag "$(containers all)"
+is "$(grep -x -e run -e rm -e ps "$F/calls" | tr '\n' ' ')" "ps run rm ps rm " \
+	"... with one listing, then one rm (after the listing at start-up)"
+is "$(cleanups)" $((n + 1)) "... and says so (daemon.cleanup containers=1)"
+
+echo 1 >"$F/fail.rm"
+q4=$(submit q2.yaml)
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$q4"
+is "$RC" 0 "another job completes; the rm of its container fails"
+wait_for grep -q "level=warn event=container.rm error=\"'$T/docker-wrapper rm' of 1 containers exited 1\" sweep=idle" "$T/daemon.log"
+ok $? "the failed rm is logged (container.rm, its exit status)"
+wait_for -t 15 no_containers_left
+ok $? "... and a sweep within the minute removes the container" || diag "$(containers all)"
+is "$(cleanups)" $((n + 2)) "... and says so"
 
 stop_daemon
 is $? 0 "the daemon exits 0 on SIGTERM"

@@ -198,11 +198,8 @@ while read -r id; do
 	"$JOBRUN" wait "$id" >/dev/null 2>&1 || fails=$((fails + 1))
 done <quick.ids
 is "$fails" 0 "40 jobs on a queue of 4 COMPLETED"
-# Known bug: now and then (CI, -j2) the engine shows one of these containers
-# as Created after its job COMPLETED and its batch rm ran; a restarted
-# daemon removes it (checked below).  Reported, until it is understood.
 wait_for no_containers_left
-todo $? "... and no container of theirs is left" "a Created one may stay (issue 13)" ||
+ok $? "... and no container of theirs is left" ||
 	diag "$("$DOCKER" ps -a --filter "label=jobrun.home=$(home_id)" --format '{{.Names}} {{.Status}}')" \
 	"$(grep -c . docker.calls) calls: $(sort docker.calls | uniq -c | tr '\n' ' ')"
 runs=$(grep -cx run docker.calls)
