@@ -659,36 +659,31 @@ out:
 	return rc;
 }
 
-/* Makes path and its parents (0700).  Returns 1 if it made one, 0, or -1. */
+/*
+ * Makes path and its parents (0700).  Returns 1 if it made one, 0, or -1.
+ * Mostly it is there, or only its last parts are not: it goes up from the
+ * end, so a deep home costs no call per part that exists.
+ */
 static int
 mkdir_p(const char *path)
 {
 	char *p, *s;
-	int rc = 0;
+	int rc;
 
-	/* mostly it is there: one call */
 	if (mkdir(path, 0700) == 0)
 		return 1;
 	if (errno == EEXIST)
 		return 0;
-	p = xstrdup(path);
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) == 0)
-				rc = 1;
-			else if (errno != EEXIST) {
-				rc = fail("%s: %s", p, strerror(errno));
-				break;
-			}
-			if ((*s = c) == '\0')
-				break;
-		}
-	}
+	if (errno != ENOENT || (s = strrchr(path, '/')) == NULL || s == path)
+		return fail("%s: %s", path, strerror(errno));
+	p = xasprintf("%.*s", (int)(s - path), path);
+	rc = mkdir_p(p);
 	free(p);
-	return rc;
+	if (rc < 0)
+		return -1;
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 1;
+	return fail("%s: %s", path, strerror(errno));
 }
 
 /* Removes a directory tree; used for a finished job's work directory. */
