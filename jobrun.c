@@ -9607,6 +9607,7 @@ daemon_forget(void)
 		run_free(&runs[i]);
 	}
 	nruns = 0;
+	rm_inflight = 0;	/* killed unreaped; the reconcile removes theirs */
 	sched_trim(1);
 	db_rollback();
 	reconciling = 0;
