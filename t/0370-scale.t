@@ -11,8 +11,8 @@
 #   (c) a store whose counts an older jobrun never kept (no counts table,
 #       user_version 0) reads right, and the daemon fills them in;
 #   (d) 40 jobs on a queue of 4: fewer than one `docker rm` per two tasks
-#       (each task one `docker run`), and no container left (a TODO: see
-#       below);
+#       (each task one `docker run`), and no container left (what an rm
+#       left, the daemon's idle sweep removes);
 #   (e) a daemon stopped just after a job ended leaves none of its
 #       containers behind.
 . "$(dirname "$0")/lib.sh"

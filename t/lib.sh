@@ -69,11 +69,6 @@ ok() { # EXIT-STATUS DESC: passes when EXIT-STATUS is 0 (e.g. `[ -f x ]; ok $? "
 	case $st in ''|*[!0-9]*) diag "ok: first argument must be an exit status, got '$st'"; st=1 ;; esac
 	_tap_result "$st" "$*"
 }
-todo() { # EXIT-STATUS DESC REASON: a known bug, reported (TAP TODO) but not failing the run
-	_tap_n=$((_tap_n + 1))
-	if [ "$1" = 0 ]; then echo "ok $_tap_n - $2 # TODO $3"; else echo "not ok $_tap_n - $2 # TODO $3"; fi
-	return "$1"
-}
 pass() { _tap_result 0 "$*"; }  # DESC
 fail() { _tap_result 1 "$*"; }  # DESC
 is() { # GOT WANT DESC: string equality
