@@ -1,6 +1,6 @@
 # jobrun — see README.  `make` builds ./jobrun; `make check` sets up a Docker engine and
 # the test image if needed (t/setup) and runs the whole suite; SAN=1 builds with ASan+UBSan.
-PKGS    = yaml-0.1 sqlite3 ncursesw libarchive
+PKGS    = yaml-0.1 sqlite3 ncursesw libarchive libmicrohttpd
 CC     ?= cc
 CFLAGS ?= -O2 -g
 # What the code needs whatever CFLAGS a user gives (make CFLAGS=... keeps these).
@@ -10,11 +10,11 @@ override CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno
 override LDFLAGS += -fsanitize=address,undefined
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-# libarchive, SQLite and ncurses are not linked: jobrun loads them (dlopen)
-# when a verb first needs them (export/import, the store, top's live view),
-# so that submit loads none (libarchive needs 12 libraries; SQLite's
-# relocations cost 1 ms, ncurses' 0.2 ms).
-PKG_LIBS   = $(shell pkg-config --libs $(filter-out libarchive sqlite3 ncursesw,$(PKGS))) -ldl
+# libarchive, SQLite, ncurses and libmicrohttpd are not linked: jobrun loads
+# them (dlopen) when a verb first needs them (export/import, the store, top's
+# live view, daemon --listen), so that submit loads none (libarchive needs 12
+# libraries; SQLite's relocations cost 1 ms, ncurses' 0.2 ms).
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libarchive sqlite3 ncursesw libmicrohttpd,$(PKGS))) -ldl
 PROVE_J   ?= 2
 # The longest test: prove starts it first.
 SLOW_T     = t/0350-crash-walk.t
@@ -92,7 +92,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 15
 FUZZ_CFLAGS   = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Ivendor
-FUZZ_PKGS     = yaml-0.1 sqlite3 libarchive ncursesw
+FUZZ_PKGS     = yaml-0.1 sqlite3 libarchive ncursesw libmicrohttpd
 
 t/fuzz/expr_fuzz: t/fuzz/expr_fuzz.c vendor/expr.c vendor/expr.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ t/fuzz/expr_fuzz.c vendor/expr.c -lm

@@ -7,7 +7,9 @@
  *   spool/tmp, spool/new   maildir-style drop box.  `submit` validates a job,
  *                          writes it to tmp/, fsyncs and renames it into new/;
  *                          cancel, stop, restart, prune, import and schedule
- *                          changes drop a small request file the same way.
+ *                          changes drop a small request file the same way,
+ *                          and so does the daemon's HTTP face (--listen)
+ *                          for what a request POSTs or PUTs.
  *                          A file in new/ is complete or absent, never half;
  *                          one the daemon cannot read goes to spool/bad,
  *                          a job it reads but refuses becomes a FAILED job.
@@ -127,8 +129,12 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <dirent.h>
@@ -156,6 +162,7 @@
 #define meta curses_meta
 #include <curses.h>
 #undef meta
+#include <microhttpd.h>
 #include <sqlite3.h>
 #include <yaml.h>
 
@@ -4941,6 +4948,13 @@ static long long rm_since;		/* monotonic ms: the first of them */
 static int rm_inflight;			/* batch rms not yet reaped */
 static int sweep_want;			/* 1: an rm ended since; 2: one failed */
 static long long swept_at;		/* monotonic ms: the last sweep, or 0 */
+static struct MHD_Daemon *httpd;	/* daemon --listen (the HTTP face) */
+static int api_fd = -1;			/* ... its epoll fd, in the loop's poll */
+static char api_url[80];		/* ... where it listens */
+static const char *listen_addr;		/* daemon --listen */
+static long long max_pending;		/* daemon --max-pending: 0, none */
+static void api_run(void);
+static int api_wait(int);
 
 /*
  * Parsed jobs, by id: those with a child running stay, the rest go at
@@ -9506,6 +9520,7 @@ daemon_announce(void)
 	daemon_meta("runtime", "%s", docker_bin);
 	daemon_meta("queues", "%s", q.s ? q.s : "");
 	daemon_meta("defcap", "%d", defcap);
+	daemon_meta("listen", "%s", api_url);
 	free(q.s);
 }
 
@@ -9536,13 +9551,13 @@ daemon_metrics(int up)
 	free(b.s);
 }
 
-/* Logs what the children wrote; pfd[2..] are their pipes, in runs order. */
+/* Logs what the children wrote; pfd[3..] are their pipes, in runs order. */
 static void
 daemon_output(struct pollfd *pfd, size_t n)
 {
 	size_t i, k;
 
-	for (i = 2; i < n; i++) {
+	for (i = 3; i < n; i++) {
 		if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		for (k = 0; k < nruns && runs[k].out != pfd[i].fd; k++)
@@ -9630,7 +9645,8 @@ daemon_pause(void)
 {
 	static const char *const kind[] = { [E_FULL] = "full", [E_IO] = "io" };
 	static long long since;
-	struct pollfd pfd = { .fd = sigpipe_[0], .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = sigpipe_[0], .events = POLLIN },
+		{ .fd = api_fd, .events = POLLIN } };
 	char drain[64], *note;
 
 	if (since == 0) {
@@ -9644,9 +9660,11 @@ daemon_pause(void)
 		free(note);
 		daemon_forget();
 	}
-	if (poll(&pfd, 1, 2000) > 0)
+	/* the HTTP face answers meanwhile: /ready says why not */
+	if (poll(pfd, 2, api_wait(2000)) > 0 && (pfd[0].revents & POLLIN))
 		while (read(sigpipe_[0], drain, sizeof(drain)) > 0)
 			;
+	api_run();
 	if (got_term)
 		return;
 	db_broken = 0;
@@ -9694,17 +9712,18 @@ daemon_loop(int ino)
 		sched_cron();
 		sched_tick();
 		sched_hooks();
-		pfd = xreallocarray(pfd, nruns + 2, sizeof(*pfd));
+		pfd = xreallocarray(pfd, nruns + 3, sizeof(*pfd));
 		pfd[0].fd = sigpipe_[0];
 		pfd[1].fd = ino;
-		for (i = 0, n = 2; i < nruns; i++)
+		pfd[2].fd = api_fd;
+		for (i = 0, n = 3; i < nruns; i++)
 			if (runs[i].out >= 0)
 				pfd[n++].fd = runs[i].out;
 		for (i = 0; i < n; i++) {
 			pfd[i].events = POLLIN;
 			pfd[i].revents = 0;
 		}
-		if (poll(pfd, n, sched_wait_ms()) < 0 && errno != EINTR)
+		if (poll(pfd, n, api_wait(sched_wait_ms())) < 0 && errno != EINTR)
 			err(EX_ERR, "poll");
 		if (pfd[0].revents & POLLIN)
 			while (read(sigpipe_[0], drain, sizeof(drain)) > 0)
@@ -9714,6 +9733,7 @@ daemon_loop(int ino)
 				;
 			dirty = 1;
 		}
+		api_run();
 		daemon_output(pfd, n);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			sched_reap(pid, status);
@@ -10088,13 +10108,15 @@ submit_twin(const struct job *j, char out[ID_LEN + 1])
 	struct job *sj;
 	char *id = NULL;
 	size_t i;
+	int own = db == NULL;	/* a command's, or the daemon's store */
 
 	inputs_json(&in, &j->inputs);
-	if (db_open(0) == 0 && db) {
+	if (own == 0 || (db_open(0) == 0 && db)) {
 		id = db_str("SELECT id FROM jobs WHERE name IS ? AND inputs = ? AND"
 		    " parent IS NULL AND state NOT IN (?, ?, ?) ORDER BY seq"
 		    " LIMIT 1", "sssss", j->name, in.s, JFINAL_NAMES);
-		db_close();
+		if (own)
+			db_close();
 	}
 	spool_list(&names);
 	for (i = 0; id == NULL && i < names.n; i++) {
@@ -10131,11 +10153,13 @@ schedule_twin(const struct job *j, char out[ID_LEN + 1])
 	struct env e;
 	char *id = NULL, *text;
 	size_t i;
+	int own = db == NULL;	/* a command's, or the daemon's store */
 
-	if (db_open(0) == 0 && db) {
+	if (own == 0 || (db_open(0) == 0 && db)) {
 		id = db_str("SELECT id FROM schedules WHERE name IS ? AND cron = ?"
 		    " ORDER BY seq LIMIT 1", "ss", j->name, j->cron);
-		db_close();
+		if (own)
+			db_close();
 	}
 	spool_list(&names);
 	for (i = 0; id == NULL && i < names.n; i++) {
@@ -10751,8 +10775,9 @@ request_jobs(const char *op, int argc, char *argv[], long long arg, long long wa
 			rc = r;
 			continue;
 		}
-		if ((r = request_check(op, id)) != 0) {
-			rc = rc ? rc : r;
+		if (request_check(op, id) < 0) {
+			warnx("%s", errmsg);
+			rc = rc ? rc : EX_ERR;
 			continue;
 		}
 		before = db ? db_str("SELECT restarts FROM jobs WHERE id = ?", "s",
@@ -10784,7 +10809,7 @@ request_jobs(const char *op, int argc, char *argv[], long long arg, long long wa
 	return rc;
 }
 
-/* Whether op makes sense for the job as it is now; prints why not. */
+/* Whether op makes sense for the job as it is now: 0, or -1 with errmsg. */
 static int
 request_check(const char *op, const char *id)
 {
@@ -10795,19 +10820,17 @@ request_check(const char *op, const char *id)
 	int rc = 0;
 
 	if (strcmp(op, "restart") != 0) {
-		if (s && jstate_final(s)) {
-			warnx("job %s is already %s", id, s);
-			rc = EX_ERR;
-		}
+		if (s && jstate_final(s))
+			rc = fail("job %s is already %s", id, s);
 		free(s);
 		return rc;
 	}
 	if (state_parse(jstate_names, s) != J_FAILED &&
 	    state_parse(jstate_names, s) != J_CANCELLED) {
-		warnx("job %s is %s; only a FAILED or CANCELLED job can be "
+		fail("job %s is %s; only a FAILED or CANCELLED job can be "
 		    "restarted", id, s ? s : "unknown");
 		free(s);
-		return EX_ERR;
+		return -1;
 	}
 	free(s);
 	memset(&r, 0, sizeof(r));
@@ -10820,19 +10843,16 @@ request_check(const char *op, const char *id)
 	    NULL;
 	p = db ? db_str("SELECT imported FROM jobs WHERE id = ?", "s", id) : NULL;
 	if (p) {
-		warnx("job %s was imported; it does not run here", id);
-		rc = EX_ERR;
+		rc = fail("job %s was imported; it does not run here", id);
 	} else if (r.parent && !(s && atoi(s))) {
-		warnx("job %s is a subjob of %s; restart that job", id, r.parent);
-		rc = EX_ERR;
+		rc = fail("job %s is a subjob of %s; restart that job", id,
+		    r.parent);
 	} else if (r.ntasks == 0) {
-		warnx("job %s never ran: the daemon refused it (%s); fix the job "
-		    "file and submit it again", id, r.error ? r.error : "?");
-		rc = EX_ERR;
+		rc = fail("job %s never ran: the daemon refused it (%s); fix the "
+		    "job file and submit it again", id, r.error ? r.error : "?");
 	} else if (j && j->secrets.n && access(sec, F_OK) < 0) {
-		warnx("job %s had secrets, and they are gone (secrets/%s); submit "
-		    "it again", id, id);
-		rc = EX_ERR;
+		rc = fail("job %s had secrets, and they are gone (secrets/%s); "
+		    "submit it again", id, id);
 	}
 	free(p);
 	free(s);
@@ -10951,6 +10971,755 @@ cmd_wait(int argc, char *argv[])
 	return rc;
 }
 
+/* ---- the HTTP face */
+
+/*
+ * daemon --listen ADDR answers HTTP: health checks as Racetrack's job
+ * wrapper has them (/live, /ready), Prometheus (/metrics), and a JSON job
+ * API shaped like Tork's.  libmicrohttpd parses HTTP; only a daemon that
+ * listens loads it (dlopen).  It runs no thread of its own: its epoll fd
+ * is one more fd in the loop's poll, and its handler runs between two
+ * turns of the loop, when no transaction is open, so it reads the store
+ * through the daemon's own handle.  What a request changes goes through
+ * the spool, as a command's would: a job POSTed is a spool file, a cancel
+ * a request file, taken in on the next turn.  There is no authentication:
+ * the address is loopback unless --listen names another.
+ *
+ * The calls go through mh (mh.MHD_run...), filled in by api_load.
+ */
+#define MHD_SONAME	"libmicrohttpd.so.12"
+#define MHD_FUNCS \
+	X(MHD_start_daemon) X(MHD_stop_daemon) X(MHD_run) \
+	X(MHD_get_daemon_info) X(MHD_get_timeout) \
+	X(MHD_create_response_from_buffer) X(MHD_create_response_from_fd) \
+	X(MHD_create_response_from_callback) X(MHD_add_response_header) \
+	X(MHD_queue_response) X(MHD_destroy_response) \
+	X(MHD_lookup_connection_value) X(MHD_get_connection_info)
+static struct {
+#define X(f)	__typeof__(f) *f;
+	MHD_FUNCS
+#undef X
+} mh;
+
+static long long api_started;		/* s since the epoch: /live says it */
+
+static int
+api_load(void)
+{
+	static int loaded;
+#define X(f)	#f,
+	static const char *const names[] = { MHD_FUNCS };
+#undef X
+#define X(f)	(void **)&mh.f,
+	static void **const slots[] = { MHD_FUNCS };
+#undef X
+
+	return lib_load(&loaded, MHD_SONAME, names, slots, sizeof(names) /
+	    sizeof(names[0]), "--listen needs libmicrohttpd", "libmicrohttpd12");
+}
+
+/*
+ * --listen: PORT (on 127.0.0.1), HOST:PORT or [V6]:PORT, the host an
+ * address or localhost.  Returns 0, or -1 with errmsg.
+ */
+static int
+api_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	const char *colon = strrchr(s, ':'), *port = colon ? colon + 1 : s;
+	char host[64];
+	long p;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	p = strtol(port, &end, 10);
+	if (*port == '\0' || *end || p < 0 || p > 65535 || !isdigit((unsigned char)*port))
+		return fail("'%s' has no port from 0 to 65535 (PORT, HOST:PORT "
+		    "or [ADDRESS]:PORT)", s);
+	if (colon == NULL)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	else if ((size_t)(colon - s) >= sizeof(host) || colon == s)
+		return fail("'%s': the host is missing or too long (0.0.0.0:%ld "
+		    "listens on every address)", s, p);
+	else
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (*host == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)p);
+		*len = sizeof(*v6);
+		if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) == 1)
+			return 0;
+	} else {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)p);
+		*len = sizeof(*v4);
+		if (inet_pton(AF_INET, host, &v4->sin_addr) == 1)
+			return 0;
+	}
+	return fail("'%s' is not an IP address (nor localhost)", host);
+}
+
+/* What one request asks and what it is answered. */
+struct hreq {
+	struct MHD_Connection *c;
+	const char *method;
+	char id[ID_LEN + 1];		/* /jobs/ID... */
+	struct buf body;		/* what was POSTed */
+	int big;			/* ... was over --max-job-size */
+	long long t0;			/* monotonic ms: the headers came */
+	int status;
+	const char *type;		/* Content-Type of out */
+	struct buf out;
+	struct MHD_Response *resp;	/* instead of out: a file, say */
+	char *location, *allow;
+};
+
+static void
+api_json(struct hreq *q, int status)
+{
+	q->status = status;
+	q->type = "application/json";
+	buf_add(&q->out, "\n");
+}
+
+/* {"message": ...} as Tork answers an error; returns the status. */
+static int
+api_error(struct hreq *q, int status, const char *fmt, ...)
+{
+	char msg[sizeof(errmsg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	free(q->out.s);
+	memset(&q->out, 0, sizeof(q->out));
+	buf_add(&q->out, "{");
+	json_kstr(&q->out, "message", msg);
+	json_end(&q->out, '}');
+	api_json(q, status);
+	return status;
+}
+
+static const char *
+api_arg(struct hreq *q, const char *name)
+{
+	return mh.MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* A query argument that must be a number from lo to hi (def if absent). */
+static int
+api_num(struct hreq *q, const char *name, long lo, long hi, long def,
+    long *out)
+{
+	const char *s = api_arg(q, name);
+	char *end;
+
+	*out = def;
+	if (s == NULL)
+		return 0;
+	*out = strtol(s, &end, 10);
+	if (*s == '\0' || *end || *out < lo || *out > hi)
+		return api_error(q, 400, "%s takes a number from %ld to %ld",
+		    name, lo, hi);
+	return 0;
+}
+
+static int
+api_live(struct hreq *q)
+{
+	buf_addf(&q->out, "{\"live\":true,\"deployment_timestamp\":%lld}",
+	    api_started);
+	api_json(q, 200);
+	return 0;
+}
+
+/* Ready: the store takes writes and the engine answers. */
+static int
+api_ready(struct hreq *q)
+{
+	char *why = engine_down ? db_str("SELECT value FROM meta WHERE key ="
+	    " 'engine_error'", NULL) : NULL;
+
+	if (db_broken)
+		api_error(q, 503, "the store cannot be written: %s", db_brokenwhy);
+	else if (engine_down)
+		api_error(q, 503, "the container engine does not answer: %s",
+		    why ? why : "?");
+	else {
+		buf_add(&q->out, "{\"ready\":true}");
+		api_json(q, 200);
+	}
+	free(why);
+	return 0;
+}
+
+static int
+api_metrics(struct hreq *q)
+{
+	db_metrics(&q->out, 1);
+	q->status = 200;
+	q->type = "text/plain; version=0.0.4";
+	return 0;
+}
+
+/* GET /jobs?page=P&size=S: newest first, as Tork pages them. */
+static int
+api_jobs(struct hreq *q)
+{
+	struct jobrow r;
+	sqlite3_stmt *st;
+	long page, size;
+	char *total;
+	long long n;
+
+	if (api_num(q, "page", 1, 1000000, 1, &page) ||
+	    api_num(q, "size", 1, 100, 10, &size))
+		return 0;
+	total = db_str("SELECT coalesce(sum(n), 0) FROM counts WHERE"
+	    " what = 'job'", NULL);
+	n = total ? atoll(total) : 0;
+	free(total);
+	buf_add(&q->out, "{\"items\":[");
+	st = db_jobs("ORDER BY seq DESC LIMIT ?1 OFFSET ?2", "iI", (int)size,
+	    (long long)(page - 1) * size);
+	while (db_row(st)) {
+		jobrow_read(st, &r);
+		json_job(&q->out, &r, NULL, 0);
+		buf_add(&q->out, ",");
+		jobrow_free(&r);
+	}
+	db_done(st);
+	json_end(&q->out, ']');
+	buf_addf(&q->out, ",\"number\":%ld,\"size\":%ld,\"totalPages\":%lld,"
+	    "\"totalItems\":%lld}", page, size, (n + size - 1) / size, n);
+	api_json(q, 200);
+	return 0;
+}
+
+static int
+api_job(struct hreq *q)
+{
+	struct jobrow r;
+	struct taskrow *t = NULL;
+	size_t n, i;
+
+	if (!load_job(q->id, &r))
+		return api_error(q, 404, "no job matches '%s'", q->id);
+	n = db_tasks(q->id, &t);
+	json_job(&q->out, &r, t, n);
+	for (i = 0; i < n; i++)
+		taskrow_free(&t[i]);
+	free(t);
+	jobrow_free(&r);
+	api_json(q, 200);
+	return 0;
+}
+
+/* The jobs that wait (PENDING or SCHEDULED), from the store's counts. */
+static long long
+api_waiting(void)
+{
+	char *s = db_str("SELECT coalesce(sum(n), 0) FROM counts WHERE what ="
+	    " 'job' AND state IN (?, ?)", "ss", jstate_name(J_PENDING),
+	    jstate_name(J_SCHEDULED));
+	long long n = s ? atoll(s) : 0;
+
+	free(s);
+	return n;
+}
+
+/*
+ * Spools j, unless it is unique and has a twin: answered 409 then, with
+ * the twin's id as submit --json prints it.  The lock is submit's.
+ */
+static int
+api_spool(struct hreq *q, struct job *j)
+{
+	struct kvlist none = { 0 };
+	char twin[ID_LEN + 1], msg[128];
+	int lock = -1, rc = 0;
+
+	if (j->unique && (lock = submit_lock()) < 0)
+		return api_error(q, 503, "%s", errmsg);
+	if (lock >= 0 && (j->cron ? schedule_twin(j, twin) : submit_twin(j,
+	    twin))) {
+		snprintf(msg, sizeof(msg), "%s %s of the same name and %s is still"
+		    " there; not submitted", j->cron ? "schedule" : "job", twin,
+		    j->cron ? "cron expression" : "inputs");
+		buf_add(&q->out, "{");
+		json_kstr(&q->out, "message", msg);
+		json_kstr(&q->out, "id", twin);
+		buf_add(&q->out, "\"duplicate\":true}");
+		api_json(q, 409);
+		rc = 409;
+	} else if (spool_job(j, q->body.s, q->body.len, &none) < 0)
+		rc = api_error(q, 503, "cannot spool the job: %s", errmsg);
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
+/*
+ * POST /jobs: the body is a job file (YAML, or JSON, which is YAML too),
+ * checked as submit checks one and spooled as submit spools it.
+ */
+static int
+api_submit(struct hreq *q)
+{
+	struct kvlist none = { 0 };
+	struct job *j;
+	char *errs, lim[UNITS_BUFSZ];
+	long long waiting;
+
+	if (max_pending && (waiting = api_waiting()) >= max_pending) {
+		q->allow = xstrdup("1");	/* Retry-After, for a 429 */
+		return api_error(q, 429, "%lld jobs wait, and the daemon takes "
+		    "at most %lld (daemon --max-pending); try again later",
+		    waiting, max_pending);
+	}
+	if (q->big)
+		return api_error(q, 413, "the job file is over the %s limit "
+		    "(daemon --max-job-size)", units_fmt_size(pol.max_job, lim,
+		    sizeof(lim)));
+	if (q->body.len == 0)
+		return api_error(q, 400, "no job file: POST one (YAML or JSON) "
+		    "as the body");
+	if ((j = spec_parse("<request>", q->body.s, q->body.len, &none, &pol,
+	    &errs)) == NULL) {
+		if (errs[0] && errs[strlen(errs) - 1] == '\n')
+			errs[strlen(errs) - 1] = '\0';
+		api_error(q, 400, "%s", errs);
+		free(errs);
+		return 400;
+	}
+	if ((errs = spec_store_text(q->body.s, q->body.len, j)) == NULL) {
+		spec_free(j);
+		return api_error(q, 400, "<request>: %s", errmsg);
+	}
+	free(errs);
+	random_hex(j->id, ID_LEN);
+	j->created = now_ms();
+	if (api_spool(q, j) == 0) {
+		q->location = xasprintf("/jobs/%s", j->id);
+		buf_add(&q->out, "{");
+		json_kstr(&q->out, "id", j->id);
+		json_end(&q->out, '}');
+		api_json(q, 201);
+	}
+	spec_free(j);
+	return 0;
+}
+
+/* PUT /jobs/ID/cancel and /restart: as the commands ask, by the spool. */
+static int
+api_request(struct hreq *q, const char *op)
+{
+	struct jobrow r;
+
+	if (!load_job(q->id, &r))
+		return api_error(q, 404, "no job matches '%s'", q->id);
+	jobrow_free(&r);
+	if (request_check(op, q->id) < 0)
+		return api_error(q, 409, "%s", errmsg);
+	if (spool_req(op, q->id, 0, NULL) < 0)
+		return api_error(q, 503, "cannot spool the request: %s", errmsg);
+	buf_add(&q->out, "{\"status\":\"OK\"}");
+	api_json(q, 200);
+	return 0;
+}
+
+static int
+api_cancel(struct hreq *q)
+{
+	return api_request(q, "cancel");
+}
+
+static int
+api_restart(struct hreq *q)
+{
+	return api_request(q, "restart");
+}
+
+/*
+ * GET /jobs/ID/log[?task=POS|NAME]: what `jobrun logs` prints, read from
+ * the log files as the client takes it, never whole into memory.
+ */
+struct hlog {
+	struct strlist path, name;	/* of each task with a log */
+	size_t i;			/* the task being sent */
+	int fd;				/* its log, open; -1 before */
+	int multi;			/* headers between logs, as tail(1) */
+	int sent, nl;			/* anything sent; it ended in '\n' */
+	char head[160];
+	size_t hlen, hoff;
+};
+
+static ssize_t
+api_log_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct hlog *l = cls;
+	ssize_t n;
+
+	(void)pos;
+	while (l->i < l->path.n) {
+		if (l->fd < 0) {
+			if ((l->fd = open(l->path.v[l->i], O_RDONLY | O_CLOEXEC)) < 0) {
+				l->i++;
+				continue;
+			}
+			l->hlen = l->multi ? (size_t)snprintf(l->head,
+			    sizeof(l->head), "%s%s==> %.100s <==\n", l->nl ? "" :
+			    "\n", l->sent ? "\n" : "", l->name.v[l->i]) : 0;
+			l->hoff = 0;
+		}
+		if (l->hoff < l->hlen) {
+			n = (ssize_t)(max < l->hlen - l->hoff ? max :
+			    l->hlen - l->hoff);
+			memcpy(out, l->head + l->hoff, n);
+			l->hoff += n;
+			l->sent = l->nl = 1;
+			return n;
+		}
+		while ((n = read(l->fd, out, max)) < 0 && errno == EINTR)
+			;
+		if (n > 0) {
+			l->sent = 1;
+			l->nl = out[n - 1] == '\n';
+			return n;
+		}
+		close(l->fd);
+		l->fd = -1;
+		l->i++;
+	}
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void
+api_log_free(void *cls)
+{
+	struct hlog *l = cls;
+
+	if (l->fd >= 0)
+		close(l->fd);
+	strlist_free(&l->path);
+	strlist_free(&l->name);
+	free(l);
+}
+
+static int
+api_log(struct hreq *q)
+{
+	const char *sel = api_arg(q, "task");
+	struct taskrow *t = NULL;
+	struct hlog *l;
+	struct jobrow r;
+	size_t n, i, found = 0;
+	char *p, *end;
+	long want = sel ? strtol(sel, &end, 10) : 0;
+
+	if (!load_job(q->id, &r))
+		return api_error(q, 404, "no job matches '%s'", q->id);
+	jobrow_free(&r);
+	l = xcalloc(1, sizeof(*l));
+	l->fd = -1;
+	l->nl = 1;
+	n = db_tasks(q->id, &t);
+	for (i = 0; i < n; i++) {
+		if (sel && !((*end == '\0' && t[i].pos == want) || (t[i].name &&
+		    strcmp(t[i].name, sel) == 0)))
+			continue;
+		found++;
+		p = home_path("logs/%s/%d.log", q->id, t[i].pos);
+		if (access(p, F_OK) == 0) {
+			strlist_add(&l->path, p);
+			strlist_add(&l->name, xasprintf("%d %s", t[i].pos,
+			    t[i].name ? t[i].name : ""));
+		} else
+			free(p);
+	}
+	for (i = 0; i < n; i++)
+		taskrow_free(&t[i]);
+	free(t);
+	if (sel && found == 0) {
+		api_log_free(l);
+		return api_error(q, 404, "job %s has no task '%s' (give a "
+		    "position from 1 to %zu, or a name)", q->id, sel, n);
+	}
+	l->multi = l->path.n > 1;
+	q->resp = mh.MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536,
+	    api_log_read, l, api_log_free);
+	if (q->resp == NULL) {
+		api_log_free(l);
+		return api_error(q, 500, "cannot make the response");
+	}
+	q->status = 200;
+	q->type = "text/plain; charset=utf-8";
+	return 0;
+}
+
+/*
+ * The routes: a path of fixed segments and ":id" (a job id, in full), and
+ * the method that takes it.  A path that matches with another method is
+ * answered 405, with the methods it takes.
+ */
+static const struct route {
+	const char *method, *path;
+	int (*fn)(struct hreq *);
+} routes[] = {
+	{ "GET", "/live", api_live },
+	{ "GET", "/ready", api_ready },
+	{ "GET", "/metrics", api_metrics },
+	{ "GET", "/jobs", api_jobs },
+	{ "POST", "/jobs", api_submit },
+	{ "GET", "/jobs/:id", api_job },
+	{ "PUT", "/jobs/:id/cancel", api_cancel },
+	{ "PUT", "/jobs/:id/restart", api_restart },
+	{ "GET", "/jobs/:id/log", api_log },
+};
+
+/* Whether url matches path; the id of ":id" into id. */
+static int
+api_match(const char *path, const char *url, char id[ID_LEN + 1])
+{
+	size_t n;
+
+	while (*path && *url) {
+		if (strncmp(path, ":id", 3) == 0) {
+			n = strcspn(url, "/");
+			if (n != ID_LEN || strspn(url, "0123456789abcdef") < n)
+				return 0;
+			memcpy(id, url, n);
+			id[n] = '\0';
+			path += 3;
+			url += n;
+			continue;
+		}
+		if (*path++ != *url++)
+			return 0;
+	}
+	return *path == '\0' && (*url == '\0' || strcmp(url, "/") == 0);
+}
+
+static void
+api_route(struct hreq *q, const char *url)
+{
+	const char *m = strcmp(q->method, "HEAD") == 0 ? "GET" : q->method;
+	struct buf allow = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!api_match(routes[i].path, url, q->id))
+			continue;
+		if (strcmp(routes[i].method, m) == 0) {
+			free(allow.s);
+			routes[i].fn(q);
+			return;
+		}
+		buf_addf(&allow, "%s%s", allow.len ? ", " : "", routes[i].method);
+	}
+	if (allow.len) {
+		q->allow = buf_take(&allow);
+		api_error(q, 405, "%s takes %s, not %s", url, q->allow, q->method);
+	} else if (strncmp(url, "/jobs/", 6) == 0 && strchr(url + 6, '/') == NULL)
+		api_error(q, 404, "no job matches '%.40s' (ids are %d lowercase "
+		    "hex digits, in full)", url + 6, ID_LEN);
+	else
+		api_error(q, 404, "no such endpoint: %.100s", url);
+}
+
+/* A header's value for the log: logfmt-quoted, printable ASCII, cut short. */
+static void
+api_logval(struct buf *b, const char *s)
+{
+	size_t i;
+
+	buf_add(b, "\"");
+	for (i = 0; s && s[i] && i < 100; i++)
+		if (s[i] == '"' || s[i] == '\\')
+			buf_addf(b, "\\%c", s[i]);
+		else if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			buf_add(b, "?");
+		else
+			buf_addn(b, &s[i], 1);
+	buf_add(b, s && s[i] ? "...\"" : "\"");
+}
+
+static enum MHD_Result
+api_answer(struct hreq *q, const char *url)
+{
+	const char *caller = mh.MHD_lookup_connection_value(q->c,
+	    MHD_HEADER_KIND, "X-Caller-Name");
+	struct MHD_Response *r;
+	struct buf lb = { 0 };
+	enum MHD_Result ok;
+	size_t n;
+
+	api_route(q, url);
+	if ((r = q->resp) == NULL) {
+		n = q->out.len;
+		r = mh.MHD_create_response_from_buffer(n, buf_take(&q->out),
+		    MHD_RESPMEM_MUST_FREE);
+	}
+	if (r == NULL)
+		return MHD_NO;
+	mh.MHD_add_response_header(r, "Content-Type", q->type ? q->type :
+	    "text/plain");
+	if (q->location)
+		mh.MHD_add_response_header(r, "Location", q->location);
+	if (q->allow)
+		mh.MHD_add_response_header(r, q->status == 429 ? "Retry-After" :
+		    "Allow", q->allow);
+	ok = mh.MHD_queue_response(q->c, q->status, r);
+	mh.MHD_destroy_response(r);
+	buf_add(&lb, "method=");
+	api_logval(&lb, q->method);
+	buf_add(&lb, " path=");
+	api_logval(&lb, url);
+	buf_addf(&lb, " status=%d ms=%lld", q->status, mono_ms() - q->t0);
+	if (caller) {
+		buf_add(&lb, " caller=");
+		api_logval(&lb, caller);
+	}
+	logf_(q->status >= 500 ? "warn" : "info", "http.request", "%s", lb.s);
+	free(lb.s);
+	return ok;
+}
+
+/* libmicrohttpd's handler: once for the headers, once per piece of body, once at the end. */
+static enum MHD_Result
+api_handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *data, size_t *size,
+    void **cc)
+{
+	struct hreq *q = *cc;
+
+	(void)cls;
+	(void)version;
+	if (q == NULL) {
+		q = xcalloc(1, sizeof(*q));
+		q->c = c;
+		q->method = method;
+		q->t0 = mono_ms();
+		*cc = q;
+		return MHD_YES;
+	}
+	if (*size) {
+		if (q->body.len + *size <= (size_t)pol.max_job)
+			buf_addn(&q->body, data, *size);
+		else
+			q->big = 1;
+		*size = 0;
+		return MHD_YES;
+	}
+	return api_answer(q, url);
+}
+
+static void
+api_done(void *cls, struct MHD_Connection *c, void **cc,
+    enum MHD_RequestTerminationCode why)
+{
+	struct hreq *q = *cc;
+
+	(void)cls;
+	(void)c;
+	(void)why;
+	if (q == NULL)
+		return;
+	free(q->body.s);
+	free(q->out.s);
+	free(q->location);
+	free(q->allow);
+	free(q);
+	*cc = NULL;
+}
+
+/*
+ * Listens on --listen's address (the socket is the daemon's, so that a
+ * port in use is a clear error at start-up); its URL goes to api_url.
+ * Returns 0, or -1 with errmsg.
+ */
+static int
+api_start(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char host[INET6_ADDRSTRLEN];
+	const union MHD_DaemonInfo *di;
+	int fd, on = 1;
+
+	if (listen_addr == NULL)
+		return 0;
+	if (api_load() < 0 || api_addr(listen_addr, &ss, &len) < 0)
+		return -1;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)) < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(fd, 64) < 0 || getsockname(fd, (struct sockaddr *)&ss,
+	    &len) < 0) {
+		fail("--listen %s: %s", listen_addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	httpd = mh.MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, api_handle,
+	    NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    MHD_OPTION_NOTIFY_COMPLETED, api_done, NULL, MHD_OPTION_END);
+	if (httpd == NULL || (di = mh.MHD_get_daemon_info(httpd,
+	    MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
+		close(fd);
+		return fail("--listen %s: libmicrohttpd does not start", listen_addr);
+	}
+	api_fd = di->epoll_fd;
+	api_started = now_ms() / 1000;
+	if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
+		    sizeof(host));
+		snprintf(api_url, sizeof(api_url), "http://[%s]:%u", host,
+		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host,
+		    sizeof(host));
+		snprintf(api_url, sizeof(api_url), "http://%s:%u", host,
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	}
+	return 0;
+}
+
+/* Answers what came in; the loop calls it when api_fd is readable. */
+static void
+api_run(void)
+{
+	if (httpd)
+		mh.MHD_run(httpd);
+}
+
+/* ms until libmicrohttpd has something to time out, or wait if sooner. */
+static int
+api_wait(int wait)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (httpd && mh.MHD_get_timeout(httpd, &t) == MHD_YES && (wait < 0 ||
+	    t < (MHD_UNSIGNED_LONG_LONG)wait))
+		return (int)t;
+	return wait;
+}
+
+static void
+api_stop(void)
+{
+	if (httpd)
+		mh.MHD_stop_daemon(httpd);
+	httpd = NULL;
+	api_fd = -1;
+}
+
 /* ---- daemon, status */
 
 static int
@@ -11014,6 +11783,9 @@ static int
 daemon_args(int argc, char *argv[])
 {
 	const char *why, *network = getenv("JOBRUN_NETWORK");
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char *end;
 	int c;
 
 	while ((c = opt_next(argc, argv)) != -1)
@@ -11045,6 +11817,17 @@ daemon_args(int argc, char *argv[])
 				return usage_error("daemon", "--metrics-file takes a "
 				    "file name, not '%s'", optarg);
 			metrics_file = optarg;
+			break;
+		case 'l':
+			if (api_addr(optarg, &ss, &sslen) < 0)
+				return usage_error("daemon", "--listen: %s", errmsg);
+			listen_addr = optarg;
+			break;
+		case 'P':
+			max_pending = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end || max_pending < 1)
+				return usage_error("daemon", "--max-pending takes a "
+				    "count of at least 1, not '%s'", optarg);
 			break;
 		case 'L':
 			if (units_size(optarg, &log_max, &why) < 0 || log_max < 1024)
@@ -11082,7 +11865,8 @@ cmd_daemon(int argc, char *argv[])
 	if (home_check() < 0 || daemon_setup_signals() < 0 || spool_init() < 0 ||
 	    home_check() < 0 || daemon_lock() < 0 || db_open(1) < 0 ||
 	    daemon_homeid() < 0 || (rc = rt_ping()) == 127 ||
-	    daemon_policy() < 0 || fault_open() < 0 || daemon_pidfile() < 0)
+	    daemon_policy() < 0 || fault_open() < 0 || api_start() < 0 ||
+	    daemon_pidfile() < 0)
 		errx(EX_ERR, "%s", errmsg);
 	db_daemon = 1;
 	dir = home_path("spool/new");
@@ -11099,6 +11883,8 @@ cmd_daemon(int argc, char *argv[])
 	snprintf(down, sizeof(down), "%s", rc ? errmsg : "");
 	logf_("info", "daemon.start", "home=%s home_id=%s pid=%d runtime=%s",
 	    home, homeid, (int)getpid(), docker_bin);
+	if (httpd)
+		logf_("info", "http.listen", "url=%s", api_url);
 	db_exec("DELETE FROM meta WHERE key IN ('engine_down', 'engine_error')",
 	    NULL);
 #ifdef JOBRUN_CRASHTEST
@@ -11119,6 +11905,7 @@ cmd_daemon(int argc, char *argv[])
 		daemon_metrics(0);	/* the exporter must not see a dead daemon up */
 	}
 	logf_("info", "daemon.stop", "running=%zu", nruns);
+	api_stop();
 	db_close();
 	return EX_OK;
 }
@@ -11134,6 +11921,7 @@ struct status {
 	pid_t pid;
 	int alive;
 	char *started, *beat, *runtime, *queues, *defcap, *down, *downwhy;
+	char *listen;			/* the HTTP face's URL, or "" */
 	long long fault_at;		/* run/fault: since when, or 0 */
 	char *fault;			/* ... what */
 };
@@ -11170,6 +11958,7 @@ status_json(const struct status *d)
 		json_time(&b, "startedAt", d->started ? atoll(d->started) : 0);
 		json_time(&b, "heartbeatAt", d->beat ? atoll(d->beat) : 0);
 		json_kstr(&b, "runtime", d->runtime);
+		json_kstr(&b, "listen", d->listen && *d->listen ? d->listen : NULL);
 		buf_addf(&b, "\"engine\":{\"reachable\":%s,", d->down ? "false" :
 		    "true");
 		json_time(&b, "downSince", d->down ? atoll(d->down) : 0);
@@ -11216,6 +12005,8 @@ status_text(const struct status *d)
 	    atoll(d->started) : 0, up, sizeof(up)), units_fmt_duration(d->beat ?
 	    now_ms() - atoll(d->beat) : 0, age, sizeof(age)));
 	printf("runtime:   %s\n", d->runtime ? d->runtime : "?");
+	if (d->listen && *d->listen)
+		printf("http:      %s\n", d->listen);
 	if (d->down)
 		printf("engine:    unreachable since %s (%s): %s\n", fmt_local(
 		    atoll(d->down), t, sizeof(t)), units_fmt_duration(now_ms() -
@@ -11260,6 +12051,7 @@ cmd_status(int argc, char *argv[])
 		d.defcap = meta("defcap");
 		d.down = meta("engine_down");
 		d.downwhy = meta("engine_error");
+		d.listen = meta("listen");
 		status_fault(&d);
 	}
 	if (json)
@@ -11272,6 +12064,7 @@ cmd_status(int argc, char *argv[])
 	free(d.queues);
 	free(d.defcap);
 	free(d.downwhy);
+	free(d.listen);
 	free(d.fault);
 	c = d.alive && d.down == NULL && d.fault == NULL ? EX_OK : EX_ERR;
 	free(d.down);
@@ -13913,6 +14706,9 @@ static const struct opt daemon_opts[] = {
 	{ 'W', "allow-network", "NAME", O_MANY, "let jobs join network NAME" },
 	{ 'S', "max-job-size", "SIZE", 0, "refuse job files larger than SIZE "
 	    "(4m)" },
+	{ 'l', "listen", "ADDR", 0, "answer HTTP on ADDR: PORT (on 127.0.0.1), "
+	    "HOST:PORT or [V6]:PORT" },
+	{ 'P', "max-pending", "N", 0, "POST /jobs answers 429 while N jobs wait" },
 	{ 0 }
 };
 static const struct opt json_opts[] = {
