@@ -1800,19 +1800,40 @@ policy_never(const char *path)
 	return why;
 }
 
+/* Whether the real path r is under a directory that p allows binding. */
+static int
+policy_allowed(const struct policy *p, const char *r)
+{
+	size_t i;
+
+	for (i = 0; i < p->binds.n; i++)
+		if (gram_under(r, p->binds.v[i]))
+			return 1;
+	return 0;
+}
+
 /*
  * Whether src may be bound into a container.  Symbolic links are resolved
  * first, so that a link under an allowed directory cannot lead out of it.
  * Returns NULL, or why not.
  */
+static int policy_quiet;	/* an HTTP caller: say nothing of the host's files */
+
 static const char *
 policy_bind(const struct policy *p, const char *src)
 {
 	static char why[PATH_MAX + 160];
 	const char *never;
 	char *r = realpath(src, NULL);
-	size_t i;
+	int no;
 
+	if (policy_quiet && (r == NULL || policy_never(r) || (p->known &&
+	    !policy_allowed(p, r)))) {
+		snprintf(why, sizeof(why), "%.*s may not be bound (jobrun daemon "
+		    "--allow-bind DIR)", PATH_MAX, src);
+		free(r);
+		return why;
+	}
 	if (r == NULL) {
 		snprintf(why, sizeof(why), "%s: %s (docker would make it, as "
 		    "root)", src, strerror(errno));
@@ -1824,13 +1845,11 @@ policy_bind(const struct policy *p, const char *src)
 		free(r);
 		return why;
 	}
-	for (i = 0; i < p->binds.n && !gram_under(r, p->binds.v[i]); i++)
-		;
-	if (p->known && i == p->binds.n)
+	if ((no = p->known && !policy_allowed(p, r)))
 		snprintf(why, sizeof(why), "%s is not under a directory the daemon "
 		    "allows (jobrun daemon --allow-bind DIR)", r);
 	free(r);
-	return p->known && i == p->binds.n ? why : NULL;
+	return no ? why : NULL;
 }
 
 /* Whether a task may join network name.  Returns NULL, or why not. */
@@ -4388,9 +4407,9 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
  * The container engine is a table of operations (struct runtime), each of
  * which only builds the command line of a child process: the daemon starts
  * it and watches it like a task's (struct run), with a deadline, so that
- * no engine call blocks its loop.  docker is the first entry (JOBRUN_DOCKER
- * names another CLI that speaks the same, such as podman); another runtime
- * is another table, not branches in the daemon.
+ * no engine call blocks its loop.  docker is the first entry, podman the
+ * second (daemon --runtime; JOBRUN_DOCKER names the CLI, a wrapper say);
+ * another runtime is another table, not branches in the daemon.
  *
  * Each step of each attempt is a container named
  * jobrun-HOME-JOB-POS-ATTEMPT-STEP, so that a restarted daemon finds it
@@ -4728,8 +4747,9 @@ docker_inspect(const char *name, struct strlist *a)
 	    "--format={{.State.Status}} {{.State.ExitCode}}", NULL);
 }
 
+/* ps of this home's containers (of one job's), as "NAME STATE" by format. */
 static void
-docker_list(const char *job, struct strlist *a)
+list_as(const char *job, struct strlist *a, const char *format)
 {
 	docker_cmd(a, "ps");
 	arg(a, "--all");
@@ -4737,7 +4757,13 @@ docker_list(const char *job, struct strlist *a)
 	arg(a, "--filter=label=jobrun.home=%s", homeid);
 	if (job)
 		arg(a, "--filter=label=jobrun.job=%s", job);
-	arg(a, "--format={{.Names}} {{.State}}");
+	arg(a, "--format=%s", format);
+}
+
+static void
+docker_list(const char *job, struct strlist *a)
+{
+	list_as(job, a, "{{.Names}} {{.State}}");
 }
 
 static void
@@ -4776,6 +4802,38 @@ docker_volumes_remove(const struct strlist *names, struct strlist *a)
 }
 
 /*
+ * podman speaks docker's CLI but for three things.  Its ps template's .State
+ * is a phrase ("Exited (3) 6 seconds ago"): the word is .ListContainer.State.
+ * Its rm and stop act on no name at all when one of them is missing (and
+ * exit 0): --ignore skips those.  Its rm --force stops a running container
+ * with SIGTERM and a 10 s wait: --time=0 kills it, as docker's does.
+ */
+static void
+podman_list(const char *job, struct strlist *a)
+{
+	list_as(job, a, "{{.Names}} {{.ListContainer.State}}");
+}
+
+static void
+podman_remove(const struct strlist *names, struct strlist *a)
+{
+	docker_cmd(a, "rm");
+	arg(a, "--force");
+	arg(a, "--time=0");
+	arg(a, "--ignore");
+	docker_names(a, names);
+}
+
+static void
+podman_stop(const struct strlist *names, long long grace_s, struct strlist *a)
+{
+	docker_cmd(a, "stop");
+	arg(a, "--ignore");
+	arg(a, "--time=%lld", grace_s);
+	docker_names(a, names);
+}
+
+/*
  * Each operation fills in the argv (and, for run, the child's environment)
  * of one child process.  What the daemon reads back:
  *   ping      exit 0 when the engine answers;
@@ -4805,8 +4863,30 @@ static const struct runtime runtimes[] = {
 	{ "docker", docker_ping, docker_run, docker_follow, docker_start,
 	  docker_inspect, docker_list, docker_exec, docker_remove, docker_stop,
 	  docker_volumes_remove },
+	{ "podman", docker_ping, docker_run, docker_follow, docker_start,
+	  docker_inspect, podman_list, docker_exec, podman_remove, podman_stop,
+	  docker_volumes_remove },
 };
 static const struct runtime *rt = &runtimes[0];
+
+/*
+ * Selects the runtime called name, and its CLI: JOBRUN_DOCKER, else the
+ * command of that name.  Returns 0, or -1 if there is no such runtime.
+ */
+static int
+rt_select(const char *name)
+{
+	const char *cli = getenv("JOBRUN_DOCKER");
+	size_t i;
+
+	for (i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++)
+		if (strcmp(runtimes[i].name, name) == 0) {
+			rt = &runtimes[i];
+			docker_bin = cli && *cli ? cli : rt->name;
+			return 0;
+		}
+	return -1;
+}
 
 /*
  * Whether the engine answers: 0, or the CLI's exit status (127: there is
@@ -4953,6 +5033,7 @@ static int api_fd = -1;			/* ... its epoll fd, in the loop's poll */
 static char api_url[80];		/* ... where it listens */
 static const char *listen_addr;		/* daemon --listen */
 static long long max_pending;		/* daemon --max-pending: 0, none */
+static long long api_spooled;		/* jobs POSTed since the last ingest */
 static void api_run(void);
 static int api_wait(int);
 
@@ -7524,7 +7605,7 @@ step_started(struct run *r, int code)
 		return;
 	if (j && code == 0)
 		reattach(j, r->pos, r->attempt, r->step, r->deadline);
-	else if (j && r->part.s && strstr(r->part.s, "No such container"))
+	else if (j && r->part.s && strcasestr(r->part.s, "no such container"))
 		step_again(r, 1);	/* it is gone: run the step */
 	else {
 		/*
@@ -8316,22 +8397,25 @@ sched_sweep(long long now)
 
 /*
  * At stop: the containers of the last attempts go now, the daemon waiting
- * up to 5 s for their rm (its children die with it).
+ * up to 5 s for every rm under way (its children die with it: an rm that
+ * podman had not finished left a container behind).
  */
 static void
 rm_last(void)
 {
-	pid_t pid;
-	int i;
+	long long until = mono_ms() + 5000;
+	size_t i;
+	int left = 1;
 
-	if (rm_names.n == 0)
-		return;
 	rm_flush(1);
-	if (nruns == 0 || runs[nruns - 1].kind != R_AUX)
-		return;
-	pid = runs[nruns - 1].pid;
-	for (i = 0; i < 500 && waitpid(pid, NULL, WNOHANG) == 0; i++)
-		usleep(10000);
+	while (left && mono_ms() < until) {
+		for (i = 0, left = 0; i < nruns; i++)
+			if (runs[i].kind == R_AUX && runs[i].batch &&
+			    waitpid(runs[i].pid, NULL, WNOHANG) == 0)
+				left = 1;
+		if (left)
+			usleep(10000);
+	}
 }
 
 /*
@@ -9518,6 +9602,7 @@ daemon_announce(void)
 	daemon_meta("started", "%lld", now_ms());
 	daemon_meta("heartbeat", "%lld", now_ms());
 	daemon_meta("runtime", "%s", docker_bin);
+	daemon_meta("rt", "%s", rt->name);
 	daemon_meta("queues", "%s", q.s ? q.s : "");
 	daemon_meta("defcap", "%d", defcap);
 	daemon_meta("listen", "%s", api_url);
@@ -9703,6 +9788,7 @@ daemon_loop(int ino)
 		}
 		if (dirty || mono_ms() - last_scan >= 1000) {
 			spool_ingest();
+			api_spooled = 0;	/* they are counted in the store now */
 			last_scan = mono_ms();
 			dirty = 0;
 		}
@@ -10184,17 +10270,23 @@ schedule_twin(const struct job *j, char out[ID_LEN + 1])
 	return id != NULL;
 }
 
-/* Serialises unique submits, so that two at once cannot both find no twin. */
+/*
+ * Serialises unique submits, so that two at once cannot both find no twin.
+ * The daemon (nowait) does not wait for it: EWOULDBLOCK, and it says busy.
+ */
 static int
-submit_lock(void)
+submit_lock(int nowait)
 {
 	char *dir = home_path("run"), *path = home_path("run/submit.lock");
 	int fd;
 
 	mkdir_p(dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    flock(fd, LOCK_EX) < 0)
+	    flock(fd, LOCK_EX | (nowait ? LOCK_NB : 0)) < 0) {
+		if (fd >= 0)
+			close(fd);
 		fd = fail("%s: %s", path, strerror(errno));
+	}
 	free(dir);
 	free(path);
 	return fd;
@@ -10270,7 +10362,7 @@ submit_spool(struct job *j, const struct subopt *o, const char *text,
 	char twin[ID_LEN + 1];
 	int lock = -1;
 
-	if ((o->unique || j->unique) && (lock = submit_lock()) < 0)
+	if ((o->unique || j->unique) && (lock = submit_lock(0)) < 0)
 		errx(EX_ERR, "%s", errmsg);
 	if (lock >= 0 && (j->cron ? schedule_twin(j, twin) : submit_twin(j, twin))) {
 		if (o->json)
@@ -10736,10 +10828,19 @@ static int
 stop_wait(const char *id, long long until)
 {
 	char *hid = home_path("run/home-id"), *h = read_file(hid, NULL), *out;
+	char *name, *cli;
 	struct strlist a;
 	int gone = 0;
 
 	snprintf(homeid, sizeof(homeid), "%s", h ? h : "");
+	/* the daemon's runtime and CLI, not this command's defaults */
+	name = db_str("SELECT value FROM meta WHERE key = 'rt'", NULL);
+	cli = db_str("SELECT value FROM meta WHERE key = 'runtime'", NULL);
+	if (name && rt_select(name) == 0 && cli && !getenv("JOBRUN_DOCKER"))
+		docker_bin = cli;	/* kept: the process ends with this verb */
+	else
+		free(cli);
+	free(name);
 	rt->list(id, &a);
 	while (!gone && mono_ms() < until) {
 		out = NULL;
@@ -11002,6 +11103,39 @@ static struct {
 } mh;
 
 static long long api_started;		/* s since the epoch: /live says it */
+static int api_loopback;		/* it listens on a loopback address */
+
+/*
+ * libyaml's scanner takes time quadratic in the nesting of collections: a
+ * POST of 80 KB of [[[[... held the daemon (and so every job) for 17 s.
+ * A job needs a dozen levels; an event pass that stops at NEST_MAX comes
+ * before the parse.  (Spool files are written by local users, whom this
+ * does not guard against yet.)
+ */
+#define NEST_MAX	64
+
+static int
+api_too_deep(const char *text, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, deep = 0, end = 0;
+
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	while (!deep && !end && yaml_parser_parse(&p, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT ||
+		    ev.type == YAML_MAPPING_START_EVENT)
+			deep = ++depth > NEST_MAX;
+		else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+		    ev.type == YAML_MAPPING_END_EVENT)
+			depth--;
+		end = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return deep;
+}
 
 static int
 api_load(void)
@@ -11075,7 +11209,8 @@ struct hreq {
 	const char *type;		/* Content-Type of out */
 	struct buf out;
 	struct MHD_Response *resp;	/* instead of out: a file, say */
-	char *location, *allow;
+	char *location, *allow;		/* headers, when not NULL */
+	int retry_after;		/* seconds, when not 0 */
 };
 
 static void
@@ -11123,7 +11258,7 @@ api_num(struct hreq *q, const char *name, long lo, long hi, long def,
 	if (s == NULL)
 		return 0;
 	*out = strtol(s, &end, 10);
-	if (*s == '\0' || *end || *out < lo || *out > hi)
+	if (!isdigit((unsigned char)*s) || *end || *out < lo || *out > hi)
 		return api_error(q, 400, "%s takes a number from %ld to %ld",
 		    name, lo, hi);
 	return 0;
@@ -11244,8 +11379,11 @@ api_spool(struct hreq *q, struct job *j)
 	char twin[ID_LEN + 1], msg[128];
 	int lock = -1, rc = 0;
 
-	if (j->unique && (lock = submit_lock()) < 0)
-		return api_error(q, 503, "%s", errmsg);
+	if (j->unique && (lock = submit_lock(1)) < 0) {
+		q->retry_after = 1;
+		return api_error(q, 503, "a unique submit is under way: %s; try "
+		    "again", errmsg);
+	}
 	if (lock >= 0 && (j->cron ? schedule_twin(j, twin) : submit_twin(j,
 	    twin))) {
 		snprintf(msg, sizeof(msg), "%s %s of the same name and %s is still"
@@ -11276,8 +11414,9 @@ api_submit(struct hreq *q)
 	char *errs, lim[UNITS_BUFSZ];
 	long long waiting;
 
-	if (max_pending && (waiting = api_waiting()) >= max_pending) {
-		q->allow = xstrdup("1");	/* Retry-After, for a 429 */
+	if (max_pending && (waiting = api_waiting() + api_spooled) >=
+	    max_pending) {
+		q->retry_after = 1;
 		return api_error(q, 429, "%lld jobs wait, and the daemon takes "
 		    "at most %lld (daemon --max-pending); try again later",
 		    waiting, max_pending);
@@ -11289,8 +11428,13 @@ api_submit(struct hreq *q)
 	if (q->body.len == 0)
 		return api_error(q, 400, "no job file: POST one (YAML or JSON) "
 		    "as the body");
-	if ((j = spec_parse("<request>", q->body.s, q->body.len, &none, &pol,
-	    &errs)) == NULL) {
+	if (api_too_deep(q->body.s, q->body.len))
+		return api_error(q, 400, "<request>: collections nested deeper "
+		    "than %d levels", NEST_MAX);
+	policy_quiet = 1;
+	j = spec_parse("<request>", q->body.s, q->body.len, &none, &pol, &errs);
+	policy_quiet = 0;
+	if (j == NULL) {
 		if (errs[0] && errs[strlen(errs) - 1] == '\n')
 			errs[strlen(errs) - 1] = '\0';
 		api_error(q, 400, "%s", errs);
@@ -11305,6 +11449,7 @@ api_submit(struct hreq *q)
 	random_hex(j->id, ID_LEN);
 	j->created = now_ms();
 	if (api_spool(q, j) == 0) {
+		api_spooled++;
 		q->location = xasprintf("/jobs/%s", j->id);
 		buf_add(&q->out, "{");
 		json_kstr(&q->out, "id", j->id);
@@ -11510,6 +11655,7 @@ api_route(struct hreq *q, const char *url)
 {
 	const char *m = strcmp(q->method, "HEAD") == 0 ? "GET" : q->method;
 	struct buf allow = { 0 };
+	char shown[101];
 	size_t i;
 
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -11522,14 +11668,53 @@ api_route(struct hreq *q, const char *url)
 		}
 		buf_addf(&allow, "%s%s", allow.len ? ", " : "", routes[i].method);
 	}
+	/* what the client sent, in messages: printable ASCII only */
+	for (i = 0; url[i] && i < sizeof(shown) - 1; i++)
+		shown[i] = url[i] > 0x20 && url[i] < 0x7f ? url[i] : '?';
+	shown[i] = '\0';
 	if (allow.len) {
 		q->allow = buf_take(&allow);
-		api_error(q, 405, "%s takes %s, not %s", url, q->allow, q->method);
+		api_error(q, 405, "%s takes %s, not %.10s", shown, q->allow, m);
 	} else if (strncmp(url, "/jobs/", 6) == 0 && strchr(url + 6, '/') == NULL)
 		api_error(q, 404, "no job matches '%.40s' (ids are %d lowercase "
-		    "hex digits, in full)", url + 6, ID_LEN);
+		    "hex digits, in full)", shown + 6, ID_LEN);
 	else
-		api_error(q, 404, "no such endpoint: %.100s", url);
+		api_error(q, 404, "no such endpoint: %s", shown);
+}
+
+/*
+ * What a browser could send on a web page's behalf is refused (403): a
+ * request that changes something (POST, PUT) with an Origin or a
+ * Sec-Fetch-Site other than none (a form posted across sites), and, on a
+ * loopback address, any request for a Host that is not loopback (a DNS
+ * name rebound to 127.0.0.1).  Scripts and curl send neither.  Returns 0,
+ * or the status answered.
+ */
+static int
+api_guard(struct hreq *q)
+{
+	const char *host = mh.MHD_lookup_connection_value(q->c, MHD_HEADER_KIND,
+	    "Host");
+	const char *origin = mh.MHD_lookup_connection_value(q->c,
+	    MHD_HEADER_KIND, "Origin");
+	const char *site = mh.MHD_lookup_connection_value(q->c, MHD_HEADER_KIND,
+	    "Sec-Fetch-Site");
+	size_t n;
+
+	if ((strcmp(q->method, "POST") == 0 || strcmp(q->method, "PUT") == 0) &&
+	    (origin || (site && strcmp(site, "none") != 0)))
+		return api_error(q, 403, "a request from a web page (Origin or "
+		    "Sec-Fetch-Site) may not change jobs");
+	if (!api_loopback || host == NULL)
+		return 0;
+	n = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
+	if ((n == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(host, "[::1]", 5) == 0) ||
+	    (n >= 9 && n <= 15 && strncmp(host, "127.", 4) == 0 &&
+	    strspn(host, "0123456789.") == n))
+		return 0;
+	return api_error(q, 403, "this daemon answers on a loopback address, "
+	    "for Host localhost or 127.0.0.1, not another name");
 }
 
 /* A header's value for the log: logfmt-quoted, printable ASCII, cut short. */
@@ -11557,13 +11742,17 @@ api_answer(struct hreq *q, const char *url)
 	struct MHD_Response *r;
 	struct buf lb = { 0 };
 	enum MHD_Result ok;
+	char *body, ra[16];
 	size_t n;
 
-	api_route(q, url);
+	if (api_guard(q) == 0)
+		api_route(q, url);
 	if ((r = q->resp) == NULL) {
 		n = q->out.len;
-		r = mh.MHD_create_response_from_buffer(n, buf_take(&q->out),
-		    MHD_RESPMEM_MUST_FREE);
+		body = buf_take(&q->out);
+		if ((r = mh.MHD_create_response_from_buffer(n, body,
+		    MHD_RESPMEM_MUST_FREE)) == NULL)
+			free(body);
 	}
 	if (r == NULL)
 		return MHD_NO;
@@ -11572,8 +11761,11 @@ api_answer(struct hreq *q, const char *url)
 	if (q->location)
 		mh.MHD_add_response_header(r, "Location", q->location);
 	if (q->allow)
-		mh.MHD_add_response_header(r, q->status == 429 ? "Retry-After" :
-		    "Allow", q->allow);
+		mh.MHD_add_response_header(r, "Allow", q->allow);
+	if (q->retry_after) {
+		snprintf(ra, sizeof(ra), "%d", q->retry_after);
+		mh.MHD_add_response_header(r, "Retry-After", ra);
+	}
 	ok = mh.MHD_queue_response(q->c, q->status, r);
 	mh.MHD_destroy_response(r);
 	buf_add(&lb, "method=");
@@ -11597,6 +11789,7 @@ api_handle(void *cls, struct MHD_Connection *c, const char *url,
     void **cc)
 {
 	struct hreq *q = *cc;
+	const char *cl;
 
 	(void)cls;
 	(void)version;
@@ -11606,6 +11799,13 @@ api_handle(void *cls, struct MHD_Connection *c, const char *url,
 		q->method = method;
 		q->t0 = mono_ms();
 		*cc = q;
+		/* too big by its own account: answered before it is read */
+		cl = mh.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)pol.max_job) {
+			q->big = 1;
+			return api_answer(q, url);
+		}
 		return MHD_YES;
 	}
 	if (*size) {
@@ -11638,6 +11838,9 @@ api_done(void *cls, struct MHD_Connection *c, void **cc,
 	*cc = NULL;
 }
 
+/* Connections at once: each may hold a body up to --max-job-size. */
+#define API_CONNS	16
+
 /*
  * Listens on --listen's address (the socket is the daemon's, so that a
  * port in use is a clear error at start-up); its URL goes to api_url.
@@ -11668,7 +11871,7 @@ api_start(void)
 	}
 	httpd = mh.MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, api_handle,
 	    NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    (unsigned)API_CONNS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_NOTIFY_COMPLETED, api_done, NULL, MHD_OPTION_END);
 	if (httpd == NULL || (di = mh.MHD_get_daemon_info(httpd,
 	    MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
@@ -11677,6 +11880,9 @@ api_start(void)
 	}
 	api_fd = di->epoll_fd;
 	api_started = now_ms() / 1000;
+	api_loopback = ss.ss_family == AF_INET6 ? IN6_IS_ADDR_LOOPBACK(
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr) : (ntohl(((struct
+	    sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
 	if (ss.ss_family == AF_INET6) {
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
 		    sizeof(host));
@@ -11818,14 +12024,21 @@ daemon_args(int argc, char *argv[])
 				    "file name, not '%s'", optarg);
 			metrics_file = optarg;
 			break;
+		case 'R':
+			if (rt_select(optarg) < 0)
+				return usage_error("daemon", "--runtime takes docker "
+				    "or podman, not '%s'", optarg);
+			break;
 		case 'l':
 			if (api_addr(optarg, &ss, &sslen) < 0)
 				return usage_error("daemon", "--listen: %s", errmsg);
 			listen_addr = optarg;
 			break;
 		case 'P':
+			errno = 0;
 			max_pending = strtoll(optarg, &end, 10);
-			if (*optarg == '\0' || *end || max_pending < 1)
+			if (!isdigit((unsigned char)*optarg) || *end || errno ||
+			    max_pending < 1)
 				return usage_error("daemon", "--max-pending takes a "
 				    "count of at least 1, not '%s'", optarg);
 			break;
@@ -14706,6 +14919,8 @@ static const struct opt daemon_opts[] = {
 	{ 'W', "allow-network", "NAME", O_MANY, "let jobs join network NAME" },
 	{ 'S', "max-job-size", "SIZE", 0, "refuse job files larger than SIZE "
 	    "(4m)" },
+	{ 'R', "runtime", "NAME", 0, "run tasks with docker (the default) or "
+	    "podman" },
 	{ 'l', "listen", "ADDR", 0, "answer HTTP on ADDR: PORT (on 127.0.0.1), "
 	    "HOST:PORT or [V6]:PORT" },
 	{ 'P', "max-pending", "N", 0, "POST /jobs answers 429 while N jobs wait" },

@@ -62,7 +62,7 @@ tasks:
     run: pwd > $TORK_OUTPUT
   - name: workdir with cmd
     image: jobrun-test:latest
-    workdir: /var
+    workdir: /bin
     cmd: [pwd]
 EOF
 
@@ -214,7 +214,7 @@ is "$OUT" "echo this script is printed, not run" "entrypoint: [cat] + run: the e
 is "$(task_field "$container" 4 result)" "/tork" "run without workdir runs in /tork"
 is "$(task_field "$container" 5 result)" "/etc" "workdir: /etc with run runs in /etc"
 run "$JOBRUN" logs "$container" 6
-is "$OUT" "/var" "workdir: /var with cmd runs in /var"
+is "$OUT" "/bin" "workdir: /bin with cmd runs in /bin"
 
 # ---------------------------------------------------------------- limits
 run "$JOBRUN" logs "$limits" 1

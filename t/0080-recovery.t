@@ -287,7 +287,7 @@ is "$(job_state "$b7") $(job_state "$b0")" "RUNNING RUNNING" "(b) nobody recorde
 # so that a daemon which would only fetch what they print from its own start
 # on (say `docker logs --since` the restart) misses those lines.
 fin=$("$DOCKER" inspect -f '{{.State.FinishedAt}}' "$("$DOCKER" ps -aq --filter "label=jobrun.job=$b0")")
-fin=$(date -d "$fin" +%s) || fin=$(date +%s)
+fin=$(date -d "${fin% UTC}" +%s) || fin=$(date +%s)  # (podman ends it in " UTC")
 # shellcheck disable=SC2016
 wait_for -t 5 eval '[ "$(date +%s)" -ge $((fin + 2)) ]'
 

@@ -154,6 +154,49 @@ is "$CODE" 413 "a body over --max-job-size: 413"
 like "$(jq -r .message <<<"$BODY")" "over the 2K limit \(daemon --max-job-size\)" "... saying so"
 is "$(count_files "$JOBRUN_HOME/spool/bad")" 0 "nothing refused reaches spool/bad"
 
+# What libyaml would take seconds over is refused before it parses.
+{ printf 'name: deep\nx: '; head -c 1000 /dev/zero | tr '\0' '['; } >deep.yaml
+t0=$(date +%s%N)
+req POST /jobs --data-binary @deep.yaml
+t1=$(date +%s%N)
+is "$CODE" 400 "a body of 1,000 nested [: 400"
+like "$(jq -r .message <<<"$BODY")" "collections nested deeper than 64 levels" "... saying so"
+note "answered in $(( (t1 - t0) / 1000000 )) ms"
+req GET /live
+is "$CODE" 200 "... and the daemon answers on"
+
+# A bind source: the host's files are not described to an HTTP caller.
+mkdir -m 700 private
+cat >bind.yaml <<EOF
+name: bind
+tasks:
+  - name: a
+    image: jobrun-test:latest
+    run: "true"
+    mounts:
+      - type: bind
+        source: $T/private/nothere
+        target: /x
+EOF
+run "$JOBRUN" submit bind.yaml
+like "$ERR" "nothere: No such file or directory" "submit says a bind source is missing"
+req POST /jobs --data-binary @bind.yaml
+is "$CODE" 400 "POST /jobs of the same file: 400"
+like "$(jq -r .message <<<"$BODY")" "$T/private/nothere may not be bound \(jobrun daemon --allow-bind DIR\)" \
+	"... saying only that it may not be bound"
+unlike "$BODY" "No such file" "... not whether it exists"
+
+# A web page's request, or one for another host name, is refused.
+req POST /jobs --data-binary @hello.yaml -H 'Origin: https://evil.example' -H 'Content-Type: text/plain'
+is "$CODE" 403 "POST with an Origin (a form posted by a web page): 403"
+like "$(jq -r .message <<<"$BODY")" "a request from a web page" "... saying so"
+req PUT "/jobs/$ID/cancel" -H 'Sec-Fetch-Site: cross-site'
+is "$CODE" 403 "PUT with Sec-Fetch-Site: cross-site: 403"
+req GET /jobs -H 'Host: evil.example:80'
+is "$CODE" 403 "GET for Host evil.example (a rebound DNS name) on loopback: 403"
+req GET /live -H 'Host: localhost'
+is "$CODE" 200 "GET for Host localhost: 200"
+
 # ---------------------------------------------------------------- pages
 cat >ok.yaml <<'EOF'
 name: ok
@@ -189,13 +232,28 @@ G=$(jq -r .id <<<"$BODY")
 wait_for gate_started "$G"
 ok $? "a job POSTed runs"
 { echo "unique: true"; cat gate.yaml; } >gate-unique.yaml
+flock "$JOBRUN_HOME/run/submit.lock" sleep 2 &
+LOCKER=$!
+wait_for eval '! flock -n "$JOBRUN_HOME/run/submit.lock" true'
+t0=$(date +%s%N)
+req POST /jobs --data-binary @gate-unique.yaml
+t1=$(date +%s%N)
+is "$CODE $(header Retry-After)" "503 1" "a unique POST while a submit holds run/submit.lock: 503, Retry-After: 1"
+ok $(( (t1 - t0) < 2000000000 ? 0 : 1 )) "... at once: the daemon does not wait for the lock"
+wait "$LOCKER"
 req POST /jobs --data-binary @gate-unique.yaml
 is "$CODE" 409 "POST /jobs of a unique job whose twin runs: 409"
 is "$(jq -r '[.id, .duplicate, .message] | join("|")' <<<"$BODY")" \
 	"$G|true|job $G of the same name and inputs is still there; not submitted" "... with the twin's id, as submit --json"
-p1=$(submit ok.yaml)
-p2=$(submit ok.yaml)
-wait_for eval "job_is $p2 PENDING && spool_empty"
+# Four POSTs at once while nothing waits: two are taken, two are not.
+curl -s --no-progress-meter --parallel --parallel-immediate -w '%{http_code}\n' -X POST \
+	--data-binary @ok.yaml -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+	"$URL/jobs" "$URL/jobs" "$URL/jobs" "$URL/jobs" >codes 2>"$T/curl.err"
+is "$(sort codes | uniq -c | awk '{print $2 "x" $1}' | xargs)" "201x2 429x2" \
+	"4 POSTs at once with --max-pending 2: 2 taken, 2 answered 429"
+wait_for eval '[ "$(jq -r .totalItems <<<"$(curl -s "$URL/jobs")")" -ge 1 ] && spool_empty'
+read -r p2 p1 < <(curl -s "$URL/jobs?size=2" | jq -r '[.items[].id] | join(" ")')
+wait_for eval "job_is $p2 PENDING"
 req POST /jobs --data-binary @hello.yaml
 is "$CODE" 429 "POST /jobs while 2 jobs wait (--max-pending 2): 429"
 like "$(jq -r .message <<<"$BODY")" "2 jobs wait, and the daemon takes at most 2 \(daemon --max-pending\)" "... saying so"

@@ -26,6 +26,19 @@ mkdir -m 700 "$JOBRUN_HOME"
 export JOBRUN_HOME
 export JOBRUN_NETWORK=none
 unset JOBRUN_DOCKER
+# JOBRUN_TEST_RUNTIME=podman: the daemons run with --runtime podman, and the
+# helpers below ask podman (t/0390 runs some of the tests so).
+: "${JOBRUN_TEST_RUNTIME:=docker}"
+if [ "$JOBRUN_TEST_RUNTIME" = podman ]; then
+	DOCKER=podman
+	# podman raises root's containers' nofile and nproc limits to values
+	# that a sandboxed host may refuse (runc: "error setting rlimits"):
+	# ask for less, unless the caller has a containers.conf of its own.
+	if [ -z "${CONTAINERS_CONF:-}" ]; then
+		printf '[containers]\ndefault_ulimits = ["nofile=16384:16384", "nproc=16384:16384"]\n' >"$T/containers.conf"
+		export CONTAINERS_CONF=$T/containers.conf
+	fi
+fi
 : "${DOCKER:=docker}"
 DAEMON_PID=
 # shellcheck disable=SC2034 # RC OUT ERR TD are for the sourcing test
@@ -257,7 +270,7 @@ start_daemon() { # [ARGS...]: start `jobrun daemon ARGS` (stderr >> $T/daemon.lo
 	# the log as diagnostics) when it died or never got ready.
 	if daemon_alive; then diag "start_daemon: a daemon already runs (pid $DAEMON_PID)"; return 1; fi
 	echo "--- start_daemon $*" >>"$T/daemon.log"
-	"$JOBRUN" daemon "$@" </dev/null >>"$T/daemon.log" 2>&1 &
+	"$JOBRUN" daemon --runtime "$JOBRUN_TEST_RUNTIME" "$@" </dev/null >>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	local end=$((SECONDS + 10))
 	while [ "$SECONDS" -le "$end" ]; do
@@ -321,6 +334,13 @@ _at_exit=()
 at_exit() { # CMD: eval CMD at exit, after the containers are gone (say, umount)
 	_at_exit+=("$1")
 }
+_rm_f() { # ID...: remove containers at once (podman's rm -f waits 10s for a running one)
+	if [ "$DOCKER" = podman ]; then
+		podman rm -f -v --time=0 "$@" >/dev/null 2>&1
+	else
+		"$DOCKER" rm -f -v "$@" >/dev/null 2>&1
+	fi
+}
 _cleanup() {
 	local st=$? id ids vols
 	trap - EXIT
@@ -345,10 +365,10 @@ _cleanup() {
 			[ "$pass" = 2 ] && sleep 1
 			ids=$("$DOCKER" ps -aq --filter "label=jobrun.home=$id" 2>/dev/null)
 			# shellcheck disable=SC2086
-			[ -n "$ids" ] && "$DOCKER" rm -f -v $ids >/dev/null 2>&1
+			[ -n "$ids" ] && _rm_f $ids
 			ids=$("$DOCKER" ps -aq --filter "name=^jobrun-$id-" 2>/dev/null)
 			# shellcheck disable=SC2086
-			[ -n "$ids" ] && "$DOCKER" rm -f -v $ids >/dev/null 2>&1
+			[ -n "$ids" ] && _rm_f $ids
 		done
 		vols=$(volumes)
 		# shellcheck disable=SC2086
