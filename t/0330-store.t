@@ -41,8 +41,9 @@ moves() { # ID POS STATE: how many times the daemon logged that move
 	grep -c "event=task.state job=$1 task=$2 state=$3\$" "$T/daemon.log"
 }
 
-start_daemon
+start_daemon --listen 0
 ok $? "the daemon starts"
+URL=$("$JOBRUN" status --json | jq -r '.daemon.listen // empty')
 
 # ---------------------------------------------------------------- busy
 # The first task ends while sqlite3 holds the write lock for 14 s, past
@@ -97,6 +98,14 @@ if [ -n "$small" ]; then
 	is "$(task_field "$full" 1 state)" RUNNING "the store still has the task RUNNING"
 	has_containers all
 	ok $? "its container is kept"
+	code=$(curl -s -o "$T/ready" -w '%{http_code}' "$URL/ready")
+	is "$code $(jq -r .message "$T/ready")" "503 the store cannot be written: database or disk is full" \
+		"GET /ready (daemon --listen): 503, and why"
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/live")
+	is "$code" 200 "GET /live: 200, the daemon answers while it waits"
+	code=$(curl -s -o "$T/post" -w '%{http_code}' --data-binary @gate.yaml "$URL/jobs")
+	like "$code $(jq -r .message "$T/post")" "^503 cannot spool the job: " \
+		"POST /jobs: 503, the spool cannot be written either"
 	rm -f "$JOBRUN_HOME/filler"
 	wait_for -t 20 grep -q 'level=info event=store.ok paused=' "$T/daemon.log"
 	ok $? "with room again, the daemon goes on (store.ok)"
