@@ -4562,9 +4562,11 @@ env_private(const char *name)
 		"DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH",
 		"DOCKER_TLS_VERIFY", "DOCKER_API_VERSION", "DOCKER_DEFAULT_PLATFORM",
 		"DOCKER_BUILDKIT", "GODEBUG", "GOTRACEBACK", "GOMAXPROCS", "GOGC",
-		NULL };
+		"REGISTRY_AUTH_FILE", "STORAGE_DRIVER", "STORAGE_OPTS", NULL };
+	/* CONTAINER_HOST would send podman's calls to another engine */
 	static const char *prefix[] = { "DOCKER_CLI_", "DOCKER_CONTENT_TRUST",
-		"CONTAINERS_", "LC_", "LD_", "XDG_", NULL };
+		"CONTAINERS_", "CONTAINER_", "PODMAN_", "BUILDAH_", "LC_", "LD_",
+		"XDG_", NULL };
 	size_t i;
 
 	for (i = 0; cli[i]; i++)
@@ -4806,7 +4808,9 @@ docker_volumes_remove(const struct strlist *names, struct strlist *a)
  * is a phrase ("Exited (3) 6 seconds ago"): the word is .ListContainer.State.
  * Its rm and stop act on no name at all when one of them is missing (and
  * exit 0): --ignore skips those.  Its rm --force stops a running container
- * with SIGTERM and a 10 s wait: --time=0 kills it, as docker's does.
+ * with SIGTERM and a 10 s wait: --time=0 kills it, as docker's does.  Its
+ * rm refuses a sidecar whose network a task's container joined, until
+ * that one is gone: --depend removes them together.
  */
 static void
 podman_list(const char *job, struct strlist *a)
@@ -4821,6 +4825,7 @@ podman_remove(const struct strlist *names, struct strlist *a)
 	arg(a, "--force");
 	arg(a, "--time=0");
 	arg(a, "--ignore");
+	arg(a, "--depend");
 	docker_names(a, names);
 }
 
@@ -4868,6 +4873,25 @@ static const struct runtime runtimes[] = {
 	  docker_volumes_remove },
 };
 static const struct runtime *rt = &runtimes[0];
+
+/*
+ * A container's state in docker's words.  podman has three more: a
+ * container created and prepared but not started is "initialized" (to be
+ * started, as a created one), one that has stopped but is not yet cleaned
+ * up is "stopped" for a moment before "exited", and one being stopped is
+ * "stopping".
+ */
+static const char *
+rt_state(const char *s)
+{
+	if (strcmp(s, "initialized") == 0)
+		return "created";
+	if (strcmp(s, "stopped") == 0)
+		return "exited";
+	if (strcmp(s, "stopping") == 0)
+		return "running";
+	return s;
+}
 
 /*
  * Selects the runtime called name, and its CLI: JOBRUN_DOCKER, else the
@@ -7516,7 +7540,7 @@ ask_state(const struct run *r, int code, int *exit_code)
 	if (code != 0 || r->part.s == NULL ||
 	    sscanf(r->part.s, "%31s %d", state, exit_code) != 2)
 		return NULL;
-	return xstrdup(state);
+	return xstrdup(rt_state(state));
 }
 
 /*
@@ -7917,7 +7941,7 @@ listing_read(struct run *r, struct strlist *names, struct strlist *states)
 		if ((sp = strchr(line, ' ')) != NULL) {
 			*sp = '\0';
 			strlist_add(names, xstrdup(line));
-			strlist_add(states, xstrdup(sp + 1));
+			strlist_add(states, xstrdup(rt_state(sp + 1)));
 		}
 }
 
@@ -10827,20 +10851,24 @@ static int request_check(const char *, const char *);
 static int
 stop_wait(const char *id, long long until)
 {
+	static char *daemon_cli;
 	char *hid = home_path("run/home-id"), *h = read_file(hid, NULL), *out;
-	char *name, *cli;
+	char *name;
 	struct strlist a;
 	int gone = 0;
 
 	snprintf(homeid, sizeof(homeid), "%s", h ? h : "");
-	/* the daemon's runtime and CLI, not this command's defaults */
-	name = db_str("SELECT value FROM meta WHERE key = 'rt'", NULL);
-	cli = db_str("SELECT value FROM meta WHERE key = 'runtime'", NULL);
-	if (name && rt_select(name) == 0 && cli && !getenv("JOBRUN_DOCKER"))
-		docker_bin = cli;	/* kept: the process ends with this verb */
-	else
-		free(cli);
-	free(name);
+	/* the daemon's runtime and CLI, not this command's defaults; cli is
+	 * kept in docker_bin until the process ends with this verb */
+	if (daemon_cli == NULL) {
+		name = db_str("SELECT value FROM meta WHERE key = 'rt'", NULL);
+		daemon_cli = db_str("SELECT value FROM meta WHERE key = 'runtime'",
+		    NULL);
+		if (name && rt_select(name) == 0 && daemon_cli &&
+		    !getenv("JOBRUN_DOCKER"))
+			docker_bin = daemon_cli;
+		free(name);
+	}
 	rt->list(id, &a);
 	while (!gone && mono_ms() < until) {
 		out = NULL;

@@ -17,6 +17,7 @@ podman image exists jobrun-test:latest 2>/dev/null ||
 	skip_all "podman has no image jobrun-test:latest (run sh t/setup)"
 
 cd "$T" || BAIL_OUT "cd $T"
+NL=$'\n'
 export JOBRUN_TEST_RUNTIME=podman
 printf '[containers]\ndefault_ulimits = ["nofile=16384:16384", "nproc=16384:16384"]\n' >containers.conf
 export CONTAINERS_CONF=$T/containers.conf   # (see t/lib.sh)
@@ -62,6 +63,34 @@ RUN_TIMEOUT=60 run "$JOBRUN" wait "$e"
 is "$RC" 0 "an each: of 3 and a parallel: of 2 run to COMPLETED under podman"
 run "$JOBRUN" logs "$e"
 is "$(grep -cE '^(item [123]|p[12])$' <<<"$OUT")" 5 "... every item and branch logged its line"
+
+# A sidecar: podman removes it only with the container that joined its
+# network (rm --depend).  And variables podman itself reads (CONTAINER_HOST
+# would send it to another engine) reach the container, not podman.
+cat >side.yaml <<'EOF'
+name: sidecar
+tasks:
+  - name: main
+    image: jobrun-test:latest
+    env:
+      CONTAINER_HOST: tcp://127.0.0.1:1
+      PODMAN_USERNS: auto
+    sidecars:
+      - name: web
+        image: jobrun-test:latest
+        run: mkdir -p /www && echo ok-from-sidecar > /www/health && exec httpd -f -p 8080 -h /www
+        probe: {path: /health, port: 8080, timeout: 20s}
+    run: wget -q -O - http://localhost:8080/health; echo "host=$CONTAINER_HOST userns=$PODMAN_USERNS"
+EOF
+sc=$(submit side.yaml)
+RUN_TIMEOUT=60 run "$JOBRUN" wait "$sc"
+is "$RC" 0 "a task with a sidecar runs to COMPLETED under podman"
+run "$JOBRUN" logs "$sc"
+like "$OUT" "(^|$NL)ok-from-sidecar${NL}host=tcp://127.0.0.1:1 userns=auto\$" \
+	"... it reached the sidecar, and CONTAINER_HOST and PODMAN_USERNS reached it, not podman"
+wait_for -t 30 no_containers_left
+ok $? "... the sidecar and the task's container are removed"
+is "$(grep -c 'event=container.rm' "$T/daemon.log")" 0 "... by rms that all exited 0"
 stop_daemon
 
 # ---------------------------------------------------------------- what differs
