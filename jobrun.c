@@ -1812,13 +1812,13 @@ policy_allowed(const struct policy *p, const char *r)
 	return 0;
 }
 
+static int policy_quiet;	/* an HTTP caller: say nothing of host files */
+
 /*
  * Whether src may be bound into a container.  Symbolic links are resolved
  * first, so that a link under an allowed directory cannot lead out of it.
  * Returns NULL, or why not.
  */
-static int policy_quiet;	/* an HTTP caller: say nothing of the host's files */
-
 static const char *
 policy_bind(const struct policy *p, const char *src)
 {
@@ -5053,11 +5053,11 @@ static int rm_inflight;			/* batch rms not yet reaped */
 static int sweep_want;			/* 1: an rm ended since; 2: one failed */
 static long long swept_at;		/* monotonic ms: the last sweep, or 0 */
 static struct MHD_Daemon *httpd;	/* daemon --listen (the HTTP face) */
-static int api_fd = -1;			/* ... its epoll fd, in the loop's poll */
+static int api_fd = -1;			/* ... its epoll fd, polled */
 static char api_url[80];		/* ... where it listens */
 static const char *listen_addr;		/* daemon --listen */
 static long long max_pending;		/* daemon --max-pending: 0, none */
-static long long api_spooled;		/* jobs POSTed since the last ingest */
+static long long api_spooled;		/* POSTed since the last ingest */
 static void api_run(void);
 static int api_wait(int);
 
@@ -9812,7 +9812,7 @@ daemon_loop(int ino)
 		}
 		if (dirty || mono_ms() - last_scan >= 1000) {
 			spool_ingest();
-			api_spooled = 0;	/* they are counted in the store now */
+			api_spooled = 0;	/* the store counts them now */
 			last_scan = mono_ms();
 			dirty = 0;
 		}
@@ -10858,8 +10858,8 @@ stop_wait(const char *id, long long until)
 	int gone = 0;
 
 	snprintf(homeid, sizeof(homeid), "%s", h ? h : "");
-	/* the daemon's runtime and CLI, not this command's defaults; cli is
-	 * kept in docker_bin until the process ends with this verb */
+	/* the daemon's runtime and CLI, not this command's defaults, read
+	 * once: docker_bin keeps pointing at daemon_cli until the verb ends */
 	if (daemon_cli == NULL) {
 		name = db_str("SELECT value FROM meta WHERE key = 'rt'", NULL);
 		daemon_cli = db_str("SELECT value FROM meta WHERE key = 'runtime'",
@@ -11120,10 +11120,10 @@ cmd_wait(int argc, char *argv[])
 #define MHD_FUNCS \
 	X(MHD_start_daemon) X(MHD_stop_daemon) X(MHD_run) \
 	X(MHD_get_daemon_info) X(MHD_get_timeout) \
-	X(MHD_create_response_from_buffer) X(MHD_create_response_from_fd) \
+	X(MHD_create_response_from_buffer) \
 	X(MHD_create_response_from_callback) X(MHD_add_response_header) \
 	X(MHD_queue_response) X(MHD_destroy_response) \
-	X(MHD_lookup_connection_value) X(MHD_get_connection_info)
+	X(MHD_lookup_connection_value)
 static struct {
 #define X(f)	__typeof__(f) *f;
 	MHD_FUNCS
@@ -11196,7 +11196,7 @@ api_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 
 	memset(ss, 0, sizeof(*ss));
 	p = strtol(port, &end, 10);
-	if (*port == '\0' || *end || p < 0 || p > 65535 || !isdigit((unsigned char)*port))
+	if (!isdigit((unsigned char)*port) || *end || p > 65535)
 		return fail("'%s' has no port from 0 to 65535 (PORT, HOST:PORT "
 		    "or [ADDRESS]:PORT)", s);
 	if (colon == NULL)
