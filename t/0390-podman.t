@@ -10,6 +10,7 @@
 # unless --ignore), and a workdir the image lacks fails the task with
 # podman's reason (docker makes the directory).  No container of any of it
 # is left in podman's store.
+export JOBRUN_TEST_RUNTIME=podman	# lib.sh: DOCKER=podman, a CONTAINERS_CONF
 . "$(dirname "$0")/lib.sh"
 need_jobrun
 command -v podman >/dev/null || skip_all "podman is not installed (run sh t/setup)"
@@ -18,10 +19,6 @@ podman image exists jobrun-test:latest 2>/dev/null ||
 
 cd "$T" || BAIL_OUT "cd $T"
 NL=$'\n'
-export JOBRUN_TEST_RUNTIME=podman
-printf '[containers]\ndefault_ulimits = ["nofile=16384:16384", "nproc=16384:16384"]\n' >containers.conf
-export CONTAINERS_CONF=$T/containers.conf   # (see t/lib.sh)
-DOCKER=podman
 
 # ---------------------------------------------------------------- the tests, again
 for t in 0030-run 0040-fail 0060-cancel 0080-recovery; do
