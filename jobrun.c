@@ -106,7 +106,10 @@
  * builds a child's command line; docker is the first entry.  The daemon
  * runs every one as a child of its poll loop (struct run) and goes on
  * when it exits (an R_ASK's answer goes to ask_done), so no engine call
- * blocks it.
+ * blocks it.  A queue may run on an engine of its own (-q Q:N@WHERE,
+ * struct engine): each child is pointed at its task's engine through its
+ * environment, and reconcile, sweep, batch rm and the down/up watch are
+ * per engine, so that one engine's fault holds up its queues only.
  *
  * Sections, in data-flow order, each behind a banner (grep -n '^/. --'),
  * the long ones with inner banners:
@@ -4420,6 +4423,38 @@ json_job(struct buf *b, const struct jobrow *r, const struct taskrow *tasks,
 static const char *docker_bin = "docker";
 static char homeid[HOMEID_LEN + 1];
 
+/*
+ * The engines the daemon talks to.  engines[0] is the CLI's own (its
+ * environment, its current context); daemon -q QUEUE:N@WHERE sends a
+ * queue's tasks to another, named by a host URL or a context, which the
+ * CLI learns from its environment (struct runtime's hostvar, ctxvar):
+ * never from its command line.  Each engine lives on its own: one that
+ * goes away holds up its queues only, and each is reconciled, swept and
+ * pinged by itself.
+ */
+#define ENGINES_MAX	16
+
+struct engine {
+	const char *where;		/* NULL: engines[0] */
+	int reconciling;		/* nothing starts on it until it is over */
+	long long reconcile_at;		/* monotonic ms: list again */
+	long long down;			/* ms: since it went away, or 0 */
+	long long ping_at;		/* monotonic ms: ask whether it is back */
+	long long backoff;		/* ms: 1 s, doubling up to 30 s */
+	int pinging;			/* an ASK_PING is out */
+	char *why;			/* what its CLI said as it went away */
+	struct strlist rm_names;	/* finished attempts' containers */
+	size_t rm_attempts;		/* ... of this many attempts */
+	long long rm_since;		/* monotonic ms: the first of them */
+	int rm_inflight;		/* batch rms not yet reaped */
+	int sweep_want;			/* 1: an rm ended since; 2: one failed */
+	long long swept_at;		/* monotonic ms: the last sweep, or 0 */
+};
+
+static struct engine engines[ENGINES_MAX];
+static size_t nengines = 1;
+static void rt_aim(const char *);
+
 static char *
 rt_name(const char *job, int pos, int attempt, int step)
 {
@@ -4439,13 +4474,13 @@ rt_volume(const char *job, int pos, size_t v)
 }
 
 /*
- * Starts argv with stdout and stderr on outfd (or /dev/null when -1).  The
- * child gets its own process group, so that ^C at the daemon's terminal does
+ * Starts argv with stdout and stderr on outfd (or /dev/null when -1),
+ * talking to engines[eng].  The child gets its own process group, so that ^C at the daemon's terminal does
  * not reach the docker CLI, and dies with the daemon: a restarted daemon
  * reattaches to the container, not to the CLI.
  */
 static pid_t
-rt_spawn(char *const argv[], int outfd, const struct kvlist *env)
+rt_spawn(char *const argv[], int outfd, const struct kvlist *env, size_t eng)
 {
 	size_t i;
 	pid_t parent = getpid(), pid;
@@ -4477,18 +4512,21 @@ rt_spawn(char *const argv[], int outfd, const struct kvlist *env)
 	dup2(outfd, STDERR_FILENO);
 	for (i = 0; env && i < env->n; i++)
 		setenv(env->v[i].key, env->v[i].val, 1);
+	if (engines[eng].where)
+		rt_aim(engines[eng].where);
 	execvp(argv[0], argv);
 	dprintf(STDERR_FILENO, "jobrun: %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
 /*
- * Runs argv to completion, capturing its stdout into *out (caller frees).
- * Returns its exit status, or -1.  It blocks: for commands, and for the
+ * Runs argv to completion, on the engine at where (NULL: the CLI's own),
+ * capturing its stdout into *out (caller frees).  Returns its exit status,
+ * or -1.  It blocks: for commands, and for the
  * daemon's one check of the engine before its loop starts.
  */
 static int
-rt_capture(char *const argv[], char **out)
+rt_capture(char *const argv[], const char *where, char **out)
 {
 	struct buf b = { 0 };
 	char chunk[4096];
@@ -4510,6 +4548,8 @@ rt_capture(char *const argv[], char **out)
 		dup2(nul, STDIN_FILENO);
 		dup2(fds[1], STDOUT_FILENO);
 		dup2(nul, STDERR_FILENO);
+		if (where)
+			rt_aim(where);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -4852,6 +4892,7 @@ podman_stop(const struct strlist *names, long long grace_s, struct strlist *a)
  */
 struct runtime {
 	const char *name;
+	const char *hostvar, *ctxvar;	/* the CLI's engine: a URL, a name */
 	void (*ping)(struct strlist *);
 	void (*run)(const struct rtstep *, struct strlist *, struct kvlist *);
 	void (*follow)(const char *, long long, struct strlist *);
@@ -4865,12 +4906,12 @@ struct runtime {
 };
 
 static const struct runtime runtimes[] = {
-	{ "docker", docker_ping, docker_run, docker_follow, docker_start,
-	  docker_inspect, docker_list, docker_exec, docker_remove, docker_stop,
-	  docker_volumes_remove },
-	{ "podman", docker_ping, docker_run, docker_follow, docker_start,
-	  docker_inspect, podman_list, docker_exec, podman_remove, podman_stop,
-	  docker_volumes_remove },
+	{ "docker", "DOCKER_HOST", "DOCKER_CONTEXT", docker_ping, docker_run,
+	  docker_follow, docker_start, docker_inspect, docker_list, docker_exec,
+	  docker_remove, docker_stop, docker_volumes_remove },
+	{ "podman", "CONTAINER_HOST", "CONTAINER_CONNECTION", docker_ping,
+	  docker_run, docker_follow, docker_start, docker_inspect, podman_list,
+	  docker_exec, podman_remove, podman_stop, docker_volumes_remove },
 };
 static const struct runtime *rt = &runtimes[0];
 
@@ -4913,6 +4954,78 @@ rt_select(const char *name)
 }
 
 /*
+ * In a child, before its exec: the CLI is to talk to the engine at where,
+ * a URL or a context name (engine_where), by the runtime's variables; the
+ * other one goes, as DOCKER_HOST would win over DOCKER_CONTEXT.
+ */
+static void
+rt_aim(const char *where)
+{
+	int url = strstr(where, "://") != NULL;
+
+	setenv(url ? rt->hostvar : rt->ctxvar, where, 1);
+	unsetenv(url ? rt->ctxvar : rt->hostvar);
+}
+
+/*
+ * Whether where names an engine: unix://PATH, tcp://HOST:PORT or
+ * ssh://[USER@]HOST[:PORT], or a context name as docker makes them.
+ * Returns 0, or -1 with *why.
+ */
+static int
+engine_where(const char *where, const char **why)
+{
+	static const char *const scheme[] = { "unix:///", "tcp://", "ssh://" };
+	const char *p;
+	size_t i;
+
+	*why = NULL;
+	if (strlen(where) > 255)
+		*why = "it is longer than 255 bytes";
+	for (p = where; !*why && *p; p++)
+		if (!isgraph((unsigned char)*p))
+			*why = "it has a space or a control character";
+	if (*why || strstr(where, "://") == NULL) {
+		if (!*why && !isalnum((unsigned char)*where))
+			*why = "a context name starts with a letter or digit";
+		for (p = where; !*why && *p; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("_.+-", *p))
+				*why = "a context name has letters, digits and _.+-"
+				    " only; a host is unix:///PATH, tcp://HOST:PORT "
+				    "or ssh://[USER@]HOST";
+		return *why ? -1 : 0;
+	}
+	for (i = 0; i < sizeof(scheme) / sizeof(scheme[0]); i++)
+		if (strncmp(where, scheme[i], strlen(scheme[i])) == 0 &&
+		    where[strlen(scheme[i])] != '\0')
+			return 0;
+	*why = "a host is unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST";
+	return -1;
+}
+
+/* The engine at where, added if it is new; -1 past ENGINES_MAX. */
+static int
+engine_add(const char *where)
+{
+	size_t i;
+
+	for (i = 1; i < nengines; i++)
+		if (strcmp(engines[i].where, where) == 0)
+			return (int)i;
+	if (nengines == ENGINES_MAX)
+		return -1;
+	engines[nengines].where = where;
+	return (int)nengines++;
+}
+
+/* How logs and messages name engine e. */
+static const char *
+engine_name(size_t e)
+{
+	return engines[e].where ? engines[e].where : "default";
+}
+
+/*
  * Whether the engine answers: 0, or the CLI's exit status (127: there is
  * no such command) with errmsg.  Blocks: start-up only.
  */
@@ -4924,7 +5037,7 @@ rt_ping(void)
 	int rc;
 
 	rt->ping(&a);
-	rc = rt_capture(a.v, &out);
+	rc = rt_capture(a.v, NULL, &out);
 	free(out);
 	strlist_free(&a);
 	if (rc == 127)
@@ -4937,11 +5050,11 @@ rt_ping(void)
 	return rc;
 }
 
-/* Fire and forget a, which this frees: its output goes nowhere. */
+/* Fire and forget a on engine eng; this frees a.  Its output goes nowhere. */
 static pid_t
-rt_bg(struct strlist *a)
+rt_bg(struct strlist *a, size_t eng)
 {
-	pid_t pid = rt_spawn(a->v, -1, NULL);
+	pid_t pid = rt_spawn(a->v, -1, NULL, eng);
 
 	strlist_free(a);
 	return pid;
@@ -5006,6 +5119,7 @@ struct run {
 	char job[ID_LEN + 1];
 	int pos, attempt, step;
 	char *queue;			/* counts against this queue's cap */
+	size_t eng;			/* engines[]: where its CLI goes */
 	long long deadline;		/* monotonic ms: the attempt times out */
 	long long rekill_at;		/* monotonic ms: try docker rm -f again */
 	long long tdeadline;		/* R_PROBE: the attempt's own deadline */
@@ -5029,6 +5143,7 @@ struct run {
 struct qcap {
 	char *name;
 	int cap;
+	size_t eng;			/* engines[]: where its tasks run */
 };
 
 static struct run *runs;
@@ -5040,18 +5155,6 @@ static int sigpipe_[2] = { -1, -1 };
 static const char *metrics_file;	/* daemon --metrics-file */
 static long long log_max;		/* daemon --log-max: bytes per task log */
 static volatile sig_atomic_t got_term;
-static int reconciling;			/* nothing starts until it is over */
-static long long engine_down;		/* ms: since the engine went away, or 0 */
-static long long engine_ping_at;	/* monotonic ms: ask whether it is back */
-static long long engine_backoff;	/* ms: 1 s, doubling up to 30 s */
-static int engine_pinging;		/* an ASK_PING is out */
-static long long reconcile_at;		/* monotonic ms: list again */
-static struct strlist rm_names;		/* finished attempts' containers */
-static size_t rm_attempts;		/* ... of this many attempts */
-static long long rm_since;		/* monotonic ms: the first of them */
-static int rm_inflight;			/* batch rms not yet reaped */
-static int sweep_want;			/* 1: an rm ended since; 2: one failed */
-static long long swept_at;		/* monotonic ms: the last sweep, or 0 */
 static struct MHD_Daemon *httpd;	/* daemon --listen (the HTTP face) */
 static int api_fd = -1;			/* ... its epoll fd, polled */
 static char api_url[80];		/* ... where it listens */
@@ -5081,7 +5184,7 @@ static size_t njcache;
 
 static char *redact(const struct strlist *l, char *s);
 static void engine_check(struct run *r, int code);
-static void engine_ping(void);
+static void engine_ping(size_t);
 static void task_requeue(struct run *r);
 static int daemon_meta(const char *key, const char *fmt, ...);
 static long long cron_after(const char *expr, long long now);
@@ -5157,6 +5260,37 @@ run_add(pid_t pid, int kind, const char *job, int pos, int attempt, int step)
 	if (kind == R_AUX)	/* an engine that does not answer: give up */
 		r->kill_at = mono_ms() + RT_ASK_MS;
 	return r;
+}
+
+/* The queue of a task (caller frees), or NULL. */
+static char *
+task_queue(const char *job, int pos)
+{
+	return db_str("SELECT queue FROM tasks WHERE job = ? AND pos = ?", "si",
+	    job, pos);
+}
+
+/* The engine of queue q's tasks: daemon -q Q:N@WHERE's, else the CLI's own. */
+static size_t
+queue_engine(const char *q)
+{
+	size_t i;
+
+	for (i = 0; q && i < nqcaps; i++)
+		if (strcmp(qcaps[i].name, q) == 0)
+			return qcaps[i].eng;
+	return 0;
+}
+
+/* The engine of a task, by its queue. */
+static size_t
+task_engine(const char *job, int pos)
+{
+	char *q = task_queue(job, pos);
+	size_t e = queue_engine(q);
+
+	free(q);
+	return e;
 }
 
 static int
@@ -5389,6 +5523,7 @@ run_logged(char *const argv[], const struct kvlist *cenv, int kind,
 	size_t i;
 	pid_t pid;
 	int p[2], log;
+	char *q;
 
 	if ((log = open_log(j->id, pos)) < 0)
 		return NULL;
@@ -5397,9 +5532,11 @@ run_logged(char *const argv[], const struct kvlist *cenv, int kind,
 		fail("pipe: %s", strerror(errno));
 		return NULL;
 	}
-	pid = rt_spawn(argv, p[1], cenv);
+	q = task_queue(j->id, pos);
+	pid = rt_spawn(argv, p[1], cenv, queue_engine(q));
 	close(p[1]);
 	if (pid < 0) {
+		free(q);
 		close(p[0]);
 		close(log);
 		return NULL;
@@ -5412,8 +5549,8 @@ run_logged(char *const argv[], const struct kvlist *cenv, int kind,
 	for (i = 0; env && i < env->n; i++)
 		if (env_secret(env->v[i].key) && *env->v[i].val)
 			strlist_add(&r->redact, xstrdup(env->v[i].val));
-	r->queue = db_str("SELECT queue FROM tasks WHERE job = ? AND pos = ?",
-	    "si", j->id, pos);
+	r->queue = q;
+	r->eng = queue_engine(q);
 	return r;
 }
 
@@ -5437,7 +5574,7 @@ run_ask(struct run *from, enum ask ask, struct strlist *argv)
 
 	memset(&from->redact, 0, sizeof(from->redact));
 	if (pipe2(p, O_CLOEXEC) == 0) {
-		if ((pid = rt_spawn(argv->v, p[1], NULL)) < 0)
+		if ((pid = rt_spawn(argv->v, p[1], NULL, c.eng)) < 0)
 			close(p[0]);
 		close(p[1]);
 	}
@@ -5459,6 +5596,7 @@ run_ask(struct run *from, enum ask ask, struct strlist *argv)
 	}
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	r = run_add(pid, R_ASK, c.job, c.pos, c.attempt, c.step);
+	r->eng = c.eng;
 	r->ask = ask;
 	r->out = p[0];
 	r->kill_at = mono_ms() + RT_ASK_MS;
@@ -5471,8 +5609,7 @@ run_ask(struct run *from, enum ask ask, struct strlist *argv)
 	r->cancelled = c.cancelled;
 	r->redact = c.redact;
 	if (*c.job)
-		r->queue = db_str("SELECT queue FROM tasks WHERE job = ? AND pos"
-		    " = ?", "si", c.job, c.pos);
+		r->queue = task_queue(c.job, c.pos);
 }
 
 static int
@@ -6455,15 +6592,17 @@ sched_tick(void)
 {
 	struct strlist qs = { 0 };
 	struct strlist go = { 0 };
+	const struct engine *e;
 	sqlite3_stmt *st;
 	size_t i, k;
 	int room;
 
-	if (reconciling || engine_down)	/* what runs is not known yet */
-		return;
 	db_strs(&qs, "SELECT queue FROM counts WHERE what = 'task' AND state = ?"
 	    " AND n > 0", "s", tstate_name(T_PENDING));
 	for (k = 0; k < qs.n; k++) {
+		e = &engines[queue_engine(qs.v[k])];
+		if (e->reconciling || e->down)	/* what runs is not known yet */
+			continue;
 		if ((room = queue_cap(qs.v[k]) - queue_busy(qs.v[k])) <= 0)
 			continue;
 		st = db_prep("SELECT job, pos FROM tasks WHERE state = ? AND"
@@ -7315,6 +7454,7 @@ sidecars_start(struct job *j, const struct task *t, int pos, int attempt,
 	ctx.attempt = attempt;
 	ctx.step = step;
 	ctx.deadline = ctx.tdeadline = deadline;
+	ctx.eng = task_engine(j->id, pos);
 	for (k = 0; k < t->sidecars.n; k++)
 		strlist_add(&names, rt_sidecar(j->id, pos, attempt, k));
 	rt->remove(&names, &a);
@@ -7428,7 +7568,7 @@ probe_next(struct job *j, const struct task *t, int pos, int attempt,
 {
 	const struct sidecar *sc;
 	struct strlist a;
-	char *name, *url;
+	char *name, *url, *q;
 	struct run *r;
 	pid_t pid;
 
@@ -7444,14 +7584,17 @@ probe_next(struct job *j, const struct task *t, int pos, int attempt,
 	/* The script is fixed; the URL reaches it as $0, not as code. */
 	rt->exec(name, "until wget -q -O /dev/null \"$0\"; do sleep 0.5; done",
 	    url, &a);
-	pid = rt_bg(&a);
+	q = task_queue(j->id, pos);
+	pid = rt_bg(&a, queue_engine(q));
 	free(name);
 	free(url);
-	if (pid < 0)
+	if (pid < 0) {
+		free(q);
 		return 0;
+	}
 	r = run_add(pid, R_PROBE, j->id, pos, attempt, step);
-	r->queue = db_str("SELECT queue FROM tasks WHERE job = ? AND pos = ?",
-	    "si", j->id, pos);
+	r->queue = q;
+	r->eng = queue_engine(q);
 	r->probe = k;
 	r->tdeadline = deadline;
 	r->deadline = mono_ms() + (sc->probe.timeout_ms > 0 ?
@@ -7777,7 +7920,7 @@ sched_progress(void)
 }
 
 /* A child exited; works on a copy, since handling it may add runs. */
-static void rm_ended(size_t, int);
+static void rm_ended(size_t, size_t, int);
 
 static void
 sched_reap(pid_t pid, int status)
@@ -7802,8 +7945,8 @@ sched_reap(pid_t pid, int status)
 	switch (r.kind) {
 	case R_AUX:
 		if (r.batch)
-			rm_ended(r.batch, code);
-		if (r.then.n && rt_spawn(r.then.v, -1, NULL) > 0) {
+			rm_ended(r.eng, r.batch, code);
+		if (r.then.n && rt_spawn(r.then.v, -1, NULL, r.eng) > 0) {
 			/* reaped as an unknown pid: nothing follows it */
 		}
 		break;
@@ -7888,19 +8031,44 @@ reattach(struct job *j, int pos, int attempt, int step, long long deadline)
 }
 
 /*
- * After a restart: one listing of this home's containers says what the
- * last daemon left.  Until the answer is in, nothing new starts.
+ * After a restart: one listing of this home's containers on engine e says
+ * what the last daemon left there.  Until the answer is in, nothing new
+ * starts on it.
  */
 static void
-sched_recover(void)
+sched_recover(size_t e)
 {
 	struct run ctx = { 0 };
 	struct strlist a;
 
-	reconciling = 1;
-	reconcile_at = 0;
+	engines[e].reconciling = 1;
+	engines[e].reconcile_at = 0;
+	ctx.eng = e;
 	rt->list(NULL, &a);
 	run_ask(&ctx, ASK_RECONCILE, &a);
+}
+
+/*
+ * What no orphan removal on an engine may touch: the containers of every
+ * attempt in progress and those a batch rm is still to remove, on any
+ * engine, as two -q entries may name one engine in two ways.
+ */
+static void
+keep_busy(struct strlist *keep)
+{
+	sqlite3_stmt *st;
+	size_t e, i;
+
+	st = db_prep("SELECT job, pos, attempt FROM tasks WHERE state IN (?, ?)",
+	    "ss", tstate_name(T_SCHEDULED), tstate_name(T_RUNNING));
+	while (db_row(st))
+		strlist_add(keep, xasprintf("jobrun-%s-%s-%d-%d-", homeid,
+		    sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+		    sqlite3_column_int(st, 2)));
+	db_done(st);
+	for (e = 0; e < nengines; e++)
+		for (i = 0; i < engines[e].rm_names.n; i++)
+			strlist_add(keep, xstrdup(engines[e].rm_names.v[i]));
 }
 
 /* Whether a child of the daemon works for this attempt. */
@@ -7958,9 +8126,12 @@ listed(const struct strlist *names, const struct strlist *states,
 	return NULL;
 }
 
-/* Removes the containers of names that start with none of keep's prefixes. */
+/*
+ * Removes the containers of names, on engine e, that start with none of
+ * keep's prefixes.
+ */
 static void
-remove_orphans(struct strlist *names, const struct strlist *keep)
+remove_orphans(size_t e, struct strlist *names, const struct strlist *keep)
 {
 	struct strlist a;
 	size_t i, k;
@@ -7979,9 +8150,10 @@ remove_orphans(struct strlist *names, const struct strlist *keep)
 	if (names->n == 0)
 		return;
 	rt->remove(names, &a);
-	if ((pid = rt_bg(&a)) > 0)
-		run_add(pid, R_AUX, NULL, 0, 0, 0);
-	logf_("info", "daemon.cleanup", "containers=%zu", names->n);
+	if ((pid = rt_bg(&a, e)) > 0)
+		run_add(pid, R_AUX, NULL, 0, 0, 0)->eng = e;
+	logf_("info", "daemon.cleanup", "containers=%zu engine=%s", names->n,
+	    engine_name(e));
 }
 
 /*
@@ -7993,19 +8165,21 @@ static void
 reconcile(struct run *r, int code)
 {
 	struct strlist names, states, keep = { 0 };
+	struct engine *e = &engines[r->eng];
 	struct run *again = NULL;
 	size_t i, nagain = 0;
 	sqlite3_stmt *st;
 
 	if (code != 0) {
-		logf_("warn", "daemon.reconcile", "error=\"'%s' listing exited "
-		    "%d\" retry=2s", docker_bin, code);
-		reconcile_at = mono_ms() + 2000;
+		logf_("warn", "daemon.reconcile", "error=\"'%s' listing exited %d\""
+		    " retry=2s engine=%s", docker_bin, code, engine_name(r->eng));
+		e->reconcile_at = mono_ms() + 2000;
 		return;
 	}
 	listing_read(r, &names, &states);
-	st = db_prep("SELECT job, pos, attempt, step, astart FROM tasks WHERE"
-	    " state IN (?, ?)", "ss", tstate_name(T_SCHEDULED),
+	keep_busy(&keep);
+	st = db_prep("SELECT job, pos, attempt, step, astart, queue FROM tasks"
+	    " WHERE state IN (?, ?)", "ss", tstate_name(T_SCHEDULED),
 	    tstate_name(T_RUNNING));
 	while (db_row(st)) {
 		struct run c = { 0 };
@@ -8024,8 +8198,9 @@ reconcile(struct run *r, int code)
 			continue;
 		c.deadline = mono_deadline(sqlite3_column_int64(st, 4),
 		    t->timeout_ms);
-		strlist_add(&keep, xasprintf("jobrun-%s-%s-%d-%d-", homeid, c.job,
-		    c.pos, c.attempt));
+		if ((c.eng = queue_engine((const char *)sqlite3_column_text(st,
+		    5))) != r->eng)
+			continue;	/* another engine's */
 		if (run_of(c.job, c.pos, c.attempt))
 			continue;	/* followed already (the engine was away) */
 		name = rt_name(c.job, c.pos, c.attempt, c.step);
@@ -8050,11 +8225,11 @@ reconcile(struct run *r, int code)
 	for (i = 0; i < nagain; i++)
 		step_again(&again[i], 1);
 	free(again);
-	remove_orphans(&names, &keep);
+	remove_orphans(r->eng, &names, &keep);
 	strlist_free(&names);
 	strlist_free(&states);
 	strlist_free(&keep);
-	reconciling = 0;
+	e->reconciling = 0;
 }
 
 /*
@@ -8065,26 +8240,16 @@ static void
 sweep(struct run *r, int code)
 {
 	struct strlist names, states, keep = { 0 };
-	sqlite3_stmt *st;
-	size_t i;
 
 	if (code != 0) {
 		logf_("warn", "daemon.sweep", "error=\"'%s' listing exited %d\""
-		    " retry=60s", docker_bin, code);
-		sweep_want = 1;		/* swept_at: in a minute */
+		    " retry=60s engine=%s", docker_bin, code, engine_name(r->eng));
+		engines[r->eng].sweep_want = 1;	/* swept_at: in a minute */
 		return;
 	}
 	listing_read(r, &names, &states);
-	st = db_prep("SELECT job, pos, attempt FROM tasks WHERE state IN (?, ?)",
-	    "ss", tstate_name(T_SCHEDULED), tstate_name(T_RUNNING));
-	while (db_row(st))
-		strlist_add(&keep, xasprintf("jobrun-%s-%s-%d-%d-", homeid,
-		    sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
-		    sqlite3_column_int(st, 2)));
-	db_done(st);
-	for (i = 0; i < rm_names.n; i++)
-		strlist_add(&keep, xstrdup(rm_names.v[i]));
-	remove_orphans(&names, &keep);
+	keep_busy(&keep);
+	remove_orphans(r->eng, &names, &keep);
 	strlist_free(&names);
 	strlist_free(&states);
 	strlist_free(&keep);
@@ -8104,7 +8269,7 @@ engine_check(struct run *r, int code)
 {
 	struct strlist a;
 
-	if (engine_down) {
+	if (engines[r->eng].down) {
 		task_requeue(r);
 		return;
 	}
@@ -8113,14 +8278,43 @@ engine_check(struct run *r, int code)
 	run_ask(r, ASK_ENGINE, &a);
 }
 
-/* The engine does not answer; what (the ping's output) says how. */
+/*
+ * What status shows of the engines that are down: since when (the
+ * earliest) and why, each non-default one's reason after its name.
+ */
 static void
-engine_lost(const char *what)
+engine_meta(void)
 {
+	struct buf why = { 0 };
+	long long since = 0;
+	size_t e;
+
+	for (e = 0; e < nengines; e++) {
+		if (!engines[e].down)
+			continue;
+		if (since == 0 || engines[e].down < since)
+			since = engines[e].down;
+		buf_addf(&why, "%s%s%s%s", why.len ? "; " : "", e ? engine_name(e)
+		    : "", e ? ": " : "", engines[e].why);
+	}
+	if (since) {
+		daemon_meta("engine_down", "%lld", since);
+		daemon_meta("engine_error", "%s", why.s);
+	} else
+		db_exec("DELETE FROM meta WHERE key IN ('engine_down',"
+		    " 'engine_error')", NULL);
+	free(why.s);
+}
+
+/* Engine e does not answer; what (the ping's output) says how. */
+static void
+engine_lost(size_t e, const char *what)
+{
+	struct engine *en = &engines[e];
 	char why[256];
 	size_t n;
 
-	if (engine_down)
+	if (en->down)
 		return;
 	while (what && (*what == '\n' || *what == ' '))	/* its first line */
 		what++;
@@ -8130,41 +8324,54 @@ engine_lost(const char *what)
 	for (n = 0; why[n]; n++)
 		if (why[n] == '"')
 			why[n] = '\'';
-	engine_down = now_ms();
-	engine_backoff = 1000;
-	engine_ping_at = mono_ms() + engine_backoff;
-	logf_("warn", "engine.down", "error=\"%s\"", why);
-	daemon_meta("engine_down", "%lld", engine_down);
-	daemon_meta("engine_error", "%s", why);
+	en->down = now_ms();
+	en->backoff = 1000;
+	en->ping_at = mono_ms() + en->backoff;
+	free(en->why);
+	en->why = xstrdup(why);
+	logf_("warn", "engine.down", "error=\"%s\" engine=%s", why,
+	    engine_name(e));
+	engine_meta();
 }
 
 static void
-engine_ping(void)
+engine_ping(size_t e)
 {
 	struct run ctx = { 0 };
 	struct strlist a;
 
-	engine_pinging = 1;
+	engines[e].pinging = 1;
+	ctx.eng = e;
 	rt->ping(&a);
 	run_ask(&ctx, ASK_PING, &a);
 }
 
-/* The engine answered the ping (code 0), or not yet. */
+/*
+ * Engine e answered the ping (code 0), or not yet: at start-up, an engine
+ * other than the first is pinged so, and is down at its first no.
+ */
 static void
-engine_answer(int code)
+engine_answer(size_t e, int code, const char *what)
 {
-	engine_pinging = 0;
-	if (code != 0) {
-		if ((engine_backoff *= 2) > 30000)
-			engine_backoff = 30000;
-		engine_ping_at = mono_ms() + engine_backoff;
+	struct engine *en = &engines[e];
+
+	en->pinging = 0;
+	if (code != 0 && !en->down) {
+		engine_lost(e, what);
 		return;
 	}
-	logf_("info", "engine.up", "down=%llds", (now_ms() - engine_down) / 1000);
-	engine_down = 0;
-	db_exec("DELETE FROM meta WHERE key IN ('engine_down', 'engine_error')",
-	    NULL);
-	sched_recover();
+	if (code != 0) {
+		if ((en->backoff *= 2) > 30000)
+			en->backoff = 30000;
+		en->ping_at = mono_ms() + en->backoff;
+		return;
+	}
+	if (en->down)
+		logf_("info", "engine.up", "down=%llds engine=%s",
+		    (now_ms() - en->down) / 1000, engine_name(e));
+	en->down = 0;
+	engine_meta();
+	sched_recover(e);
 }
 
 /*
@@ -8215,7 +8422,7 @@ engine_checked(struct run *r, int code)
 	if (code == 0)
 		step_exited(r, r->cli);
 	else {
-		engine_lost(r->part.s);
+		engine_lost(r->eng, r->part.s);
 		task_requeue(r);
 	}
 }
@@ -8224,8 +8431,7 @@ engine_checked(struct run *r, int code)
 static void
 engine_pinged(struct run *r, int code)
 {
-	(void)r;
-	engine_answer(code);
+	engine_answer(r->eng, code, r->part.s);
 }
 
 /* What an R_ASK child's answer goes on to, by what it was asked for. */
@@ -8359,23 +8565,36 @@ attempt_leftovers(const struct run *r, const struct task *t,
 #define RM_WAIT_MS	10000
 
 static void
-rm_flush(int now)
+rm_flush1(size_t e, int now)
 {
+	struct engine *en = &engines[e];
 	struct strlist a;
+	struct run *r;
 	pid_t pid;
 
-	if (rm_names.n == 0)
+	if (en->rm_names.n == 0)
 		return;
-	if (!now && steps_running() && rm_attempts < RM_BATCH &&
-	    mono_ms() - rm_since < RM_WAIT_MS)
+	if (!now && steps_running() && en->rm_attempts < RM_BATCH &&
+	    mono_ms() - en->rm_since < RM_WAIT_MS)
 		return;
-	rt->remove(&rm_names, &a);
-	if ((pid = rt_bg(&a)) > 0) {
-		run_add(pid, R_AUX, NULL, 0, 0, 0)->batch = rm_names.n;
-		rm_inflight++;
+	rt->remove(&en->rm_names, &a);
+	if ((pid = rt_bg(&a, e)) > 0) {
+		r = run_add(pid, R_AUX, NULL, 0, 0, 0);
+		r->batch = en->rm_names.n;
+		r->eng = e;
+		en->rm_inflight++;
 	}
-	strlist_free(&rm_names);
-	rm_attempts = 0;
+	strlist_free(&en->rm_names);
+	en->rm_attempts = 0;
+}
+
+static void
+rm_flush(int now)
+{
+	size_t e;
+
+	for (e = 0; e < nengines; e++)
+		rm_flush1(e, now);
 }
 
 /*
@@ -8385,14 +8604,17 @@ rm_flush(int now)
  * ran).  Either way the next idle moment sweeps (sched_sweep).
  */
 static void
-rm_ended(size_t n, int code)
+rm_ended(size_t e, size_t n, int code)
 {
-	rm_inflight--;
-	if (sweep_want == 0 || code != 0)
-		sweep_want = code ? 2 : 1;
+	struct engine *en = &engines[e];
+
+	en->rm_inflight--;
+	if (en->sweep_want == 0 || code != 0)
+		en->sweep_want = code ? 2 : 1;
 	if (code != 0)
 		logf_("warn", "container.rm", "error=\"'%s rm' of %zu containers"
-		    " exited %d\" sweep=idle", docker_bin, n, code);
+		    " exited %d\" sweep=idle engine=%s", docker_bin, n, code,
+		    engine_name(e));
 }
 
 /*
@@ -8407,16 +8629,24 @@ static void
 sched_sweep(long long now)
 {
 	struct run ctx = { 0 };
+	struct engine *en;
 	struct strlist a;
+	size_t e;
 
-	if (!sweep_want || reconciling || engine_down || rm_inflight ||
-	    rm_names.n || steps_running() ||
-	    (sweep_want == 1 && swept_at && now - swept_at < SWEEP_MIN_MS))
+	if (steps_running())
 		return;
-	sweep_want = 0;
-	swept_at = now;
-	rt->list(NULL, &a);
-	run_ask(&ctx, ASK_SWEEP, &a);
+	for (e = 0; e < nengines; e++) {
+		en = &engines[e];
+		if (!en->sweep_want || en->reconciling || en->down ||
+		    en->rm_inflight || en->rm_names.n || (en->sweep_want == 1 &&
+		    en->swept_at && now - en->swept_at < SWEEP_MIN_MS))
+			continue;
+		en->sweep_want = 0;
+		en->swept_at = now;
+		ctx.eng = e;
+		rt->list(NULL, &a);
+		run_ask(&ctx, ASK_SWEEP, &a);
+	}
 }
 
 /*
@@ -8443,30 +8673,34 @@ rm_last(void)
 }
 
 /*
- * Removes them in the background; frees both lists.  With volumes, at
- * once: they go after their containers.
+ * Removes them from engine e in the background; frees both lists.  With
+ * volumes, at once: they go after their containers.
  */
 static void
-attempt_cleanup(struct strlist *names, struct strlist *vols)
+attempt_cleanup(size_t e, struct strlist *names, struct strlist *vols)
 {
+	struct engine *en = &engines[e];
 	struct strlist rm;
+	struct run *r;
 	size_t i;
 	pid_t pid;
 
 	if (vols->n == 0) {
-		if (rm_names.n == 0)
-			rm_since = mono_ms();
+		if (en->rm_names.n == 0)
+			en->rm_since = mono_ms();
 		for (i = 0; i < names->n; i++)
-			strlist_add(&rm_names, names->v[i]);
+			strlist_add(&en->rm_names, names->v[i]);
 		free(names->v);
-		rm_attempts++;
+		en->rm_attempts++;
 		return;
 	}
 	rt->remove(names, &rm);
 	strlist_free(names);
-	if ((pid = rt_bg(&rm)) > 0)
-		run_add(pid, R_AUX, NULL, 0, 0, 0)->then = *vols;
-	else
+	if ((pid = rt_bg(&rm, e)) > 0) {
+		r = run_add(pid, R_AUX, NULL, 0, 0, 0);
+		r->then = *vols;
+		r->eng = e;
+	} else
 		strlist_free(vols);
 }
 
@@ -8699,7 +8933,8 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 		task_completed(r, j);
 	else
 		task_failed(r, t, code, ok ? errmsg : error);
-	attempt_cleanup(&names, &vols);
+	/* r may stand for an attempt that never ran (sched_step_run's tmp) */
+	attempt_cleanup(task_engine(r->job, r->pos), &names, &vols);
 }
 
 /* A step's container exited with `code` (its CLI's exit status). */
@@ -8821,6 +9056,7 @@ kill_container(size_t i)
 {
 	struct strlist a;
 	char *name;
+	size_t e;
 	pid_t pid;
 
 	if (!run_owns_container(&runs[i])) {	/* the CLI is all there is */
@@ -8833,8 +9069,9 @@ kill_container(size_t i)
 	name = rt_name(runs[i].job, runs[i].pos, runs[i].attempt, runs[i].step);
 	rt_remove1(name, &a);
 	free(name);
-	if ((pid = rt_bg(&a)) > 0)
-		run_add(pid, R_AUX, NULL, 0, 0, 0);
+	e = runs[i].eng;
+	if ((pid = rt_bg(&a, e)) > 0)
+		run_add(pid, R_AUX, NULL, 0, 0, 0)->eng = e;
 }
 
 static void
@@ -8883,10 +9120,10 @@ sched_cancel(const char *id)
 static void
 sched_stop(const char *id, long long grace_ms)
 {
-	struct strlist n = { 0 }, a;
+	struct strlist n[ENGINES_MAX] = { { 0 } }, a;
 	long long now = now_ms(), g = (grace_ms + 999) / 1000;	/* docker's unit */
 	int st = db_jstate(id);
-	size_t i;
+	size_t i, e;
 	pid_t pid;
 	char *why;
 
@@ -8914,15 +9151,18 @@ sched_stop(const char *id, long long grace_ms)
 		/* rm -f only once the grace is over and docker stop did not do */
 		r->rekill_at = mono_ms() + g * 1000 + 5000;
 		r->kill_at = r->rekill_at + 10000;
-		strlist_add(&n, rt_name(r->job, r->pos, r->attempt, r->step));
+		strlist_add(&n[r->eng], rt_name(r->job, r->pos, r->attempt,
+		    r->step));
 	}
-	if (n.n) {
-		rt->stop(&n, g, &a);
-		if ((pid = rt_bg(&a)) > 0)	/* it takes the grace, at most */
+	for (e = 0; e < nengines; e++) {	/* one stop per engine */
+		if (n[e].n == 0)
+			continue;
+		rt->stop(&n[e], g, &a);
+		if ((pid = rt_bg(&a, e)) > 0)	/* it takes the grace, at most */
 			run_add(pid, R_AUX, NULL, 0, 0, 0)->kill_at = mono_ms() +
 			    g * 1000 + RT_ASK_MS;
+		strlist_free(&n[e]);
 	}
-	strlist_free(&n);
 	sched_job_done(id, J_CANCELLED, why);
 	free(why);
 }
@@ -8986,19 +9226,23 @@ out:
 	free(sec);
 }
 
-static void sched_recover(void);
+static void sched_recover(size_t);
 
 static void
 sched_timeouts(void)
 {
 	long long now = mono_ms();
+	struct engine *e;
 	size_t i;
 
-	if (reconcile_at && now >= reconcile_at)
-		sched_recover();
+	for (i = 0; i < nengines; i++) {
+		e = &engines[i];
+		if (e->reconcile_at && now >= e->reconcile_at)
+			sched_recover(i);
+		if (e->down && !e->pinging && now >= e->ping_at)
+			engine_ping(i);
+	}
 	sched_sweep(now);
-	if (engine_down && !engine_pinging && now >= engine_ping_at)
-		engine_ping();
 
 	for (i = 0; i < nruns; i++) {
 		struct run *r = &runs[i];
@@ -9028,6 +9272,7 @@ static int
 sched_wait_ms(void)
 {
 	long long now = mono_ms(), next = now + 1000, due;
+	const struct engine *e;
 	size_t i;
 	char *s;
 
@@ -9049,12 +9294,15 @@ sched_wait_ms(void)
 		if (now + due < next)
 			next = now + (due > 0 ? due : 0);
 	}
-	if (reconcile_at && reconcile_at < next)
-		next = reconcile_at;
-	if (rm_names.n && rm_since + RM_WAIT_MS < next)
-		next = rm_since + RM_WAIT_MS;
-	if (engine_down && !engine_pinging && engine_ping_at < next)
-		next = engine_ping_at;
+	for (i = 0; i < nengines; i++) {
+		e = &engines[i];
+		if (e->reconcile_at && e->reconcile_at < next)
+			next = e->reconcile_at;
+		if (e->rm_names.n && e->rm_since + RM_WAIT_MS < next)
+			next = e->rm_since + RM_WAIT_MS;
+		if (e->down && !e->pinging && e->ping_at < next)
+			next = e->ping_at;
+	}
 	for (i = 0; i < nruns; i++) {
 		if (runs[i].deadline && !runs[i].timed_out && runs[i].deadline < next)
 			next = runs[i].deadline;
@@ -9617,11 +9865,18 @@ daemon_meta(const char *key, const char *fmt, ...)
 static void
 daemon_announce(void)
 {
-	struct buf q = { 0 };
+	struct buf q = { 0 }, eng = { 0 };
 	size_t i;
 
 	for (i = 0; i < nqcaps; i++)
 		buf_addf(&q, "%s%s:%d", i ? " " : "", qcaps[i].name, qcaps[i].cap);
+	/* "WHERE QUEUE" lines: a WHERE has no space, a queue may */
+	for (i = 0; i < nqcaps; i++)
+		if (qcaps[i].eng)
+			buf_addf(&eng, "%s %s\n", engine_name(qcaps[i].eng),
+			    qcaps[i].name);
+	daemon_meta("engines", "%s", eng.s ? eng.s : "");
+	free(eng.s);
 	daemon_meta("pid", "%d", (int)getpid());
 	daemon_meta("started", "%lld", now_ms());
 	daemon_meta("heartbeat", "%lld", now_ms());
@@ -9734,12 +9989,15 @@ daemon_forget(void)
 		run_free(&runs[i]);
 	}
 	nruns = 0;
-	rm_inflight = 0;	/* killed unreaped; the reconcile removes theirs */
 	sched_trim(1);
 	db_rollback();
-	reconciling = 0;
-	reconcile_at = 0;
-	engine_pinging = 0;
+	for (i = 0; i < nengines; i++) {
+		/* killed unreaped: the reconcile removes theirs */
+		engines[i].rm_inflight = 0;
+		engines[i].reconciling = 0;
+		engines[i].reconcile_at = 0;
+		engines[i].pinging = 0;
+	}
 }
 
 /*
@@ -9757,6 +10015,7 @@ daemon_pause(void)
 	struct pollfd pfd[2] = { { .fd = sigpipe_[0], .events = POLLIN },
 		{ .fd = api_fd, .events = POLLIN } };
 	char drain[64], *note;
+	size_t i;
 
 	if (since == 0) {
 		since = now_ms();
@@ -9787,8 +10046,9 @@ daemon_pause(void)
 	/* a delivery cut short is tried again, as at start-up */
 	db_exec("UPDATE hooks SET state = ? WHERE state = ?", "ss",
 	    hstate_names[H_PENDING], hstate_names[H_SENDING]);
-	if (!engine_down)
-		sched_recover();
+	for (i = 0; i < nengines; i++)
+		if (!engines[i].down)
+			sched_recover(i);
 }
 
 /* The loop: ingest, start, wait, log, reap, time out; until SIGTERM or SIGINT. */
@@ -10853,8 +11113,9 @@ stop_wait(const char *id, long long until)
 {
 	static char *daemon_cli;
 	char *hid = home_path("run/home-id"), *h = read_file(hid, NULL), *out;
-	char *name;
-	struct strlist a;
+	char *name, *map = NULL, *line, *save;
+	struct strlist a, where = { 0 };
+	size_t e;
 	int gone = 0;
 
 	snprintf(homeid, sizeof(homeid), "%s", h ? h : "");
@@ -10869,16 +11130,27 @@ stop_wait(const char *id, long long until)
 			docker_bin = daemon_cli;
 		free(name);
 	}
+	/* the engines of its queues, from daemon -q Q:N@WHERE, and the default */
+	strlist_add(&where, NULL);
+	if ((map = db_str("SELECT value FROM meta WHERE key = 'engines'", NULL)))
+		for (line = strtok_r(map, "\n", &save); line; line =
+		    strtok_r(NULL, "\n", &save))
+			strlist_add(&where, xasprintf("%.*s",
+			    (int)strcspn(line, " "), line));
 	rt->list(id, &a);
 	while (!gone && mono_ms() < until) {
-		out = NULL;
-		if (rt_capture(a.v, &out) == 0 && out && *out == '\0')
-			gone = 1;
-		else
+		for (e = 0, gone = 1; gone && e < where.n; e++) {
+			out = NULL;
+			if (rt_capture(a.v, where.v[e], &out) != 0 || !out || *out)
+				gone = 0;
+			free(out);
+		}
+		if (!gone)
 			usleep(200000);
-		free(out);
 	}
 	strlist_free(&a);
+	strlist_free(&where);
+	free(map);
 	free(h);
 	free(hid);
 	return gone;
@@ -11301,16 +11573,21 @@ api_live(struct hreq *q)
 	return 0;
 }
 
-/* Ready: the store takes writes and the engine answers. */
+/* Ready: the store takes writes and every engine answers. */
 static int
 api_ready(struct hreq *q)
 {
-	char *why = engine_down ? db_str("SELECT value FROM meta WHERE key ="
-	    " 'engine_error'", NULL) : NULL;
+	size_t e;
+	int down = 0;
+	char *why;
 
+	for (e = 0; e < nengines; e++)
+		down |= engines[e].down != 0;
+	why = down ? db_str("SELECT value FROM meta WHERE key = 'engine_error'",
+	    NULL) : NULL;
 	if (db_broken)
 		api_error(q, 503, "the store cannot be written: %s", db_brokenwhy);
-	else if (engine_down)
+	else if (down)
 		api_error(q, 503, "the container engine does not answer: %s",
 		    why ? why : "?");
 	else {
@@ -11956,20 +12233,35 @@ api_stop(void)
 
 /* ---- daemon, status */
 
+/*
+ * -q QUEUE:N[@WHERE]: the first colon followed by a count and then the
+ * end or an @ ends the name, which may hold colons and @s itself.
+ * Returns 0, or -1 with errmsg.
+ */
 static int
 parse_qcap(const char *s)
 {
-	const char *colon = strrchr(s, ':');
+	const char *colon, *why;
 	char *end;
-	long n;
+	long n = 0;
+	int e = 0;
 
-	if (colon == NULL || colon == s)
-		return -1;
-	n = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end || n < 1 || n > 10000)
-		return -1;
+	for (colon = strchr(s, ':'); colon; colon = strchr(colon + 1, ':')) {
+		n = strtol(colon + 1, &end, 10);
+		if (colon != s && isdigit((unsigned char)colon[1]) &&
+		    (*end == '\0' || *end == '@'))
+			break;
+	}
+	if (colon == NULL || n < 1 || n > 10000)
+		return fail("-q takes QUEUE:N[@ENGINE], N from 1 to 10000, "
+		    "not '%s'", s);
+	if (*end == '@' && engine_where(end + 1, &why) < 0)
+		return fail("-q %s: '%s' is not an engine: %s", s, end + 1, why);
+	if (*end == '@' && (e = engine_add(end + 1)) < 0)
+		return fail("-q %s: more than %d engines", s, ENGINES_MAX - 1);
 	qcaps = xreallocarray(qcaps, nqcaps + 1, sizeof(*qcaps));
 	qcaps[nqcaps].name = xasprintf("%.*s", (int)(colon - s), s);
+	qcaps[nqcaps].eng = (size_t)e;
 	qcaps[nqcaps++].cap = (int)n;
 	return 0;
 }
@@ -12026,8 +12318,7 @@ daemon_args(int argc, char *argv[])
 		switch (c) {
 		case 'q':
 			if (parse_qcap(optarg) < 0)
-				return usage_error("daemon", "-q takes QUEUE:N with N "
-				    "from 1 to 10000, not '%s'", optarg);
+				return usage_error("daemon", "%s", errmsg);
 			break;
 		case 'N': network = optarg; break;
 		case 'B':
@@ -12092,6 +12383,7 @@ cmd_daemon(int argc, char *argv[])
 {
 	char *dir, down[sizeof(errmsg)];
 	int rc, ino;
+	size_t e;
 
 	if ((rc = daemon_args(argc, argv)) != 0)
 		return rc;
@@ -12132,9 +12424,13 @@ cmd_daemon(int argc, char *argv[])
 	fp_armed = 1;
 #endif
 	if (rc != 0)		/* it reconciles once the engine is back */
-		engine_lost(down);
+		engine_lost(0, down);
 	else
-		sched_recover();
+		sched_recover(0);
+	for (e = 1; e < nengines; e++) {	/* asked without blocking */
+		engines[e].reconciling = 1;
+		engine_ping(e);
+	}
 	daemon_loop(ino);
 #ifdef JOBRUN_CRASHTEST
 	/* stopping: a crash in the last rm is one just before it (reconcile) */
@@ -12163,6 +12459,7 @@ struct status {
 	int alive;
 	char *started, *beat, *runtime, *queues, *defcap, *down, *downwhy;
 	char *listen;			/* the HTTP face's URL, or "" */
+	char *engines;			/* "WHERE QUEUE" lines, or "" */
 	long long fault_at;		/* run/fault: since when, or 0 */
 	char *fault;			/* ... what */
 };
@@ -12185,6 +12482,32 @@ status_fault(struct status *d)
 	free(text);
 }
 
+/*
+ * The queues that run on an engine of their own, as status prints them:
+ * JSON ("engines":{"QUEUE":"WHERE",...}) into b, or text when b is NULL.
+ */
+static void
+status_engines(struct buf *b, const char *map)
+{
+	char *m = xstrdup(map ? map : ""), *line, *save, *q;
+
+	if (b)
+		buf_add(b, ",\"engines\":{");
+	for (line = strtok_r(m, "\n", &save); line; line = strtok_r(NULL, "\n",
+	    &save)) {
+		if ((q = strchr(line, ' ')) == NULL)
+			continue;
+		*q++ = '\0';
+		if (b == NULL)
+			printf("engine:    queue %s runs on %s\n", q, line);
+		else
+			json_kstr(b, q, line);
+	}
+	if (b)
+		json_end(b, '}');
+	free(m);
+}
+
 static void
 status_json(const struct status *d)
 {
@@ -12205,6 +12528,7 @@ status_json(const struct status *d)
 		json_time(&b, "downSince", d->down ? atoll(d->down) : 0);
 		json_kstr(&b, "error", d->downwhy);
 		json_end(&b, '}');
+		status_engines(&b, d->engines);
 		buf_addf(&b, ",\"store\":{\"writable\":%s,", d->fault ? "false" :
 		    "true");
 		json_time(&b, "since", d->fault_at);
@@ -12254,6 +12578,7 @@ status_text(const struct status *d)
 		    atoll(d->down), up, sizeof(up)), d->downwhy ? d->downwhy : "?");
 	else
 		printf("engine:    answers\n");
+	status_engines(NULL, d->engines);
 	if (d->fault)
 		printf("store:     since %s (%s): %s\n", fmt_local(d->fault_at, t,
 		    sizeof(t)), units_fmt_duration(now_ms() - d->fault_at, up,
@@ -12293,6 +12618,7 @@ cmd_status(int argc, char *argv[])
 		d.down = meta("engine_down");
 		d.downwhy = meta("engine_error");
 		d.listen = meta("listen");
+		d.engines = meta("engines");
 		status_fault(&d);
 	}
 	if (json)
@@ -12306,6 +12632,7 @@ cmd_status(int argc, char *argv[])
 	free(d.defcap);
 	free(d.downwhy);
 	free(d.listen);
+	free(d.engines);
 	free(d.fault);
 	c = d.alive && d.down == NULL && d.fault == NULL ? EX_OK : EX_ERR;
 	free(d.down);
@@ -14936,8 +15263,9 @@ static const struct opt submit_opts[] = {
 	{ 0 }
 };
 static const struct opt daemon_opts[] = {
-	{ 'q', "queue", "QUEUE:N", O_SHORT | O_MANY, "run at most N tasks of "
-	    "QUEUE at once (others: one per CPU)" },
+	{ 'q', "queue", "QUEUE:N[@ENGINE]", O_SHORT | O_MANY, "run at most N "
+	    "tasks of QUEUE at once (others: one per CPU), on ENGINE (a host URL "
+	    "or context)" },
 	{ 'N', "network", "NAME", 0, "the network of containers that name none "
 	    "(JOBRUN_NETWORK)" },
 	{ 'M', "metrics-file", "PATH", 0, "write the metrics to PATH every 5s" },

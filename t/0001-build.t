@@ -17,7 +17,7 @@ like "$OUT" 'submit \[--wait\] \[--json\] \[--unique\] \[--at TIME \| --in DURAT
 
 run "$JOBRUN" help
 is "$RC" 0 "help exits 0"
-like "$OUT" 'daemon \[-q QUEUE:N\]\.\.\. \[--network NAME\]' "help has daemon's usage line"
+like "$OUT" 'daemon \[-q QUEUE:N\[@ENGINE\]\]\.\.\. \[--network NAME\]' "help has daemon's usage line"
 
 run "$JOBRUN" help submit
 is "$RC" 0 "help submit exits 0"

@@ -8,45 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 need_jobrun
 need_docker
-[ "$(id -u)" = 0 ] || skip_all "starting a dockerd of its own needs root"
-command -v dockerd >/dev/null || skip_all "no dockerd"
-
 cd "$T" || BAIL_OUT "cd $T"
-# short: containerd's socket goes under the exec root (108 bytes at most)
-D=$(mktemp -d /tmp/jr-d2.XXXXXX) || BAIL_OUT "mktemp"
-SOCK=unix://$D/sock
-d2() { "$DOCKER" -H "$SOCK" "$@"; }
-d2_start() {
-	# in a subshell: not a job of this shell, which would report its kill
-	(setsid dockerd --host="$SOCK" --data-root="$D/root" --exec-root="$D/x" \
-		--pidfile="$D/pid" --storage-driver=vfs --iptables=false --bridge=none \
-		</dev/null >>"$T/dockerd2.log" 2>&1 &)
-	wait_for -t 30 eval 'd2 version >/dev/null 2>&1'
-}
-d2_kill() { # the engine dies: dockerd and its containerd (the shims live on)
-	pkill -KILL -f -- "dockerd --host=$SOCK"
-	pkill -KILL -f -- "containerd --config $D/"
-	wait_for -t 10 eval '! pgrep -f -- "dockerd --host=$SOCK|containerd --config $D/" >/dev/null'
-	# a dead process no one reaps would pass for a live one
-	rm -f "$D/pid" "$D/x/containerd/containerd.pid"
-}
-d2_stop() {
-	local pid m
-	pid=$(cat "$D/pid" 2>/dev/null) && kill -TERM "$pid" 2>/dev/null
-	wait_for -t 15 eval '! kill -0 "$pid" 2>/dev/null'
-	pkill -KILL -f -- "$D/" 2>/dev/null
-	sleep 0.5
-	for m in $(awk -v d="$D/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
-		umount -l "$m"
-	done
-	rm -rf "$D"
-}
-at_exit d2_stop
-
-d2_start
-ok $? "a dockerd of this test's own answers on its socket" || diag "$(tail -n 20 "$T/dockerd2.log")"
-"$DOCKER" save jobrun-test:latest | d2 load >/dev/null
-ok $? "... with the test image loaded into it"
+d2_init
+ok $? "a dockerd of this test's own answers on its socket, with the test image"
 export DOCKER_HOST=$SOCK
 
 cat >gate.yaml <<'EOF'

@@ -329,6 +329,57 @@ need_docker() { # skip_all (before any test ran) unless have_docker
 }
 command -v jq >/dev/null 2>&1 || BAIL_OUT "jq is missing (run sh t/setup)"
 
+# ------------------------------------------------------------------ a second engine
+# d2_init: a dockerd of the test's own (t/0340, t/0400; skip_all unless root
+# with a dockerd) on SOCK (unix://$D/sock), its data root and containerd under
+# D, started with the test image loaded, and stopped and removed at exit;
+# returns 1 (with its log as diagnostics) when it does not answer.  d2 CMD...
+# asks it; d2_start (waits until it answers), d2_kill (SIGKILL to dockerd and
+# its containerd: the engine dies) and d2_stop.
+d2_init() {
+	[ "$(id -u)" = 0 ] || skip_all "starting a dockerd of its own needs root"
+	command -v dockerd >/dev/null || skip_all "no dockerd"
+	# short: containerd's socket goes under the exec root (108 bytes at most)
+	D=$(mktemp -d /tmp/jr-d2.XXXXXX) || BAIL_OUT "mktemp"
+	SOCK=unix://$D/sock
+	at_exit d2_stop
+	if ! d2_start || ! "$DOCKER" save jobrun-test:latest | d2 load >/dev/null; then
+		diag "$(tail -n 20 "$T/dockerd2.log" 2>/dev/null)"
+		return 1
+	fi
+}
+d2() { "$DOCKER" -H "$SOCK" "$@"; }
+d2_start() {
+	# in a subshell: not a job of this shell, which would report its kill
+	(setsid dockerd --host="$SOCK" --data-root="$D/root" --exec-root="$D/x" \
+		--pidfile="$D/pid" --storage-driver=vfs --iptables=false --bridge=none \
+		</dev/null >>"$T/dockerd2.log" 2>&1 &)
+	wait_for -t 30 eval 'd2 version >/dev/null 2>&1'
+}
+d2_kill() {
+	pkill -KILL -f -- "dockerd --host=$SOCK"
+	pkill -KILL -f -- "containerd --config $D/"
+	wait_for -t 10 eval '! pgrep -f -- "dockerd --host=$SOCK|containerd --config $D/" >/dev/null'
+	# a dead process no one reaps would pass for a live one
+	rm -f "$D/pid" "$D/x/containerd/containerd.pid"
+}
+d2_stop() {
+	local pid m ids id
+	if id=$(home_id) && d2 version >/dev/null 2>&1; then
+		ids=$(d2 ps -aq --filter "label=jobrun.home=$id" 2>/dev/null)
+		# shellcheck disable=SC2086
+		[ -n "$ids" ] && d2 rm -f -v $ids >/dev/null 2>&1
+	fi
+	pid=$(cat "$D/pid" 2>/dev/null) && kill -TERM "$pid" 2>/dev/null
+	wait_for -t 15 eval '! kill -0 "$pid" 2>/dev/null'
+	pkill -KILL -f -- "$D/" 2>/dev/null
+	sleep 0.5
+	for m in $(awk -v d="$D/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+		umount -l "$m"
+	done
+	rm -rf "$D"
+}
+
 # ------------------------------------------------------------------ cleanup
 _at_exit=()
 at_exit() { # CMD: eval CMD at exit, after the containers are gone (say, umount)
