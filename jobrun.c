@@ -1771,6 +1771,9 @@ static const char *const engine_sockets[] = { "/var/run/docker.sock",
  * Whether path (real, absolute) is never to be bound: /, the home or what
  * holds it or lies in it, or an engine's socket or what holds one.
  */
+/* The sockets of daemon -q QUEUE:N@unix://PATH, as many roots. */
+static struct strlist engine_paths;
+
 static const char *
 policy_never(const char *path)
 {
@@ -1796,6 +1799,13 @@ policy_never(const char *path)
 	    (r = realpath(dh + 7, NULL)) != NULL) {
 		if (gram_under(r, path))
 			why = "it is or holds the container engine's socket (root "
+			    "on the host)";
+		free(r);
+	}
+	for (i = 0; i < engine_paths.n && why == NULL; i++) {
+		r = realpath(engine_paths.v[i], NULL);
+		if (gram_under(r ? r : engine_paths.v[i], path))
+			why = "it is or holds the socket of an engine of -q (root "
 			    "on the host)";
 		free(r);
 	}
@@ -4879,6 +4889,101 @@ podman_stop(const struct strlist *names, long long grace_s, struct strlist *a)
 }
 
 /*
+ * The shell runtime (daemon --runtime shell): no engine, each step a
+ * process group of the daemon's user, in the step's own directory (the
+ * /tork of a container), its env in its environment, the image ignored.
+ * The directory and the command reach a fixed script as arguments, never
+ * as code.  There is nothing to ask, list, start, remove or follow: a
+ * crashed daemon's steps died with it (their process, not always what it
+ * forked), and run again.  So those operations are `true`, and remove,
+ * stop and volumes_remove are none: the daemon signals the process group
+ * itself (run_signal).
+ */
+static void
+shell_true(struct strlist *a)
+{
+	memset(a, 0, sizeof(*a));
+	arg(a, "true");
+}
+
+static void
+shell_ping(struct strlist *a)
+{
+	shell_true(a);
+}
+
+static void
+shell_on(const char *name, struct strlist *a)
+{
+	(void)name;
+	shell_true(a);
+}
+
+static void
+shell_follow(const char *name, long long since, struct strlist *a)
+{
+	(void)since;
+	shell_on(name, a);
+}
+
+static void
+shell_list(const char *job, struct strlist *a)
+{
+	shell_on(job, a);
+}
+
+static void
+shell_exec(const char *name, const char *script, const char *arg0,
+    struct strlist *a)
+{
+	(void)script;
+	(void)arg0;
+	shell_on(name, a);
+}
+
+static void
+shell_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
+{
+	const struct step *s = r->s;
+	const struct strlist *ep = &s->entrypoint;
+	char *v;
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	memset(childenv, 0, sizeof(*childenv));
+	arg(a, "sh");
+	arg(a, "-c");
+	arg(a, "cd -- \"$1\" || exit 125; shift; exec \"$@\"");
+	arg(a, "jobrun-shell");
+	arg(a, "%s", r->workdir);
+	if (s->run) {
+		/*
+		 * sh runs the script itself, not `sh -c` a child that would
+		 * die at stop's SIGTERM before the script's trap has run
+		 */
+		arg(a, "%s", ep->n ? ep->v[0] : "sh");
+		for (i = 1; i < ep->n; i++)
+			arg(a, "%s", ep->v[i]);
+		arg(a, "./entrypoint");
+	} else {
+		for (i = 0; i < ep->n; i++)
+			arg(a, "%s", ep->v[i]);
+		for (i = 0; i < s->cmd.n; i++)
+			arg(a, "%s", s->cmd.v[i]);
+	}
+	for (i = 0; i < s->env.n; i++)
+		kv_set(childenv, s->env.v[i].key, s->env.v[i].val);
+	v = xasprintf("%s/stdout", r->workdir);
+	kv_set(childenv, "TORK_OUTPUT", v);
+	kv_set(childenv, "JOBRUN_OUTPUT", v);
+	free(v);
+	v = xasprintf("%s/progress", r->workdir);
+	kv_set(childenv, "TORK_PROGRESS", v);
+	kv_set(childenv, "JOBRUN_PROGRESS", v);
+	free(v);
+}
+
+/*
  * Each operation fills in the argv (and, for run, the child's environment)
  * of one child process.  What the daemon reads back:
  *   ping      exit 0 when the engine answers;
@@ -4888,11 +4993,15 @@ podman_stop(const struct strlist *names, long long grace_s, struct strlist *a)
  *   list      "NAME STATE" per container of this home (of one job's);
  *   exec      exit 0 once a command in a running container succeeded;
  *   remove, stop, volumes_remove    nothing: they are fire and forget,
- *             or followed by a list.
+ *             or followed by a list; NULL when there is nothing to remove
+ *             or stop (the shell runtime).
+ * direct: run's exit status is the step's own, with no CLI in between
+ * that could fail by itself, nor anything to ask about it.
  */
 struct runtime {
 	const char *name;
 	const char *hostvar, *ctxvar;	/* the CLI's engine: a URL, a name */
+	int direct;
 	void (*ping)(struct strlist *);
 	void (*run)(const struct rtstep *, struct strlist *, struct kvlist *);
 	void (*follow)(const char *, long long, struct strlist *);
@@ -4906,12 +5015,14 @@ struct runtime {
 };
 
 static const struct runtime runtimes[] = {
-	{ "docker", "DOCKER_HOST", "DOCKER_CONTEXT", docker_ping, docker_run,
+	{ "docker", "DOCKER_HOST", "DOCKER_CONTEXT", 0, docker_ping, docker_run,
 	  docker_follow, docker_start, docker_inspect, docker_list, docker_exec,
 	  docker_remove, docker_stop, docker_volumes_remove },
-	{ "podman", "CONTAINER_HOST", "CONTAINER_CONNECTION", docker_ping,
+	{ "podman", "CONTAINER_HOST", "CONTAINER_CONNECTION", 0, docker_ping,
 	  docker_run, docker_follow, docker_start, docker_inspect, podman_list,
 	  docker_exec, podman_remove, podman_stop, docker_volumes_remove },
+	{ "shell", NULL, NULL, 1, shell_ping, shell_run, shell_follow, shell_on,
+	  shell_on, shell_list, shell_exec, NULL, NULL, NULL },
 };
 static const struct runtime *rt = &runtimes[0];
 
@@ -4947,7 +5058,7 @@ rt_select(const char *name)
 	for (i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++)
 		if (strcmp(runtimes[i].name, name) == 0) {
 			rt = &runtimes[i];
-			docker_bin = cli && *cli ? cli : rt->name;
+			docker_bin = cli && *cli && !rt->direct ? cli : rt->name;
 			return 0;
 		}
 	return -1;
@@ -5067,7 +5178,7 @@ rt_remove1(const char *name, struct strlist *a)
 	struct strlist n = { 0 };
 
 	strlist_add(&n, xstrdup(name));
-	rt->remove(&n, a);
+	rt->remove(&n, a);	/* (only where run_owns_container) */
 	strlist_free(&n);
 }
 
@@ -7350,6 +7461,25 @@ step_registry(const char *job, int pos, const struct task *t,
  * Starts step `step` of an attempt: the pre containers, then the task's
  * own, then the post ones.  Past the last step the attempt has succeeded.
  */
+/*
+ * What the shell runtime cannot do as a container would, a step fails for
+ * rather than run otherwise.  Returns 0, or -1 with errmsg.
+ */
+static int
+shell_refuses(const struct task *t, const struct step *s)
+{
+	if (!rt->direct)
+		return 0;
+	if (t->sidecars.n || t->volumes.n || t->mounts.n)
+		return fail("the shell runtime (daemon --runtime shell) runs no "
+		    "%s", t->sidecars.n ? "sidecars" : t->volumes.n ? "volumes" :
+		    "mounts");
+	if (!s->run && s->entrypoint.n == 0 && s->cmd.n == 0)
+		return fail("the shell runtime (daemon --runtime shell) needs "
+		    "run, cmd or entrypoint: an image's own command is not known");
+	return 0;
+}
+
 static void
 sched_step_run(struct job *j, int pos, int attempt, int step,
     long long deadline)
@@ -7373,6 +7503,7 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 	tmp.attempt = attempt;
 	tmp.step = step;
 	tmp.kind = R_STEP;
+	tmp.eng = task_engine(j->id, pos);
 	if (t == NULL) {
 		attempt_end(&tmp, 0, -1, "no such task");
 		return;
@@ -7384,7 +7515,8 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 	/* most steps template nothing: no environment to build */
 	if (step_templated(s) || t->registry.username)
 		env = sched_env(j, pos);
-	if (step_eval(s, env, &es) < 0 || step_argv_check(j, t, &es) < 0)
+	if (step_eval(s, env, &es) < 0 || step_argv_check(j, t, &es) < 0 ||
+	    shell_refuses(t, &es) < 0)
 		goto failed;
 	rs.t = t;
 	rs.s = &es;
@@ -7613,7 +7745,8 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 	const struct task *t = task_at(j, pos);
 	int is_main;
 
-	if (t && t->sidecars.n && task_step(t, step, &is_main) && is_main)
+	if (t && t->sidecars.n && !rt->direct && task_step(t, step, &is_main) &&
+	    is_main)
 		sidecars_start(j, t, pos, attempt, step, deadline);
 	else
 		sched_step_run(j, pos, attempt, step, deadline);
@@ -7970,7 +8103,9 @@ sched_reap(pid_t pid, int status)
 		hook_done(&r);
 		break;
 	default:
-		if (code != 0 && !r.cancelled && !r.timed_out)
+		if (rt->direct)		/* what the step left running goes too */
+			kill(-r.pid, SIGKILL);
+		if (code != 0 && !r.cancelled && !r.timed_out && !rt->direct)
 			step_cli_failed(&r, code);
 		else
 			step_exited(&r, code);
@@ -8084,14 +8219,15 @@ run_of(const char *job, int pos, int attempt)
 	return 0;
 }
 
-/* Whether a step's container runs (or is followed). */
+/* Whether a step's container runs (or is followed) on engine e. */
 static int
-steps_running(void)
+steps_running(size_t e)
 {
 	size_t i;
 
 	for (i = 0; i < nruns; i++)
-		if (runs[i].kind == R_STEP || runs[i].kind == R_REATTACH)
+		if ((runs[i].kind == R_STEP || runs[i].kind == R_REATTACH) &&
+		    runs[i].eng == e)
 			return 1;
 	return 0;
 }
@@ -8550,7 +8686,7 @@ attempt_leftovers(const struct run *r, const struct task *t,
 		if (v < t->volumes.n || strcmp(t->mounts.v[v -
 		    t->volumes.n].type, "volume") == 0)
 			strlist_add(&v_, rt_volume(r->job, r->pos, v));
-	if (v_.n)
+	if (v_.n && rt->volumes_remove)
 		rt->volumes_remove(&v_, vols);
 	strlist_free(&v_);
 }
@@ -8574,7 +8710,7 @@ rm_flush1(size_t e, int now)
 
 	if (en->rm_names.n == 0)
 		return;
-	if (!now && steps_running() && en->rm_attempts < RM_BATCH &&
+	if (!now && steps_running(e) && en->rm_attempts < RM_BATCH &&
 	    mono_ms() - en->rm_since < RM_WAIT_MS)
 		return;
 	rt->remove(&en->rm_names, &a);
@@ -8618,8 +8754,8 @@ rm_ended(size_t e, size_t n, int code)
 }
 
 /*
- * Once no step runs and no rm is out, one listing of this home's
- * containers; those no attempt in progress owns go (sweep).  After rms
+ * Once no step runs on an engine and no rm is out there, one listing of
+ * this home's containers on it; those no attempt in progress owns go (sweep).  After rms
  * that all exited 0, at most once a minute: a daemon that often goes idle
  * does not list each time.
  */
@@ -8633,11 +8769,10 @@ sched_sweep(long long now)
 	struct strlist a;
 	size_t e;
 
-	if (steps_running())
-		return;
 	for (e = 0; e < nengines; e++) {
 		en = &engines[e];
 		if (!en->sweep_want || en->reconciling || en->down ||
+		    steps_running(e) ||
 		    en->rm_inflight || en->rm_names.n || (en->sweep_want == 1 &&
 		    en->swept_at && now - en->swept_at < SWEEP_MIN_MS))
 			continue;
@@ -8685,6 +8820,11 @@ attempt_cleanup(size_t e, struct strlist *names, struct strlist *vols)
 	size_t i;
 	pid_t pid;
 
+	if (rt->remove == NULL) {	/* no containers */
+		strlist_free(names);
+		strlist_free(vols);
+		return;
+	}
 	if (vols->n == 0) {
 		if (en->rm_names.n == 0)
 			en->rm_since = mono_ms();
@@ -8933,8 +9073,7 @@ attempt_end(struct run *r, int ok, int code, const char *error)
 		task_completed(r, j);
 	else
 		task_failed(r, t, code, ok ? errmsg : error);
-	/* r may stand for an attempt that never ran (sched_step_run's tmp) */
-	attempt_cleanup(task_engine(r->job, r->pos), &names, &vols);
+	attempt_cleanup(r->eng, &names, &vols);
 }
 
 /* A step's container exited with `code` (its CLI's exit status). */
@@ -9020,6 +9159,7 @@ subjob_ended(const char *id, enum jstate state, const char *error)
 		return;
 	snprintf(r.job, sizeof(r.job), "%s", parent);
 	r.attempt = INT_MAX;		/* a subjob is not retried */
+	r.eng = task_engine(parent, r.pos);
 	if (db_tstate(parent, r.pos) == T_RUNNING &&
 	    (pj = sched_job(parent)) != NULL) {
 		if (state == J_COMPLETED) {
@@ -9048,7 +9188,7 @@ subjob_ended(const char *id, enum jstate state, const char *error)
 static int
 run_owns_container(const struct run *r)
 {
-	return r->kind == R_STEP || r->kind == R_REATTACH;
+	return rt->remove && (r->kind == R_STEP || r->kind == R_REATTACH);
 }
 
 static void
@@ -9144,6 +9284,12 @@ sched_stop(const char *id, long long grace_ms)
 		if (r->kind == R_AUX || strcmp(r->job, id) != 0)
 			continue;
 		r->cancelled = 1;
+		if (rt->direct && r->kind == R_STEP) {
+			/* the shell runtime's step: its group gets the grace */
+			kill(-r->pid, SIGTERM);
+			r->kill_at = mono_ms() + g * 1000;
+			continue;
+		}
 		if (!run_owns_container(r)) {
 			kill(-r->pid, SIGKILL);
 			continue;
@@ -11107,13 +11253,51 @@ static int request_check(const char *, const char *);
 
 /* ---- cancel, stop, restart, wait */
 
+/*
+ * The engines of job id's queues, each once (NULL: the CLI's own), from
+ * the "WHERE QUEUE" lines daemon -q Q:N@WHERE left in meta.
+ */
+static void
+stop_engines(const char *id, struct strlist *where)
+{
+	char *map = db_str("SELECT value FROM meta WHERE key = 'engines'", NULL);
+	char *line, *save, *sp;
+	struct kvlist qe = { 0 };
+	struct strlist qs = { 0 };
+	const char *w;
+	size_t i, k;
+
+	for (line = map ? strtok_r(map, "\n", &save) : NULL; line; line =
+	    strtok_r(NULL, "\n", &save))
+		if ((sp = strchr(line, ' ')) != NULL) {
+			*sp = '\0';
+			kv_set(&qe, sp + 1, line);
+		}
+	db_strs(&qs, "SELECT DISTINCT coalesce(queue, '') FROM tasks WHERE"
+	    " job = ?", "s", id);
+	for (i = 0; i < qs.n; i++) {
+		w = kv_get(&qe, qs.v[i]);
+		for (k = 0; k < where->n; k++)
+			if (w ? where->v[k] && strcmp(where->v[k], w) == 0 :
+			    where->v[k] == NULL)
+				break;
+		if (k == where->n)
+			strlist_add(where, w ? xstrdup(w) : NULL);
+	}
+	if (where->n == 0)
+		strlist_add(where, NULL);
+	strlist_free(&qs);
+	kv_free(&qe);
+	free(map);
+}
+
 /* stop returns once the job's containers are gone, as docker stop does. */
 static int
 stop_wait(const char *id, long long until)
 {
 	static char *daemon_cli;
 	char *hid = home_path("run/home-id"), *h = read_file(hid, NULL), *out;
-	char *name, *map = NULL, *line, *save;
+	char *name;
 	struct strlist a, where = { 0 };
 	size_t e;
 	int gone = 0;
@@ -11130,13 +11314,7 @@ stop_wait(const char *id, long long until)
 			docker_bin = daemon_cli;
 		free(name);
 	}
-	/* the engines of its queues, from daemon -q Q:N@WHERE, and the default */
-	strlist_add(&where, NULL);
-	if ((map = db_str("SELECT value FROM meta WHERE key = 'engines'", NULL)))
-		for (line = strtok_r(map, "\n", &save); line; line =
-		    strtok_r(NULL, "\n", &save))
-			strlist_add(&where, xasprintf("%.*s",
-			    (int)strcspn(line, " "), line));
+	stop_engines(id, &where);
 	rt->list(id, &a);
 	while (!gone && mono_ms() < until) {
 		for (e = 0, gone = 1; gone && e < where.n; e++) {
@@ -11150,7 +11328,6 @@ stop_wait(const char *id, long long until)
 	}
 	strlist_free(&a);
 	strlist_free(&where);
-	free(map);
 	free(h);
 	free(hid);
 	return gone;
@@ -12245,6 +12422,7 @@ parse_qcap(const char *s)
 	char *end;
 	long n = 0;
 	int e = 0;
+	size_t i;
 
 	for (colon = strchr(s, ':'); colon; colon = strchr(colon + 1, ':')) {
 		n = strtol(colon + 1, &end, 10);
@@ -12259,6 +12437,13 @@ parse_qcap(const char *s)
 		return fail("-q %s: '%s' is not an engine: %s", s, end + 1, why);
 	if (*end == '@' && (e = engine_add(end + 1)) < 0)
 		return fail("-q %s: more than %d engines", s, ENGINES_MAX - 1);
+	for (i = 0; i < nqcaps; i++)
+		if (strlen(qcaps[i].name) == (size_t)(colon - s) &&
+		    strncmp(qcaps[i].name, s, colon - s) == 0)
+			return fail("-q %s: queue %s is given twice", s,
+			    qcaps[i].name);
+	if (*end == '@' && strncmp(end + 1, "unix://", 7) == 0)
+		strlist_add(&engine_paths, xstrdup(end + 8));
 	qcaps = xreallocarray(qcaps, nqcaps + 1, sizeof(*qcaps));
 	qcaps[nqcaps].name = xasprintf("%.*s", (int)(colon - s), s);
 	qcaps[nqcaps].eng = (size_t)e;
@@ -12308,10 +12493,11 @@ daemon_policy(void)
 static int
 daemon_args(int argc, char *argv[])
 {
-	const char *why, *network = getenv("JOBRUN_NETWORK");
+	const char *why, *never, *network = getenv("JOBRUN_NETWORK");
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char *end;
+	size_t i;
 	int c;
 
 	while ((c = opt_next(argc, argv)) != -1)
@@ -12345,8 +12531,8 @@ daemon_args(int argc, char *argv[])
 			break;
 		case 'R':
 			if (rt_select(optarg) < 0)
-				return usage_error("daemon", "--runtime takes docker "
-				    "or podman, not '%s'", optarg);
+				return usage_error("daemon", "--runtime takes docker, "
+				    "podman or shell, not '%s'", optarg);
 			break;
 		case 'l':
 			if (api_addr(optarg, &ss, &sslen) < 0)
@@ -12370,6 +12556,13 @@ daemon_args(int argc, char *argv[])
 		}
 	if (optind != argc)
 		return usage_error("daemon", "unexpected argument '%s'", argv[optind]);
+	if (rt->direct && nengines > 1)
+		return usage_error("daemon", "-q QUEUE:N@ENGINE: the shell "
+		    "runtime runs tasks here, on no engine");
+	for (i = 0; i < pol.binds.n; i++)	/* -q may come after it */
+		if ((never = policy_never(pol.binds.v[i])) != NULL)
+			return usage_error("daemon", "--allow-bind %s: never "
+			    "allowed: %s", pol.binds.v[i], never);
 	if (network && *network && gram_netname(network, &why) < 0)
 		return usage_error("daemon", "--network: '%s' is not a network "
 		    "name: %s", network, why);
@@ -15275,8 +15468,8 @@ static const struct opt daemon_opts[] = {
 	{ 'W', "allow-network", "NAME", O_MANY, "let jobs join network NAME" },
 	{ 'S', "max-job-size", "SIZE", 0, "refuse job files larger than SIZE "
 	    "(4m)" },
-	{ 'R', "runtime", "NAME", 0, "run tasks with docker (the default) or "
-	    "podman" },
+	{ 'R', "runtime", "NAME", 0, "run tasks with docker (the default), "
+	    "podman, or shell (processes here, no engine)" },
 	{ 'l', "listen", "ADDR", 0, "answer HTTP on ADDR: PORT (on 127.0.0.1), "
 	    "HOST:PORT or [V6]:PORT" },
 	{ 'P', "max-pending", "N", 0, "POST /jobs answers 429 while N jobs wait" },

@@ -28,6 +28,17 @@ done
 run "$JOBRUN" daemon -q 'two:0@ctx'
 like "$RC/$ERR" "^2/jobrun: -q takes QUEUE:N\[@ENGINE\], N from 1 to 10000, not 'two:0@ctx'" \
 	"a bad count with an engine: exit 2, the form in the message"
+run "$JOBRUN" daemon -q two:1 -q "two:2@$SOCK"
+like "$RC/$ERR" "^2/jobrun: -q two:2@$SOCK: queue two is given twice" "a queue given twice: exit 2"
+for order in 1 2; do
+	if [ $order = 1 ]; then
+		run "$JOBRUN" daemon --allow-bind "$D" -q "two:2@$SOCK"
+	else
+		run "$JOBRUN" daemon -q "two:2@$SOCK" --allow-bind "$D"
+	fi
+	like "$RC/$ERR" "^2/jobrun: --allow-bind $D: never allowed: it is or holds the socket of an engine of -q" \
+		"--allow-bind of the directory of an engine's socket ($order of 2 orders): exit 2"
+done
 daemon_alive
 isnt $? 0 "no daemon started from a bad -q"
 
@@ -189,6 +200,11 @@ is "$RC" 1 "status exits 1 while d2 is away"
 like "$OUT" "engine: +unreachable since .*$SOCK: " "... and names it"
 run "$JOBRUN" status --json
 is "$(jq -r '.daemon.engine.reachable' <<<"$OUT")" false "status --json: not reachable"
+grep -v 'queue: two' long.yaml >long0.yaml
+l0=$(submit long0.yaml)
+wait_for eval '[[ $("$JOBRUN" logs "$l0" 1 2>/dev/null) =~ up ]]'
+RUN_TIMEOUT=20 run "$JOBRUN" stop -t 1 "$l0"
+is "$RC/$(job_state "$l0")" 0/CANCELLED "stop of a job of the usual engine: it waits on its own engine, not on d2"
 
 d2_start
 ok $? "d2 is started again"
