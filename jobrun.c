@@ -4484,52 +4484,6 @@ rt_volume(const char *job, int pos, size_t v)
 }
 
 /*
- * Starts argv with stdout and stderr on outfd (or /dev/null when -1),
- * talking to engines[eng].  The child gets its own process group, so that ^C at the daemon's terminal does
- * not reach the docker CLI, and dies with the daemon: a restarted daemon
- * reattaches to the container, not to the CLI.
- */
-static pid_t
-rt_spawn(char *const argv[], int outfd, const struct kvlist *env, size_t eng)
-{
-	size_t i;
-	pid_t parent = getpid(), pid;
-	sigset_t none;
-	int nul;
-
-	if (db_broken)		/* what it would do could not be recorded */
-		return fail("%s", db_brokenwhy);
-	if ((pid = fork()) < 0) {
-		fail("fork: %s", strerror(errno));
-		return -1;
-	}
-	if (pid > 0) {
-		failpoint_argv(argv);
-		return pid;
-	}
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	if ((nul = open("/dev/null", O_RDWR)) >= 0)
-		dup2(nul, STDIN_FILENO);
-	if (outfd < 0)
-		outfd = nul;
-	dup2(outfd, STDOUT_FILENO);
-	dup2(outfd, STDERR_FILENO);
-	for (i = 0; env && i < env->n; i++)
-		setenv(env->v[i].key, env->v[i].val, 1);
-	if (engines[eng].where)
-		rt_aim(engines[eng].where);
-	execvp(argv[0], argv);
-	dprintf(STDERR_FILENO, "jobrun: %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
-/*
  * Runs argv to completion, on the engine at where (NULL: the CLI's own),
  * capturing its stdout into *out (caller frees).  Returns its exit status,
  * or -1.  It blocks: for commands, and for the
@@ -4891,9 +4845,8 @@ podman_stop(const struct strlist *names, long long grace_s, struct strlist *a)
 /*
  * The shell runtime (daemon --runtime shell): no engine, each step a
  * process group of the daemon's user, in the step's own directory (the
- * /tork of a container), its env in its environment, the image ignored.
- * The directory and the command reach a fixed script as arguments, never
- * as code.  There is nothing to ask, list, start, remove or follow: a
+ * /tork of a container), its env in its environment, the image ignored,
+ * its command exec'd as it is (argv, never a string of code).  There is nothing to ask, list, start, remove or follow: a
  * crashed daemon's steps died with it (their process, not always what it
  * forked), and run again.  So those operations are `true`, and remove,
  * stop and volumes_remove are none: the daemon signals the process group
@@ -4951,11 +4904,7 @@ shell_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 
 	memset(a, 0, sizeof(*a));
 	memset(childenv, 0, sizeof(*childenv));
-	arg(a, "sh");
-	arg(a, "-c");
-	arg(a, "cd -- \"$1\" || exit 125; shift; exec \"$@\"");
-	arg(a, "jobrun-shell");
-	arg(a, "%s", r->workdir);
+	kv_set(childenv, "", r->workdir);	/* the directory it runs in */
 	if (s->run) {
 		/*
 		 * sh runs the script itself, not `sh -c` a child that would
@@ -4996,7 +4945,9 @@ shell_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
  *             or followed by a list; NULL when there is nothing to remove
  *             or stop (the shell runtime).
  * direct: run's exit status is the step's own, with no CLI in between
- * that could fail by itself, nor anything to ask about it.
+ * that could fail by itself, nor anything to ask about it.  An entry of
+ * run's child environment with an empty name is the directory the child
+ * runs in (no variable has that name).
  */
 struct runtime {
 	const char *name;
@@ -5076,6 +5027,123 @@ rt_aim(const char *where)
 
 	setenv(url ? rt->hostvar : rt->ctxvar, where, 1);
 	unsetenv(url ? rt->ctxvar : rt->hostvar);
+}
+
+/*
+ * A child's environment as execve wants it: the daemon's, but for the
+ * names env sets (its entry with an empty name is a directory, into
+ * *cwd) and, for an engine of its own, the runtime's two variables
+ * (rt_aim's).  Caller frees out.
+ */
+static void
+rt_envp(const struct kvlist *env, size_t eng, struct strlist *out,
+    const char **cwd)
+{
+	extern char **environ;
+	const char *where = engines[eng].where, *v = NULL;
+	char **e;
+	size_t i, n;
+	int url = where && strstr(where, "://") != NULL, set;
+
+	memset(out, 0, sizeof(*out));
+	*cwd = NULL;
+	for (e = environ; *e; e++) {
+		n = strcspn(*e, "=");
+		set = where && ((strlen(rt->hostvar) == n && strncmp(*e,
+		    rt->hostvar, n) == 0) || (strlen(rt->ctxvar) == n &&
+		    strncmp(*e, rt->ctxvar, n) == 0));
+		for (i = 0; !set && env && i < env->n; i++)
+			set = strlen(env->v[i].key) == n &&
+			    strncmp(*e, env->v[i].key, n) == 0;
+		if (!set)
+			strlist_add(out, xstrdup(*e));
+	}
+	for (i = 0; env && i < env->n; i++)
+		if (*env->v[i].key)
+			strlist_add(out, xasprintf("%s=%s", env->v[i].key,
+			    env->v[i].val));
+		else
+			v = env->v[i].val;
+	if (where)
+		strlist_add(out, xasprintf("%s=%s", url ? rt->hostvar :
+		    rt->ctxvar, where));
+	*cwd = v;
+}
+
+/* In a vfork child: says why argv[0] could not run, with no stdio. */
+static void
+rt_execfail(const char *what, int e)
+{
+	const char *why = strerror(e);
+
+	if (write(STDERR_FILENO, "jobrun: ", 8) < 0 ||
+	    write(STDERR_FILENO, what, strlen(what)) < 0 ||
+	    write(STDERR_FILENO, ": ", 2) < 0 ||
+	    write(STDERR_FILENO, why, strlen(why)) < 0 ||
+	    write(STDERR_FILENO, "\n", 1) < 0) {
+		/* nowhere else to say it */
+	}
+}
+
+/*
+ * Starts argv with stdout and stderr on outfd (or /dev/null when -1),
+ * talking to engines[eng].  The child gets its own process group, so that
+ * ^C at the daemon's terminal does not reach the docker CLI, and dies with
+ * the daemon: a restarted daemon reattaches to the container, not to the
+ * CLI.  It is a vfork child, which borrows the daemon's memory until its
+ * exec: no copy of the daemon's page tables, and no copy-on-write faults
+ * in the daemon afterwards (a fork cost a task about a sixth of the
+ * daemon's CPU).  So the child only makes system calls: its environment
+ * is built before, and the daemon's handlers are reset before any signal
+ * can reach it.
+ */
+static pid_t
+rt_spawn(char *const argv[], int outfd, const struct kvlist *env, size_t eng)
+{
+	static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	struct strlist envp;
+	const char *cwd;
+	pid_t parent = getpid(), pid;
+	sigset_t none;
+	size_t i;
+	int nul, e;
+
+	if (db_broken)		/* what it would do could not be recorded */
+		return fail("%s", db_brokenwhy);
+	rt_envp(env, eng, &envp, &cwd);
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	sigemptyset(&none);
+	if ((pid = vfork()) == 0) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+			signal(handled[i], SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (nul >= 0)
+			dup2(nul, STDIN_FILENO);
+		dup2(outfd >= 0 ? outfd : nul, STDOUT_FILENO);
+		dup2(outfd >= 0 ? outfd : nul, STDERR_FILENO);
+		if (cwd && chdir(cwd) < 0) {	/* see struct runtime */
+			rt_execfail(cwd, errno);
+			_exit(125);
+		}
+		execvpe(argv[0], argv, envp.v);
+		rt_execfail(argv[0], errno);
+		_exit(127);
+	}
+	e = errno;
+	if (nul >= 0)
+		close(nul);
+	strlist_free(&envp);
+	if (pid < 0) {
+		fail("vfork: %s", strerror(e));
+		return -1;
+	}
+	failpoint_argv(argv);
+	return pid;
 }
 
 /*
@@ -5521,6 +5589,18 @@ log_redacted(struct run *r, const char *s, size_t n)
 	if (r->log_err)		/* cut already, said so */
 		return;
 	/*
+	 * A task's log is made at its first output, not at its start: a task
+	 * that prints nothing costs no file (an inode is a third of what the
+	 * daemon spends on a `true`).
+	 */
+	if (r->log < 0 && (r->kind == R_STEP || r->kind == R_REATTACH ||
+	    r->kind == R_SIDECAR) && (r->log = open_log(r->job, r->pos)) < 0) {
+		log_fail(r, errno ? errno : EIO);
+		return;
+	}
+	if (r->log < 0)
+		return;
+	/*
 	 * daemon --log-max: whole lines up to the cap (a line cut in two
 	 * could show half a secret), then one note per run, then nothing.
 	 */
@@ -5633,13 +5713,10 @@ run_logged(char *const argv[], const struct kvlist *cenv, int kind,
 	struct run *r;
 	size_t i;
 	pid_t pid;
-	int p[2], log;
+	int p[2];
 	char *q;
 
-	if ((log = open_log(j->id, pos)) < 0)
-		return NULL;
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		close(log);
 		fail("pipe: %s", strerror(errno));
 		return NULL;
 	}
@@ -5649,13 +5726,11 @@ run_logged(char *const argv[], const struct kvlist *cenv, int kind,
 	if (pid < 0) {
 		free(q);
 		close(p[0]);
-		close(log);
 		return NULL;
 	}
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	r = run_add(pid, kind, j->id, pos, attempt, step);
-	r->out = p[0];
-	r->log = log;
+	r->out = p[0];	/* its log is made at its first output (log_redacted) */
 	redact_secrets(&r->redact, j);
 	for (i = 0; env && i < env->n; i++)
 		if (env_secret(env->v[i].key) && *env->v[i].val)
