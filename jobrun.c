@@ -4907,11 +4907,12 @@ shell_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 	kv_set(childenv, "", r->workdir);	/* the directory it runs in */
 	if (s->run) {
 		/*
-		 * sh runs the script itself, not `sh -c` a child that would
-		 * die at stop's SIGTERM before the script's trap has run
+		 * The script is exec'd itself: its #! line is heeded, as
+		 * docker's `sh -c /tork/entrypoint` does, and one without runs
+		 * under /bin/sh (execvp's ENOEXEC); with no sh in between that
+		 * would die at stop's SIGTERM before the script's trap ran.
 		 */
-		arg(a, "%s", ep->n ? ep->v[0] : "sh");
-		for (i = 1; i < ep->n; i++)
+		for (i = 0; i < ep->n; i++)
 			arg(a, "%s", ep->v[i]);
 		arg(a, "./entrypoint");
 	} else {
@@ -5070,6 +5071,29 @@ rt_envp(const struct kvlist *env, size_t eng, struct strlist *out,
 	*cwd = v;
 }
 
+/*
+ * The file that runs for prog, searched in path (a step's own PATH), or
+ * NULL to leave it to execvpe.  Caller frees.
+ */
+static __attribute__((noinline)) char *
+rt_which(const char *prog, const char *path)
+{
+	const char *p = path, *c;
+	char *f;
+
+	if (strchr(prog, '/'))
+		return NULL;
+	for (; *p; p = *c ? c + 1 : c) {
+		c = p + strcspn(p, ":");
+		f = xasprintf("%.*s%s%s", (int)(c - p), p, c > p ? "/" : "./",
+		    prog);
+		if (access(f, X_OK) == 0)
+			return f;
+		free(f);
+	}
+	return NULL;
+}
+
 /* In a vfork child: says why argv[0] could not run, with no stdio. */
 static void
 rt_execfail(const char *what, int e)
@@ -5094,25 +5118,32 @@ rt_execfail(const char *what, int e)
  * exec: no copy of the daemon's page tables, and no copy-on-write faults
  * in the daemon afterwards (a fork cost a task about a sixth of the
  * daemon's CPU).  So the child only makes system calls: its environment
- * is built before, and the daemon's handlers are reset before any signal
- * can reach it.
+ * is built before, and signals are blocked from before the vfork until
+ * the child has reset the daemon's handlers.  execvpe searches the
+ * daemon's PATH, not envp's: a PATH the step sets is searched here first.
  */
 static pid_t
 rt_spawn(char *const argv[], int outfd, const struct kvlist *env, size_t eng)
 {
 	static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	struct strlist envp;
-	const char *cwd;
+	const char *cwd, *path = env ? kv_get(env, "PATH") : NULL;
+	char *prog = path ? rt_which(argv[0], path) : NULL;
 	pid_t parent = getpid(), pid;
-	sigset_t none;
+	sigset_t none, all, old;
 	size_t i;
 	int nul, e;
 
-	if (db_broken)		/* what it would do could not be recorded */
+	if (db_broken) {	/* what it would do could not be recorded */
+		free(prog);
 		return fail("%s", db_brokenwhy);
+	}
 	rt_envp(env, eng, &envp, &cwd);
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	sigemptyset(&none);
+	sigfillset(&all);
+	/* none of the daemon's handlers may run in the child */
+	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = vfork()) == 0) {
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -5130,13 +5161,15 @@ rt_spawn(char *const argv[], int outfd, const struct kvlist *env, size_t eng)
 			rt_execfail(cwd, errno);
 			_exit(125);
 		}
-		execvpe(argv[0], argv, envp.v);
+		execvpe(prog ? prog : argv[0], argv, envp.v);
 		rt_execfail(argv[0], errno);
 		_exit(127);
 	}
 	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (nul >= 0)
 		close(nul);
+	free(prog);
 	strlist_free(&envp);
 	if (pid < 0) {
 		fail("vfork: %s", strerror(e));
@@ -7608,7 +7641,9 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 		rs.netns = sidecar0 = rt_sidecar(j->id, pos, attempt, 0);
 	rt->run(&rs, &argv, &cenv);
 	free(sidecar0);
-	if (step_registry(j->id, pos, t, es.image, env, &cenv, &pw) < 0) {
+	/* the shell runtime pulls nothing: no credentials written for it */
+	if (!rt->direct && step_registry(j->id, pos, t, es.image, env, &cenv,
+	    &pw) < 0) {
 		kv_free(&cenv);
 		strlist_free(&pw);
 		strlist_free(&argv);

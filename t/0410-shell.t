@@ -80,6 +80,38 @@ like "$log1" "token=\[REDACTED\]" "a secret is redacted from the log"
 unlike "$log1" "s3cr3t" "... and does not appear"
 is "$("$JOBRUN" logs "$id" 2)" "argv-form" "entrypoint and cmd: exec'd as argv"
 
+# ---------------------------------------------------------------- #!, PATH, registry
+mkdir -p "$T/bin"
+printf '#!/bin/sh\necho "mytool ran with $1"\n' >"$T/bin/mytool"
+chmod +x "$T/bin/mytool"
+cat >more.yaml <<EOF
+name: more
+tasks:
+  - name: shebang
+    image: x
+    run: |
+      #!/bin/bash
+      echo "bash=\${BASH_VERSION:+yes}"
+  - name: own PATH
+    image: x
+    env:
+      PATH: $T/bin:/usr/bin:/bin
+    cmd: [mytool, arg1]
+  - name: registry
+    image: private.example/x:1
+    registry:
+      username: u
+      password: pw-never-written
+    run: echo "dc=\${DOCKER_CONFIG:-none}"
+EOF
+id=$(submit more.yaml)
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$id"
+is "$RC" 0 "a job with a #! script, a PATH of its own and registry credentials completes"
+is "$("$JOBRUN" logs "$id" 1)" "bash=yes" "a script's #! line is heeded (it ran under bash)"
+is "$("$JOBRUN" logs "$id" 2)" "mytool ran with arg1" "cmd is found in the step's own PATH"
+is "$("$JOBRUN" logs "$id" 3)" "dc=none" \
+	"registry: no DOCKER_CONFIG (no credentials written) for a step of the shell runtime"
+
 # ---------------------------------------------------------------- retry, timeout
 cat >fails.yaml <<'EOF'
 name: fails
