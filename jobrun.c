@@ -12879,6 +12879,8 @@ status_text(const struct status *d)
 		printf("engine:    unreachable since %s (%s): %s\n", fmt_local(
 		    atoll(d->down), t, sizeof(t)), units_fmt_duration(now_ms() -
 		    atoll(d->down), up, sizeof(up)), d->downwhy ? d->downwhy : "?");
+	else if (d->runtime && strcmp(d->runtime, "shell") == 0)
+		printf("engine:    none (the shell runtime runs tasks here)\n");
 	else
 		printf("engine:    answers\n");
 	status_engines(NULL, d->engines);

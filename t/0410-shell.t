@@ -22,6 +22,8 @@ start_daemon
 ok $? "daemon --runtime shell starts (no engine needed)"
 run "$JOBRUN" status --json
 is "$RC/$(jq -r .daemon.runtime <<<"$OUT")" 0/shell "status: runtime shell, exit 0"
+run "$JOBRUN" status
+like "$OUT" "engine: +none \(the shell runtime runs tasks here\)" "status: no engine, and why"
 
 cat >tork.yaml <<'EOF'
 name: tork in a shell
