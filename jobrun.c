@@ -1767,13 +1767,13 @@ static const char *const engine_sockets[] = { "/var/run/docker.sock",
 
 /* ---- the host's policy */
 
+/* The sockets of daemon -q QUEUE:N@unix://PATH, as many roots. */
+static struct strlist engine_paths;
+
 /*
  * Whether path (real, absolute) is never to be bound: /, the home or what
  * holds it or lies in it, or an engine's socket or what holds one.
  */
-/* The sockets of daemon -q QUEUE:N@unix://PATH, as many roots. */
-static struct strlist engine_paths;
-
 static const char *
 policy_never(const char *path)
 {
@@ -4486,8 +4486,8 @@ rt_volume(const char *job, int pos, size_t v)
 /*
  * Runs argv to completion, on the engine at where (NULL: the CLI's own),
  * capturing its stdout into *out (caller frees).  Returns its exit status,
- * or -1.  It blocks: for commands, and for the
- * daemon's one check of the engine before its loop starts.
+ * or -1.  It blocks: for commands, and for the daemon's one check of the
+ * engine before its loop starts.
  */
 static int
 rt_capture(char *const argv[], const char *where, char **out)
@@ -4846,11 +4846,12 @@ podman_stop(const struct strlist *names, long long grace_s, struct strlist *a)
  * The shell runtime (daemon --runtime shell): no engine, each step a
  * process group of the daemon's user, in the step's own directory (the
  * /tork of a container), its env in its environment, the image ignored,
- * its command exec'd as it is (argv, never a string of code).  There is nothing to ask, list, start, remove or follow: a
- * crashed daemon's steps died with it (their process, not always what it
- * forked), and run again.  So those operations are `true`, and remove,
- * stop and volumes_remove are none: the daemon signals the process group
- * itself (run_signal).
+ * its command exec'd as it is (argv, never a string of code).  There is
+ * nothing to ask, list, start, remove or follow: a crashed daemon's steps
+ * died with it (their process, not always what it forked), and run again.
+ * So those operations are `true`, and remove, stop and volumes_remove are
+ * none: the daemon signals the process group itself (sched_stop,
+ * sched_reap, kill_container).
  */
 static void
 shell_true(struct strlist *a)
@@ -7566,10 +7567,6 @@ step_registry(const char *job, int pos, const struct task *t,
 }
 
 /*
- * Starts step `step` of an attempt: the pre containers, then the task's
- * own, then the post ones.  Past the last step the attempt has succeeded.
- */
-/*
  * What the shell runtime cannot do as a container would, a step fails for
  * rather than run otherwise.  Returns 0, or -1 with errmsg.
  */
@@ -7588,6 +7585,10 @@ shell_refuses(const struct task *t, const struct step *s)
 	return 0;
 }
 
+/*
+ * Starts step `step` of an attempt: the pre containers, then the task's
+ * own, then the post ones.  Past the last step the attempt has succeeded.
+ */
 static void
 sched_step_run(struct job *j, int pos, int attempt, int step,
     long long deadline)
@@ -8865,9 +8866,9 @@ rm_ended(size_t e, size_t n, int code)
 
 /*
  * Once no step runs on an engine and no rm is out there, one listing of
- * this home's containers on it; those no attempt in progress owns go (sweep).  After rms
- * that all exited 0, at most once a minute: a daemon that often goes idle
- * does not list each time.
+ * this home's containers on it; those no attempt in progress owns go
+ * (sweep).  After rms that all exited 0, at most once a minute: a daemon
+ * that often goes idle does not list each time.
  */
 #define SWEEP_MIN_MS	60000
 
