@@ -220,5 +220,21 @@ unlike "$OUT" "unreachable" "... no engine unreachable"
 
 stop_daemon
 is $? 0 "the daemon stops on SIGTERM"
+
+# ---------------------------------------------------------------- a context
+CTX=jr-d2-$$
+"$DOCKER" context create "$CTX" --docker "host=$SOCK" >/dev/null 2>&1
+ok $? "a docker context names d2"
+at_exit '"$DOCKER" context rm -f "$CTX" >/dev/null 2>&1'
+start_daemon -q "ctx:1@$CTX"
+ok $? "a daemon starts with -q ctx:1@$CTX"
+sed 's/queue: two/queue: ctx/' there.yaml >ctx.yaml
+id=$(submit ctx.yaml)
+wait_for eval '[[ $("$JOBRUN" logs "$id" 1 2>/dev/null) =~ up ]]'
+like "$(mine d2)" "-$id-1-1-0" "a task of queue ctx runs on d2, reached through the context"
+RUN_TIMEOUT=30 run "$JOBRUN" wait "$id"
+is "$RC/$(task_field "$id" 1 result)" 0/there "... and completes"
+stop_daemon
+is $? 0 "the daemon stops on SIGTERM"
 is "$(mine d2)$(mine "$DOCKER")" "" "no container of this home is left on either engine"
 done_testing

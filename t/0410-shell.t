@@ -128,6 +128,10 @@ id=$(submit fails.yaml)
 RUN_TIMEOUT=30 run "$JOBRUN" wait "$id"
 is "$RC/$(task_field "$id" 1 attempt)/$(task_field "$id" 1 exitCode)" 4/3/3 \
 	"retry: three attempts, the exit status is the step's own"
+[ -e "$JOBRUN_HOME/logs/$id/1.log" ]
+isnt $? 0 "a task that printed nothing has no log file (made at the first output)"
+run "$JOBRUN" logs "$id" 1
+is "$RC/$OUT" 0/ "... and logs shows it empty, exit 0"
 
 sed "s/MARK/$M/" >slow.yaml <<'EOF'
 name: slow
