@@ -4464,6 +4464,8 @@ struct engine {
 static struct engine engines[ENGINES_MAX];
 static size_t nengines = 1;
 static void rt_aim(const char *);
+static char *task_queue(const char *, int);
+static int write_all(int, const char *, size_t);
 
 static char *
 rt_name(const char *job, int pos, int attempt, int step)
@@ -4646,6 +4648,20 @@ docker_mounts(const struct rtstep *r, struct strlist *a)
 	}
 }
 
+/* -- IMAGE, and what the container runs: entrypoint's rest, then cmd. */
+static void
+docker_command(const struct step *s, struct strlist *a)
+{
+	size_t i;
+
+	arg(a, "--");
+	arg(a, "%s", s->image);
+	for (i = 1; i < s->entrypoint.n; i++)
+		arg(a, "%s", s->entrypoint.v[i]);
+	for (i = 0; i < s->cmd.n; i++)
+		arg(a, "%s", s->cmd.v[i]);
+}
+
 static void
 docker_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 {
@@ -4700,12 +4716,7 @@ docker_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 	}
 	if (ep->n)
 		arg(a, "--entrypoint=%s", ep->v[0]);
-	arg(a, "--");
-	arg(a, "%s", s->image);
-	for (i = 1; i < ep->n; i++)
-		arg(a, "%s", ep->v[i]);
-	for (i = 0; i < s->cmd.n; i++)
-		arg(a, "%s", s->cmd.v[i]);
+	docker_command(s, a);
 }
 
 static void
@@ -4732,10 +4743,12 @@ docker_on(struct strlist *a, const char *sub, const char *name, ...)
 }
 
 static void
-docker_follow(const char *name, long long since, struct strlist *a)
+docker_follow(const char *name, const char *workdir, long long since,
+    struct strlist *a)
 {
 	char opt[32];
 
+	(void)workdir;	/* the container's own bind mount */
 	snprintf(opt, sizeof(opt), "--since=%lld", since);
 	docker_on(a, "logs", name, "--follow", opt, NULL);
 }
@@ -4843,6 +4856,259 @@ podman_stop(const struct strlist *names, long long grace_s, struct strlist *a)
 }
 
 /*
+ * Docker Swarm (daemon --runtime swarm): each step is a service of one
+ * replica that is never restarted (a replicated job's task would outlive
+ * its service's removal in docker 20.10: moby#44312), which the swarm
+ * places on a node that meets its queue's --constraint.  A service is
+ * not a process the daemon can wait for: it is created, its task polled,
+ * its logs followed, by a helper, `jobrun swarm-step`, which the
+ * operations start as they would the CLI, and which speaks for the
+ * service in docker's words: the step's output and exit status for run,
+ * "STATE EXIT" for inspect, "NAME STATE" lines for list.
+ *
+ * The node may be another machine: nothing is bind-mounted.  The files
+ * of /tork (the run script, the task's files) go as swarm configs onto a
+ * tmpfs at /tork; a run step's script runs under a wrapper that prints
+ * $TORK_OUTPUT at the end between two lines of a random mark, which the
+ * helper cuts out of the log into the step's stdout file.  A service
+ * cannot be stopped with a grace of the caller's choosing: stop, cancel
+ * and timeouts remove it, and the engine gives it SWARM_GRACE.
+ */
+#define SWARM_GRACE	"10s"
+
+static char self_exe[PATH_MAX] = "jobrun";	/* the helper: this program */
+static struct strlist constraints;	/* daemon --constraint QUEUE:EXPR */
+
+/*
+ * The wrapper of a run step under swarm: "$@" in the background, so that
+ * sh, as the container's pid 1, hands the engine's SIGTERM on, then the
+ * result framed by the mark.
+ */
+static const char swarm_wrap[] =
+    "\"$@\" & p=$!; trap 'kill -TERM $p' TERM; wait $p; c=$?; "
+    "while kill -0 $p 2>/dev/null; do wait $p; c=$?; done; "
+    "if [ -s /tork/stdout ]; then printf '\\n%s\\n' \"$JOBRUN_MARK\"; "
+    "cat /tork/stdout; printf '\\n%s.\\n' \"$JOBRUN_MARK\"; fi; exit $c";
+
+static void
+swarm_cmd(struct strlist *a, const char *mode)
+{
+	memset(a, 0, sizeof(*a));
+	arg(a, "%s", self_exe);
+	arg(a, "swarm-step");
+	arg(a, "%s", mode);
+	arg(a, "%s", homeid);
+}
+
+/* A word as shell-words parse it (service create --entrypoint). */
+static void
+swarm_quoted(struct strlist *a, const char *opt, const char *w)
+{
+	struct buf b = { 0 };
+	const char *p;
+
+	buf_addf(&b, "%s='", opt);
+	for (p = w; *p; p++)
+		if (*p == '\'')
+			buf_add(&b, "'\\''");
+		else
+			buf_addn(&b, p, 1);
+	buf_add(&b, "'");
+	strlist_add(a, buf_take(&b));
+}
+
+/* Where EXPR's KEY starts in QUEUE:EXPR (after a queue), or NULL. */
+static const char *
+swarm_key(const char *s)
+{
+	const char *op = strstr(s, "==") ? strstr(s, "==") : strstr(s, "!=");
+	const char *key;
+
+	if (op == NULL)
+		return NULL;
+	for (key = op; key > s && key[-1] != ':'; key--)
+		;
+	return key - 1 > s ? key : NULL;
+}
+
+/*
+ * daemon --constraint QUEUE:EXPR, EXPR as docker's: KEY==VALUE or
+ * KEY!=VALUE, KEY a node's attribute (node.labels.gpu), VALUE a word.
+ * QUEUE ends at the last colon before EXPR's KEY.  Returns 0, or -1
+ * with *why.
+ */
+static int
+swarm_constraint(const char *s, const char **why)
+{
+	const char *op = strstr(s, "==") ? strstr(s, "==") : strstr(s, "!=");
+	const char *key, *p;
+
+	*why = "it takes QUEUE:KEY==VALUE or QUEUE:KEY!=VALUE";
+	if (op == NULL)
+		return -1;
+	if ((key = swarm_key(s)) == NULL || key == op)
+		return -1;
+	*why = "KEY has letters, digits and ._- only";
+	for (p = key; p < op; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return -1;
+	*why = "VALUE has letters, digits and ._-/: only";
+	if (op[2] == '\0')
+		return -1;
+	for (p = op + 2; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-/:", *p))
+			return -1;
+	*why = NULL;
+	return 0;
+}
+
+/* The --constraint options of the task's queue. */
+static void
+swarm_constraints(const struct rtstep *r, struct strlist *a)
+{
+	char *q = constraints.n ? task_queue(r->job, r->pos) : NULL;
+	const char *key;
+	size_t i;
+
+	for (i = 0; q && i < constraints.n; i++) {
+		key = swarm_key(constraints.v[i]);
+		if ((size_t)(key - 1 - constraints.v[i]) == strlen(q) &&
+		    strncmp(constraints.v[i], q, strlen(q)) == 0)
+			arg(a, "--constraint=%s", key);
+	}
+	free(q);
+}
+
+/*
+ * What a service cannot do as a container would, a step fails for rather
+ * than run otherwise: share a network namespace with sidecars, reach a
+ * volume or a bind mount on whichever node it lands, take --gpus.
+ * Returns 0, or -1 with errmsg; s NULL asks of the task alone.
+ */
+static int
+swarm_refuses(const struct task *t, const struct step *s)
+{
+	size_t i;
+
+	(void)s;
+	if (t->sidecars.n || t->volumes.n || t->gpus)
+		return fail("the swarm runtime (daemon --runtime swarm) runs no "
+		    "%s", t->sidecars.n ? "sidecars" : t->volumes.n ? "volumes" :
+		    "tasks with gpus");
+	for (i = 0; i < t->mounts.n; i++)
+		if (strcmp(t->mounts.v[i].type, "tmpfs") != 0)
+			return fail("the swarm runtime (daemon --runtime swarm) "
+			    "mounts tmpfs only, not %s", t->mounts.v[i].type);
+	return 0;
+}
+
+static void
+swarm_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
+{
+	const struct step *s = r->s;
+	const struct strlist *ep = &s->entrypoint;
+	size_t i;
+
+	swarm_cmd(a, "run");
+	arg(a, "%s", r->workdir);
+	arg(a, "%s", r->name);
+	arg(a, "--label=jobrun.job=%s", r->job);
+	arg(a, "--label=jobrun.task=%d", r->pos);
+	arg(a, "--label=jobrun.attempt=%d", r->attempt);
+	arg(a, "--container-label=jobrun.home=%s", homeid);
+	arg(a, "--container-label=jobrun.job=%s", r->job);
+	for (i = 0; i < r->t->networks.n; i++)
+		arg(a, "--network=%s", r->t->networks.v[i]);
+	/* no network is a service's default: none is no swarm network */
+	if (pol.network && r->t->networks.n == 0 &&
+	    strcmp(pol.network, "none") != 0)
+		arg(a, "--network=%s", pol.network);
+	swarm_constraints(r, a);
+	if (r->main && r->t->limits.cpus)
+		arg(a, "--limit-cpu=%s", r->t->limits.cpus);
+	if (r->main && r->t->limits.memory)
+		arg(a, "--limit-memory=%lld", r->t->limits.memory);
+	arg(a, "--env=TORK_OUTPUT=/tork/stdout");
+	arg(a, "--env=TORK_PROGRESS=/tork/progress");
+	arg(a, "--env=JOBRUN_PROGRESS=/tork/progress");
+	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
+	docker_env(s, a, childenv);
+	for (i = 0; i < r->t->mounts.n; i++)	/* swarm_refuses: tmpfs only */
+		arg(a, "--mount=type=tmpfs,destination=%s",
+		    r->t->mounts.v[i].target);
+	if (s->workdir)
+		arg(a, "--workdir=%s", s->workdir);
+	else if (s->run || (r->main && r->t->files.n))
+		arg(a, "--workdir=/tork");
+	if (s->run) {
+		arg(a, "--entrypoint=sh");
+		arg(a, "--");
+		arg(a, "%s", s->image);
+		arg(a, "-c");
+		arg(a, "%s", swarm_wrap);
+		arg(a, "sh");
+		for (i = 0; i < ep->n; i++)
+			arg(a, "%s", ep->v[i]);
+		arg(a, "/tork/entrypoint");
+		return;
+	}
+	if (ep->n)
+		swarm_quoted(a, "--entrypoint", ep->v[0]);
+	docker_command(s, a);
+}
+
+static void
+swarm_ping(struct strlist *a)
+{
+	/* only a manager lists the nodes: a worker cannot create services */
+	docker_cmd(a, "node");
+	arg(a, "ls");
+	arg(a, "--quiet");
+}
+
+static void
+swarm_follow(const char *name, const char *workdir, long long since,
+    struct strlist *a)
+{
+	swarm_cmd(a, "follow");
+	arg(a, "%s", workdir);
+	arg(a, "%s", name);
+	arg(a, "%lld", since);
+}
+
+static void
+swarm_inspect(const char *name, struct strlist *a)
+{
+	swarm_cmd(a, "inspect");
+	arg(a, "%s", name);
+}
+
+static void
+swarm_list(const char *job, struct strlist *a)
+{
+	swarm_cmd(a, "list");
+	if (job)
+		arg(a, "%s", job);
+}
+
+static void
+swarm_remove(const struct strlist *names, struct strlist *a)
+{
+	size_t i;
+
+	swarm_cmd(a, "rm");
+	for (i = 0; i < names->n; i++)
+		arg(a, "%s", names->v[i]);
+}
+
+static void
+swarm_stop(const struct strlist *names, long long grace_s, struct strlist *a)
+{
+	(void)grace_s;		/* the service's: SWARM_GRACE */
+	swarm_remove(names, a);
+}
+
+/*
  * The shell runtime (daemon --runtime shell): no engine, each step a
  * process group of the daemon's user, in the step's own directory (the
  * /tork of a container), its env in its environment, the image ignored,
@@ -4874,8 +5140,10 @@ shell_on(const char *name, struct strlist *a)
 }
 
 static void
-shell_follow(const char *name, long long since, struct strlist *a)
+shell_follow(const char *name, const char *workdir, long long since,
+    struct strlist *a)
 {
+	(void)workdir;
 	(void)since;
 	shell_on(name, a);
 }
@@ -4893,6 +5161,24 @@ shell_exec(const char *name, const char *script, const char *arg0,
 	(void)script;
 	(void)arg0;
 	shell_on(name, a);
+}
+
+/*
+ * What the shell runtime cannot do as a container would, a step fails for
+ * rather than run otherwise.  Returns 0, or -1 with errmsg; s NULL asks
+ * of the task alone.
+ */
+static int
+shell_refuses(const struct task *t, const struct step *s)
+{
+	if (t->sidecars.n || t->volumes.n || t->mounts.n)
+		return fail("the shell runtime (daemon --runtime shell) runs no "
+		    "%s", t->sidecars.n ? "sidecars" : t->volumes.n ? "volumes" :
+		    "mounts");
+	if (s && !s->run && s->entrypoint.n == 0 && s->cmd.n == 0)
+		return fail("the shell runtime (daemon --runtime shell) needs "
+		    "run, cmd or entrypoint: an image's own command is not known");
+	return 0;
 }
 
 static void
@@ -4953,11 +5239,13 @@ shell_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
  */
 struct runtime {
 	const char *name;
+	const char *cli;		/* its command, unless JOBRUN_DOCKER */
 	const char *hostvar, *ctxvar;	/* the CLI's engine: a URL, a name */
 	int direct;
+	int (*refuses)(const struct task *, const struct step *);
 	void (*ping)(struct strlist *);
 	void (*run)(const struct rtstep *, struct strlist *, struct kvlist *);
-	void (*follow)(const char *, long long, struct strlist *);
+	void (*follow)(const char *, const char *, long long, struct strlist *);
 	void (*start)(const char *, struct strlist *);
 	void (*inspect)(const char *, struct strlist *);
 	void (*list)(const char *, struct strlist *);
@@ -4968,14 +5256,20 @@ struct runtime {
 };
 
 static const struct runtime runtimes[] = {
-	{ "docker", "DOCKER_HOST", "DOCKER_CONTEXT", 0, docker_ping, docker_run,
-	  docker_follow, docker_start, docker_inspect, docker_list, docker_exec,
-	  docker_remove, docker_stop, docker_volumes_remove },
-	{ "podman", "CONTAINER_HOST", "CONTAINER_CONNECTION", 0, docker_ping,
-	  docker_run, docker_follow, docker_start, docker_inspect, podman_list,
-	  docker_exec, podman_remove, podman_stop, docker_volumes_remove },
-	{ "shell", NULL, NULL, 1, shell_ping, shell_run, shell_follow, shell_on,
-	  shell_on, shell_list, shell_exec, NULL, NULL, NULL },
+	{ "docker", "docker", "DOCKER_HOST", "DOCKER_CONTEXT", 0, NULL,
+	  docker_ping, docker_run, docker_follow, docker_start, docker_inspect,
+	  docker_list, docker_exec, docker_remove, docker_stop,
+	  docker_volumes_remove },
+	{ "podman", "podman", "CONTAINER_HOST", "CONTAINER_CONNECTION", 0, NULL,
+	  docker_ping, docker_run, docker_follow, docker_start, docker_inspect,
+	  podman_list, docker_exec, podman_remove, podman_stop,
+	  docker_volumes_remove },
+	{ "shell", "shell", NULL, NULL, 1, shell_refuses, shell_ping, shell_run,
+	  shell_follow, shell_on, shell_on, shell_list, shell_exec, NULL, NULL,
+	  NULL },
+	{ "swarm", "docker", "DOCKER_HOST", "DOCKER_CONTEXT", 0, swarm_refuses,
+	  swarm_ping, swarm_run, swarm_follow, swarm_inspect, swarm_inspect,
+	  swarm_list, shell_exec, swarm_remove, swarm_stop, NULL },
 };
 static const struct runtime *rt = &runtimes[0];
 
@@ -5006,12 +5300,18 @@ static int
 rt_select(const char *name)
 {
 	const char *cli = getenv("JOBRUN_DOCKER");
+	ssize_t n;
 	size_t i;
 
 	for (i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++)
 		if (strcmp(runtimes[i].name, name) == 0) {
 			rt = &runtimes[i];
-			docker_bin = cli && *cli && !rt->direct ? cli : rt->name;
+			docker_bin = cli && *cli && !rt->direct ? cli : rt->cli;
+			n = readlink("/proc/self/exe", self_exe,
+			    sizeof(self_exe) - 1);
+			self_exe[n > 0 ? n : 0] = '\0';
+			if (n <= 0)	/* then it is found on PATH */
+				snprintf(self_exe, sizeof(self_exe), "jobrun");
 			return 0;
 		}
 	return -1;
@@ -5256,6 +5556,10 @@ rt_ping(void)
 	if (rc == 127)
 		fail("cannot run '%s' (exit 127); is it installed? "
 		    "JOBRUN_DOCKER names another", docker_bin);
+	else if (rc != 0 && rt->run == swarm_run)
+		fail("cannot reach a swarm manager with '%s node ls' (exit %d); "
+		    "is dockerd running, a swarm manager ('docker swarm init' "
+		    "makes one), and may this user use it?", docker_bin, rc);
 	else if (rc != 0)
 		fail("cannot reach the container engine with '%s version' "
 		    "(exit %d); is dockerd running, and may this user use it?",
@@ -5282,6 +5586,642 @@ rt_remove1(const char *name, struct strlist *a)
 	strlist_add(&n, xstrdup(name));
 	rt->remove(&n, a);	/* (only where run_owns_container) */
 	strlist_free(&n);
+}
+
+/* ---- swarm: the step helper */
+
+/*
+ * `jobrun swarm-step MODE HOMEID ...`, a child of the daemon (or of stop)
+ * in the place of a CLI: see swarm_run.  It dies with its parent, and its
+ * children with it.
+ */
+
+/* Runs argv with stdout on out and stderr on errfd (-1: /dev/null). */
+static pid_t
+swarm_spawn(char *const argv[], int out, int errfd)
+{
+	pid_t pid;
+	int nul;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	nul = open("/dev/null", O_RDWR);
+	dup2(nul, STDIN_FILENO);
+	dup2(out >= 0 ? out : nul, STDOUT_FILENO);
+	dup2(errfd >= 0 ? errfd : nul, STDERR_FILENO);
+	execvp(argv[0], argv);
+	rt_execfail(argv[0], errno);
+	_exit(127);
+}
+
+static int
+swarm_wait(pid_t pid)
+{
+	int status;
+
+	if (pid < 0)
+		return 127;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 127;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * The state of a service's task as inspect says it, "STATE EXIT ERR",
+ * into *st: 1; 0 when it has no task yet; -1 when there is no such
+ * service (or no engine to ask).  *id keeps the task's id between calls.
+ */
+static int
+swarm_task(const char *name, char **id, char **st)
+{
+	struct strlist a;
+	char *out = NULL;
+	int rc;
+
+	*st = NULL;
+	if (*id == NULL) {
+		docker_cmd(&a, "service");
+		arg(&a, "ps");
+		arg(&a, "--quiet");
+		arg(&a, "--no-trunc");
+		arg(&a, "--");
+		arg(&a, "%s", name);
+		rc = rt_capture(a.v, NULL, &out);
+		strlist_free(&a);
+		if (rc != 0 || out == NULL) {
+			free(out);
+			return -1;
+		}
+		out[strcspn(out, "\n")] = '\0';
+		if (*out == '\0') {
+			free(out);
+			return 0;
+		}
+		*id = out;
+	}
+	/* no ContainerStatus, no Err until there is one: index, not a field */
+	docker_on(&a, "inspect", *id, "--type=task", "--format={{.Status.State}} "
+	    "{{with index .Status \"ContainerStatus\"}}{{with index . "
+	    "\"ExitCode\"}}{{.}}{{else}}0{{end}}{{else}}0{{end}} "
+	    "{{with index .Status \"Err\"}}{{.}}{{end}}", NULL);
+	rc = rt_capture(a.v, NULL, &out);
+	strlist_free(&a);
+	if (rc != 0 || out == NULL) {
+		free(out);
+		return -1;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	*st = out;
+	return 1;
+}
+
+/* A task's "STATE EXIT ERR" apart: ERR, or "" (state has 32 bytes). */
+static const char *
+swarm_parse(const char *st, char *state, int *code)
+{
+	int n = 0;
+
+	*code = 0;
+	state[0] = '\0';
+	if (sscanf(st, "%31s %d %n", state, code, &n) < 2 || n == 0)
+		return "";
+	return st + n;
+}
+
+/* Writes what printf would to fd 1, the log: no stdio buffer between. */
+static void
+swarm_say(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		err(EX_ERR, "vasprintf");
+	va_end(ap);
+	if (write_all(STDOUT_FILENO, s, strlen(s)) < 0) {
+		/* the daemon is gone: so is whoever would read it */
+	}
+	free(s);
+}
+
+/* Whether a task's state is one it leaves no more. */
+static int
+swarm_final(const char *state)
+{
+	static const char *const final[] = { "complete", "failed", "rejected",
+		"shutdown", "orphaned", "remove", NULL };
+	size_t i;
+
+	for (i = 0; final[i]; i++)
+		if (strncmp(state, final[i], strlen(final[i])) == 0 &&
+		    state[strlen(final[i])] == ' ')
+			return 1;
+	return 0;
+}
+
+/*
+ * The log as it passes: lines between the mark's two lines are the
+ * step's result (its stdout file), the rest goes on to fd 1; the empty
+ * line the wrapper puts before the mark, to start it on a line of its
+ * own, is dropped.
+ */
+struct swarm_log {
+	const char *mark, *dir;
+	struct buf line;		/* not ended yet */
+	int held;			/* an empty line, held back */
+	int in;				/* between the marks */
+	int first;			/* ... at the first line */
+	int fd;				/* the stdout file */
+	size_t kept;			/* bytes written to it */
+};
+
+static void
+swarm_put(int fd, const char *s, size_t n)
+{
+	if (write_all(fd, s, n) < 0) {
+		/* the daemon is gone: so is whoever would read it */
+	}
+}
+
+static void
+swarm_line(struct swarm_log *l, const char *s, size_t n)
+{
+	size_t m = strlen(l->mark);
+	char *p;
+
+	if (!l->in && n == m && memcmp(s, l->mark, m) == 0) {
+		p = xasprintf("%s/stdout", l->dir);
+		l->fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		free(p);
+		l->in = l->first = 1;
+		l->held = 0;
+		return;
+	}
+	if (l->in && n == m + 1 && memcmp(s, l->mark, m) == 0 && s[m] == '.') {
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+		l->in = 0;
+		return;
+	}
+	if (l->in) {	/* a result past MAX_OUTPUT fails: one byte tells */
+		if (l->fd >= 0 && l->kept <= MAX_OUTPUT) {
+			if (!l->first)
+				swarm_put(l->fd, "\n", 1);
+			swarm_put(l->fd, s, n);
+			l->kept += n + !l->first;
+		}
+		l->first = 0;
+		return;
+	}
+	if (l->held)
+		swarm_put(STDOUT_FILENO, "\n", 1);
+	if ((l->held = n == 0))
+		return;
+	swarm_put(STDOUT_FILENO, s, n);
+	swarm_put(STDOUT_FILENO, "\n", 1);
+}
+
+static void
+swarm_feed(struct swarm_log *l, const char *s, size_t n)
+{
+	const char *nl;
+
+	while (n > 0 && (nl = memchr(s, '\n', n)) != NULL) {
+		if (l->line.len) {
+			buf_addn(&l->line, s, nl - s);
+			swarm_line(l, l->line.s, l->line.len);
+			l->line.len = 0;
+		} else
+			swarm_line(l, s, nl - s);
+		n -= nl - s + 1;
+		s = nl + 1;
+	}
+	if (n > 0)
+		buf_addn(&l->line, s, n);
+}
+
+/* The end of the log: what is held back goes. */
+static void
+swarm_flush(struct swarm_log *l)
+{
+	if (l->line.len)
+		swarm_line(l, l->line.s, l->line.len);
+	if (l->held)
+		swarm_put(STDOUT_FILENO, "\n", 1);
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l->line.s);
+}
+
+/* service logs NAME, --follow or not, into a pipe; returns its pid. */
+static pid_t
+swarm_logs(const char *name, const char *since, int follow, int *fd)
+{
+	struct strlist a;
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	docker_cmd(&a, "service");
+	arg(&a, "logs");
+	arg(&a, "--raw");
+	if (follow)
+		arg(&a, "--follow");
+	if (since)
+		arg(&a, "--since=%s", since);
+	arg(&a, "--");
+	arg(&a, "%s", name);
+	pid = swarm_spawn(a.v, p[1], p[1]);
+	strlist_free(&a);
+	close(p[1]);
+	*fd = p[0];
+	return pid;
+}
+
+/*
+ * Follows the service's log until its task is final, then reads the log
+ * once more to its end, past the bytes already seen (the follower never
+ * ends by itself, and may lag).  Returns the task's state, or NULL if the
+ * service went away; caller frees.
+ */
+static char *
+swarm_watch(const char *name, const char *since, struct swarm_log *l)
+{
+	long long next = 0, step = 100, seen = 0;
+	char chunk[8192], *id = NULL, *st = NULL, *said = NULL, state[32];
+	const char *why;
+	struct pollfd pfd;
+	pid_t pid;
+	ssize_t n;
+	int fd = -1, misses = 0, got, code;
+
+	pid = swarm_logs(name, since, 1, &fd);
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (fd >= 0 && poll(&pfd, 1, (int)(next > mono_ms() ? next -
+		    mono_ms() : 0)) > 0) {
+			if ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+				seen += n;
+				swarm_feed(l, chunk, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				close(fd);	/* the follower gave up */
+				fd = -1;
+			}
+			continue;
+		}
+		if (fd < 0 && next > mono_ms())
+			usleep((useconds_t)(next - mono_ms()) * 1000);
+		free(st);
+		if ((got = swarm_task(name, &id, &st)) < 0 && ++misses >= 3)
+			break;	/* removed, or the engine is away */
+		if (got >= 0)
+			misses = 0;
+		else	/* ask again soon: it was removed, most likely */
+			step = 100;
+		if (st && swarm_final(st))
+			break;
+		/* why it waits (no node meets its constraints, say) */
+		why = st ? swarm_parse(st, state, &code) : "";
+		if (*why && (said == NULL || strcmp(said, why) != 0)) {
+			free(said);
+			said = xstrdup(why);
+			swarm_say("jobrun: swarm: task %s: %s\n", state, why);
+		}
+		next = mono_ms() + step;
+		step = step * 3 / 2 > 2000 ? 2000 : step * 3 / 2;
+	}
+	if (pid > 0)
+		kill(pid, SIGTERM);
+	while (fd >= 0 && (n = read(fd, chunk, sizeof(chunk))) != 0)
+		if (n > 0) {
+			seen += n;
+			swarm_feed(l, chunk, (size_t)n);
+		} else if (errno != EINTR)
+			break;
+	if (fd >= 0)
+		close(fd);
+	swarm_wait(pid);
+	if (st && (pid = swarm_logs(name, since, 0, &fd)) > 0) {
+		while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break;
+			if (seen >= n) {
+				seen -= n;
+				continue;
+			}
+			swarm_feed(l, chunk + seen, (size_t)(n - seen));
+			seen = 0;
+		}
+		close(fd);
+		swarm_wait(pid);
+	}
+	swarm_flush(l);
+	free(said);
+	free(id);
+	return st;
+}
+
+/* The step's exit status from its task's final "STATE EXIT ERR". */
+static int
+swarm_status(const char *name, const char *st)
+{
+	char state[32];
+	const char *why;
+	int code;
+
+	if (st == NULL) {
+		swarm_say("jobrun: swarm: service %s was removed, or the engine "
+		    "does not answer\n", name);
+		return 137;
+	}
+	why = swarm_parse(st, state, &code);
+	if (strcmp(state, "complete") == 0)
+		return 0;
+	if (code > 0)
+		return code;
+	/* it never ran: an image no node has, say */
+	swarm_say("jobrun: swarm: task %s: %s\n", state, *why ? why : "no reason "
+	    "given");
+	return 125;
+}
+/* This step's configs: one per file of its /tork, made before it. */
+static int
+swarm_configs(const char *home, const char *dir, const char *name,
+    struct strlist *opts)
+{
+	struct strlist a;
+	struct dirent *de;
+	struct stat sb;
+	struct buf b = { 0 };
+	char *path, *cfg;
+	DIR *d = opendir(dir);
+	int rc = 0, k = 0;
+	const char *p;
+
+	if (d == NULL) {
+		swarm_say("jobrun: %s: %s\n", dir, strerror(errno));
+		return 125;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			free(path);
+			continue;
+		}
+		cfg = xasprintf("%s.c%d", name, k++);
+		docker_cmd(&a, "config");
+		arg(&a, "create");
+		arg(&a, "--label=jobrun.home=%s", home);
+		arg(&a, "--label=jobrun.service=%s", name);
+		arg(&a, "--");
+		arg(&a, "%s", cfg);
+		arg(&a, "%s", path);
+		rc = swarm_wait(swarm_spawn(a.v, -1, STDOUT_FILENO));
+		strlist_free(&a);
+		/* the target's field quoted, as the option is CSV */
+		b.len = 0;
+		buf_addf(&b, "--config=source=%s,\"target=/tork/", cfg);
+		for (p = de->d_name; *p; p++)
+			buf_add(&b, *p == '"' ? "\"\"" : (char[2]){ *p, 0 });
+		/* not secret (those go in the environment): any user reads */
+		buf_add(&b, sb.st_mode & S_IXUSR ? "\",mode=0755" : "\",mode=0644");
+		strlist_add(opts, xstrdup(b.s));
+		free(cfg);
+		free(path);
+	}
+	closedir(d);
+	free(b.s);
+	return rc ? 125 : 0;
+}
+
+static int swarm_rm(const char *home, char *names[], int n);
+
+/*
+ * run HOMEID DIR NAME OPTION... -- IMAGE ARG...: creates the service,
+ * then as docker run: its output, its exit status.
+ */
+static int
+swarm_step_run(const char *home, const char *dir, const char *name,
+    char *rest[], int nrest)
+{
+	struct swarm_log l = { 0 };
+	struct strlist a, cfg = { 0 };
+	char mark[33], *st, *nm[1];
+	int i, rc;
+
+	random_hex(mark, 32);
+	memmove(mark + 7, mark, 26);
+	memcpy(mark, "jobrun-", 7);
+	if ((rc = swarm_configs(home, dir, name, &cfg)) != 0) {
+		nm[0] = (char *)name;
+		swarm_rm(home, nm, 1);
+		strlist_free(&cfg);
+		return rc;
+	}
+	docker_cmd(&a, "service");
+	arg(&a, "create");
+	arg(&a, "--detach");
+	arg(&a, "--quiet");
+	arg(&a, "--no-resolve-image");
+	arg(&a, "--with-registry-auth");
+	arg(&a, "--name=%s", name);
+	arg(&a, "--replicas=1");
+	arg(&a, "--restart-condition=none");
+	arg(&a, "--stop-grace-period=%s", SWARM_GRACE);
+	arg(&a, "--label=jobrun.home=%s", home);
+	arg(&a, "--label=jobrun.mark=%s", mark);
+	arg(&a, "--env=JOBRUN_MARK=%s", mark);
+	arg(&a, "--mount=type=tmpfs,destination=/tork");
+	for (i = 0; (size_t)i < cfg.n; i++)
+		arg(&a, "%s", cfg.v[i]);
+	for (i = 0; i < nrest; i++)
+		arg(&a, "%s", rest[i]);
+	strlist_free(&cfg);
+	rc = swarm_wait(swarm_spawn(a.v, -1, STDOUT_FILENO));
+	strlist_free(&a);
+	if (rc != 0) {
+		nm[0] = (char *)name;
+		swarm_rm(home, nm, 1);
+		return 125;
+	}
+	l.mark = mark;
+	l.dir = dir;
+	l.fd = -1;
+	st = swarm_watch(name, NULL, &l);
+	rc = swarm_status(name, st);
+	free(st);
+	return rc;
+}
+
+/* follow HOMEID DIR NAME SINCE: a service an earlier daemon created. */
+static int
+swarm_step_follow(const char *dir, const char *name, const char *since)
+{
+	struct swarm_log l = { 0 };
+	struct strlist a;
+	char *mark = NULL, *st;
+
+	docker_on(&a, "service", name, "inspect",
+	    "--format={{index .Spec.Labels \"jobrun.mark\"}}", NULL);
+	/* docker_on puts "--" before the name: service inspect takes it */
+	if (rt_capture(a.v, NULL, &mark) != 0 || mark == NULL ||
+	    (mark[strcspn(mark, "\n")] = '\0', *mark == '\0')) {
+		strlist_free(&a);
+		free(mark);
+		swarm_say("jobrun: swarm: no service %s\n", name);
+		return 1;
+	}
+	strlist_free(&a);
+	l.mark = mark;
+	l.dir = dir;
+	l.fd = -1;
+	st = swarm_watch(name, strcmp(since, "0") ? since : NULL, &l);
+	free(st);
+	free(mark);
+	return 0;
+}
+
+/*
+ * inspect HOMEID NAME: "STATE EXIT" as docker's would be: a task that
+ * has not ended is running (it starts by itself), one that ended exited.
+ */
+static int
+swarm_step_inspect(const char *name)
+{
+	char *id = NULL, *st = NULL, state[32];
+	int code;
+
+	swarm_task(name, &id, &st);
+	free(id);
+	if (st == NULL) {	/* a service with no task yet is none either */
+		fprintf(stderr, "jobrun: swarm: no service %s\n", name);
+		return 1;
+	}
+	swarm_parse(st, state, &code);
+	if (!swarm_final(st))
+		printf("running 0\n");
+	else
+		printf("exited %d\n", strcmp(state, "complete") == 0 ? 0 :
+		    code > 0 ? code : 125);
+	free(st);
+	return 0;
+}
+
+/* The names of this home's services or configs (of one job's). */
+static int
+swarm_names(const char *what, const char *home, const char *job,
+    char **out)
+{
+	struct strlist a;
+	int rc;
+
+	docker_cmd(&a, what);
+	arg(&a, "ls");
+	arg(&a, "--filter=label=jobrun.home=%s", home);
+	if (job)
+		arg(&a, "--filter=label=jobrun.job=%s", job);
+	arg(&a, "--format={{.Name}}");
+	rc = rt_capture(a.v, NULL, out);
+	strlist_free(&a);
+	return rc;
+}
+
+/*
+ * list HOMEID [JOB]: "NAME STATE" per service, and per config (exited:
+ * what is left of a step), of this home.
+ */
+static int
+swarm_step_list(const char *home, const char *job)
+{
+	struct strlist a;
+	char *svc = NULL, *ps = NULL, *cfg = NULL, *line, *save, *dot, *sp;
+	int rc;
+
+	if ((rc = swarm_names("service", home, job, &svc)) != 0 ||
+	    (rc = swarm_names("config", home, job, &cfg)) != 0) {
+		free(svc);
+		free(cfg);
+		return rc;
+	}
+	docker_cmd(&a, "service");
+	arg(&a, "ps");
+	arg(&a, "--no-trunc");
+	arg(&a, "--format={{.Name}} {{.CurrentState}}");
+	arg(&a, "--");
+	for (line = strtok_r(svc, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save))
+		arg(&a, "%s", line);
+	if (a.n > 6)	/* a service removed meanwhile: the others print */
+		rt_capture(a.v, NULL, &ps);
+	strlist_free(&a);
+	for (line = strtok_r(ps, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((sp = strchr(line, ' ')) == NULL)
+			continue;
+		*sp = '\0';
+		if ((dot = strrchr(line, '.')) != NULL)
+			*dot = '\0';
+		sp[1] = (char)tolower((unsigned char)sp[1]);
+		printf("%s %s\n", line, swarm_final(sp + 1) ? "exited" :
+		    "running");
+	}
+	for (line = strtok_r(cfg, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save))
+		printf("%s exited\n", line);
+	free(svc);
+	free(ps);
+	free(cfg);
+	return 0;
+}
+
+/*
+ * rm HOMEID NAME...: the services, and their configs (NAME.cK) or the
+ * configs named.  Exits as service rm did (1 if one was missing).
+ */
+static int
+swarm_rm(const char *home, char *names[], int n)
+{
+	struct strlist a, c;
+	char *cfg = NULL, *line, *save;
+	int i, rc = 0, k;
+	size_t len;
+
+	docker_cmd(&a, "service");
+	arg(&a, "rm");
+	arg(&a, "--");
+	for (i = 0; i < n; i++)
+		if (strchr(names[i], '.') == NULL)
+			arg(&a, "%s", names[i]);
+	if (a.n > 4)
+		rc = swarm_wait(swarm_spawn(a.v, -1, -1));
+	strlist_free(&a);
+	docker_cmd(&c, "config");
+	arg(&c, "rm");
+	arg(&c, "--");
+	if (swarm_names("config", home, NULL, &cfg) == 0)
+		for (line = strtok_r(cfg, "\n", &save); line;
+		    line = strtok_r(NULL, "\n", &save))
+			for (k = 0; k < n; k++) {
+				len = strlen(names[k]);
+				if (strncmp(line, names[k], len) == 0 &&
+				    (line[len] == '\0' || line[len] == '.')) {
+					arg(&c, "%s", line);
+					break;
+				}
+			}
+	if (c.n > 4 && swarm_wait(swarm_spawn(c.v, -1, -1)) != 0)
+		rc = 1;
+	strlist_free(&c);
+	free(cfg);
+	return rc;
 }
 
 /* -------------------------------------------------------------- daemon -- */
@@ -7567,25 +8507,6 @@ step_registry(const char *job, int pos, const struct task *t,
 }
 
 /*
- * What the shell runtime cannot do as a container would, a step fails for
- * rather than run otherwise.  Returns 0, or -1 with errmsg.
- */
-static int
-shell_refuses(const struct task *t, const struct step *s)
-{
-	if (!rt->direct)
-		return 0;
-	if (t->sidecars.n || t->volumes.n || t->mounts.n)
-		return fail("the shell runtime (daemon --runtime shell) runs no "
-		    "%s", t->sidecars.n ? "sidecars" : t->volumes.n ? "volumes" :
-		    "mounts");
-	if (!s->run && s->entrypoint.n == 0 && s->cmd.n == 0)
-		return fail("the shell runtime (daemon --runtime shell) needs "
-		    "run, cmd or entrypoint: an image's own command is not known");
-	return 0;
-}
-
-/*
  * Starts step `step` of an attempt: the pre containers, then the task's
  * own, then the post ones.  Past the last step the attempt has succeeded.
  */
@@ -7625,7 +8546,7 @@ sched_step_run(struct job *j, int pos, int attempt, int step,
 	if (step_templated(s) || t->registry.username)
 		env = sched_env(j, pos);
 	if (step_eval(s, env, &es) < 0 || step_argv_check(j, t, &es) < 0 ||
-	    shell_refuses(t, &es) < 0)
+	    (rt->refuses && rt->refuses(t, &es) < 0))
 		goto failed;
 	rs.t = t;
 	rs.s = &es;
@@ -7856,8 +8777,9 @@ sched_step(struct job *j, int pos, int attempt, int step, long long deadline)
 	const struct task *t = task_at(j, pos);
 	int is_main;
 
-	if (t && t->sidecars.n && !rt->direct && task_step(t, step, &is_main) &&
-	    is_main)
+	/* a runtime that refuses the task refuses it in sched_step_run */
+	if (t && t->sidecars.n && !(rt->refuses && rt->refuses(t, NULL) < 0) &&
+	    task_step(t, step, &is_main) && is_main)
 		sidecars_start(j, t, pos, attempt, step, deadline);
 	else
 		sched_step_run(j, pos, attempt, step, deadline);
@@ -8250,6 +9172,7 @@ reattach(struct job *j, int pos, int attempt, int step, long long deadline)
 	const struct task *t;
 	char *name = rt_name(j->id, pos, attempt, step);
 	char *logp = home_path("logs/%s/%d.log", j->id, pos);
+	char *dir = home_path("work/%s/%d.%d.%d", j->id, pos, attempt, step);
 	long long since = 0;
 	struct strlist a;
 	struct stat sb;
@@ -8259,7 +9182,8 @@ reattach(struct job *j, int pos, int attempt, int step, long long deadline)
 	if (stat(logp, &sb) == 0)
 		since = (long long)sb.st_mtime;
 	free(logp);
-	rt->follow(name, since, &a);
+	rt->follow(name, dir, since, &a);
+	free(dir);
 	r = run_logged(a.v, NULL, R_REATTACH, j, pos, attempt, step, NULL);
 	strlist_free(&a);
 	if (r) {
@@ -12643,7 +13567,13 @@ daemon_args(int argc, char *argv[])
 		case 'R':
 			if (rt_select(optarg) < 0)
 				return usage_error("daemon", "--runtime takes docker, "
-				    "podman or shell, not '%s'", optarg);
+				    "podman, swarm or shell, not '%s'", optarg);
+			break;
+		case 'C':
+			if (swarm_constraint(optarg, &why) < 0)
+				return usage_error("daemon", "--constraint %s: %s",
+				    optarg, why);
+			strlist_add(&constraints, xstrdup(optarg));
 			break;
 		case 'l':
 			if (api_addr(optarg, &ss, &sslen) < 0)
@@ -12670,6 +13600,9 @@ daemon_args(int argc, char *argv[])
 	if (rt->direct && nengines > 1)
 		return usage_error("daemon", "-q QUEUE:N@ENGINE: the shell "
 		    "runtime runs tasks here, on no engine");
+	if (constraints.n && rt->run != swarm_run)
+		return usage_error("daemon", "--constraint places services: it "
+		    "needs --runtime swarm");
 	for (i = 0; i < pol.binds.n; i++)	/* -q may come after it */
 		if ((never = policy_never(pol.binds.v[i])) != NULL)
 			return usage_error("daemon", "--allow-bind %s: never "
@@ -12719,7 +13652,8 @@ cmd_daemon(int argc, char *argv[])
 	    hstate_names[H_PENDING], hstate_names[H_SENDING]);
 	snprintf(down, sizeof(down), "%s", rc ? errmsg : "");
 	logf_("info", "daemon.start", "home=%s home_id=%s pid=%d runtime=%s",
-	    home, homeid, (int)getpid(), docker_bin);
+	    home, homeid, (int)getpid(), rt->run == swarm_run ? "swarm" :
+	    docker_bin);
 	if (httpd)
 		logf_("info", "http.listen", "url=%s", api_url);
 	db_exec("DELETE FROM meta WHERE key IN ('engine_down', 'engine_error')",
@@ -12910,6 +13844,7 @@ static int
 cmd_status(int argc, char *argv[])
 {
 	struct status d = { 0 };
+	char *rtname;
 	int c, json;
 
 	if ((c = args_json("status", argc, argv, &json)) != 0)
@@ -12919,6 +13854,11 @@ cmd_status(int argc, char *argv[])
 		d.started = meta("started");
 		d.beat = meta("heartbeat");
 		d.runtime = meta("runtime");
+		if ((rtname = meta("rt")) && strcmp(rtname, "swarm") == 0) {
+			free(d.runtime);	/* its CLI is docker */
+			d.runtime = rtname;
+		} else
+			free(rtname);
 		d.queues = meta("queues");
 		d.defcap = meta("defcap");
 		d.down = meta("engine_down");
@@ -15556,6 +16496,32 @@ struct opt {
 	const char *help;
 };
 
+/*
+ * swarm-step MODE HOMEID ...: the swarm runtime's helper, which the daemon
+ * (and stop) start as another runtime's CLI; not for people, and not in
+ * the help.  Its modes are the operations of swarm_run's comment.
+ */
+static int
+cmd_swarm_step(int argc, char *argv[])
+{
+	const char *m = argc > 2 ? argv[1] : "", *h = argc > 2 ? argv[2] : "";
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);	/* the daemon's own children do */
+	rt_select("swarm");
+	if (strcmp(m, "run") == 0 && argc >= 6)
+		return swarm_step_run(h, argv[3], argv[4], argv + 5, argc - 5);
+	if (strcmp(m, "follow") == 0 && argc == 6)
+		return swarm_step_follow(argv[3], argv[4], argv[5]);
+	if (strcmp(m, "inspect") == 0 && argc == 4)
+		return swarm_step_inspect(argv[3]);
+	if (strcmp(m, "list") == 0 && argc <= 4)
+		return swarm_step_list(h, argc == 4 ? argv[3] : NULL);
+	if (strcmp(m, "rm") == 0)
+		return swarm_rm(h, argv + 3, argc - 3);
+	warnx("swarm-step: the swarm runtime's helper; see jobrun(1), RUNTIMES");
+	return EX_USAGE_;
+}
+
 static const struct opt submit_opts[] = {
 	{ 'w', "wait", NULL, 0, "wait for the job to end; exit by its state" },
 	{ 'j', "json", NULL, 0, "print {\"id\":ID} (with --wait, the job)" },
@@ -15582,7 +16548,9 @@ static const struct opt daemon_opts[] = {
 	{ 'S', "max-job-size", "SIZE", 0, "refuse job files larger than SIZE "
 	    "(4m)" },
 	{ 'R', "runtime", "NAME", 0, "run tasks with docker (the default), "
-	    "podman, or shell (processes here, no engine)" },
+	    "podman, swarm (services), or shell (processes here, no engine)" },
+	{ 'C', "constraint", "QUEUE:EXPR", O_MANY, "under swarm, place QUEUE's "
+	    "tasks on nodes where EXPR holds (node.labels.gpu==true)" },
 	{ 'l', "listen", "ADDR", 0, "answer HTTP on ADDR: PORT (on 127.0.0.1), "
 	    "HOST:PORT or [V6]:PORT" },
 	{ 'P', "max-pending", "N", 0, "POST /jobs answers 429 while N jobs wait" },
@@ -15629,7 +16597,7 @@ static const struct verb {
 	int (*fn)(int, char *[]);
 	const struct opt *opts;		/* NULL: none */
 	const char *operands;
-	const char *about;
+	const char *about;		/* NULL: a helper, not in the help */
 } verbs[] = {
 	{ "submit", cmd_submit, submit_opts, "FILE|-",
 	    "check a job file, spool it and print its id" },
@@ -15663,6 +16631,7 @@ static const struct verb {
 	{ "metrics", cmd_metrics, NULL, "",
 	    "print the store's metrics, Prometheus style" },
 	{ "help", cmd_help, NULL, "[VERB]", "show this help, or one verb's" },
+	{ "swarm-step", cmd_swarm_step, NULL, "MODE HOMEID ...", NULL },
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -15716,10 +16685,11 @@ verb_help(const struct verb *v, FILE *f)
 {
 	const struct opt *o;
 	struct buf b = { 0 };
+	const char *about = v->about ? v->about : "a helper the daemon runs";
 	char *u = verb_usage(v);
 
-	fprintf(f, "usage: jobrun %s\n%s%s\n", u, v->about,
-	    v->about[strlen(v->about) - 1] == '?' ? "" : ".");
+	fprintf(f, "usage: jobrun %s\n%s%s\n", u, about,
+	    about[strlen(about) - 1] == '?' ? "" : ".");
 	for (o = v->opts; o && o->c; o++) {
 		if ((o->flags & O_SHORT) && o->lng)
 			buf_addf(&b, "-%c, --%s", o->c, o->lng);
@@ -15777,6 +16747,8 @@ usage(FILE *f)
 	    "       jobrun --help | --version\n\n");
 	/* verb and arguments on one line, what it does indented under them */
 	for (i = 0; i < NVERBS; i++) {
+		if (verbs[i].about == NULL)
+			continue;
 		u = verb_usage(&verbs[i]);
 		fprintf(f, "  %s\n      %s\n", u, verbs[i].about);
 		free(u);

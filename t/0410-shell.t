@@ -12,8 +12,8 @@ procs() { pgrep -f -- "$1" >/dev/null; }
 no_procs() { ! procs "$1"; }
 
 run "$JOBRUN" daemon --runtime nosuch
-like "$RC/$ERR" "^2/jobrun: --runtime takes docker, podman or shell, not 'nosuch'" \
-	"an unknown runtime: exit 2, the three named"
+like "$RC/$ERR" "^2/jobrun: --runtime takes docker, podman, swarm or shell, not 'nosuch'" \
+	"an unknown runtime: exit 2, the four named"
 run "$JOBRUN" daemon --runtime shell -q "b:1@unix:///run/x.sock"
 like "$RC/$ERR" "^2/jobrun: -q QUEUE:N@ENGINE: the shell runtime runs tasks here" \
 	"an engine with --runtime shell: exit 2"
