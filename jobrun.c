@@ -4872,23 +4872,24 @@ podman_stop(const struct strlist *names, long long grace_s, struct strlist *a)
  * $TORK_OUTPUT at the end between two lines of a random mark, which the
  * helper cuts out of the log into the step's stdout file.  A service
  * cannot be stopped with a grace of the caller's choosing: stop, cancel
- * and timeouts remove it, and the engine gives it SWARM_GRACE.
+ * and timeouts remove it, and the engine gives it SWARM_GRACE_S.
  */
-#define SWARM_GRACE	"10s"
+#define SWARM_GRACE_S	10
 
 static char self_exe[PATH_MAX] = "jobrun";	/* the helper: this program */
 static struct strlist constraints;	/* daemon --constraint QUEUE:EXPR */
 
 /*
- * The wrapper of a run step under swarm: "$@" in the background, so that
- * sh, as the container's pid 1, hands the engine's SIGTERM on, then the
- * result framed by the mark.
+ * The wrapper of a run step under swarm, $0 the mark: "$@" in the
+ * background, so that sh, as the container's pid 1, hands the engine's
+ * SIGTERM on; then the result and the exit status, framed by the mark.
+ * $0, not a variable: the step's env could set one.
  */
 static const char swarm_wrap[] =
     "\"$@\" & p=$!; trap 'kill -TERM $p' TERM; wait $p; c=$?; "
     "while kill -0 $p 2>/dev/null; do wait $p; c=$?; done; "
-    "if [ -s /tork/stdout ]; then printf '\\n%s\\n' \"$JOBRUN_MARK\"; "
-    "cat /tork/stdout; printf '\\n%s.\\n' \"$JOBRUN_MARK\"; fi; exit $c";
+    "printf '\\n%s\\n' \"$0\"; cat /tork/stdout 2>/dev/null; "
+    "printf '\\n%s.%d\\n' \"$0\" \"$c\"; exit $c";
 
 static void
 swarm_cmd(struct strlist *a, const char *mode)
@@ -4898,6 +4899,26 @@ swarm_cmd(struct strlist *a, const char *mode)
 	arg(a, "swarm-step");
 	arg(a, "%s", mode);
 	arg(a, "%s", homeid);
+	arg(a, "%s", docker_bin);
+}
+
+/*
+ * opt, then FIELDVALUE as a field of CSV (quoted, its quotes doubled),
+ * then after: an option docker reads as CSV (--mount, --config).  Caller
+ * frees.
+ */
+static char *
+swarm_csv(const char *opt, const char *field, const char *value,
+    const char *after)
+{
+	struct buf b = { 0 };
+	const char *p;
+
+	buf_addf(&b, "%s\"%s", opt, field);
+	for (p = value; *p; p++)
+		buf_add(&b, *p == '"' ? "\"\"" : (char[2]){ *p, 0 });
+	buf_addf(&b, "\"%s", after);
+	return buf_take(&b);
 }
 
 /* A word as shell-words parse it (service create --entrypoint). */
@@ -4990,7 +5011,6 @@ swarm_refuses(const struct task *t, const struct step *s)
 {
 	size_t i;
 
-	(void)s;
 	if (t->sidecars.n || t->volumes.n || t->gpus)
 		return fail("the swarm runtime (daemon --runtime swarm) runs no "
 		    "%s", t->sidecars.n ? "sidecars" : t->volumes.n ? "volumes" :
@@ -4999,6 +5019,16 @@ swarm_refuses(const struct task *t, const struct step *s)
 		if (strcmp(t->mounts.v[i].type, "tmpfs") != 0)
 			return fail("the swarm runtime (daemon --runtime swarm) "
 			    "mounts tmpfs only, not %s", t->mounts.v[i].type);
+	/* a swarm config holds 1 byte to 1000 KiB */
+	for (i = 0; i < t->files.n; i++)
+		if (!*t->files.v[i].val || strlen(t->files.v[i].val) >= 1024000)
+			return fail("the swarm runtime (daemon --runtime swarm) "
+			    "carries files of 1 byte to 1000 KiB, as swarm "
+			    "configs: not %s (%zu bytes)", t->files.v[i].key,
+			    strlen(t->files.v[i].val));
+	if (s && s->run && strlen(s->run) >= 1024000)
+		return fail("the swarm runtime (daemon --runtime swarm) "
+		    "carries a run script of up to 1000 KiB, as a swarm config");
 	return 0;
 }
 
@@ -5007,11 +5037,15 @@ swarm_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 {
 	const struct step *s = r->s;
 	const struct strlist *ep = &s->entrypoint;
+	char mark[7 + 24 + 1];
 	size_t i;
 
+	memcpy(mark, "jobrun-", 7);
+	random_hex(mark + 7, 24);
 	swarm_cmd(a, "run");
 	arg(a, "%s", r->workdir);
 	arg(a, "%s", r->name);
+	arg(a, "%s", s->run ? mark : "-");
 	arg(a, "--label=jobrun.job=%s", r->job);
 	arg(a, "--label=jobrun.task=%d", r->pos);
 	arg(a, "--label=jobrun.attempt=%d", r->attempt);
@@ -5019,9 +5053,7 @@ swarm_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 	arg(a, "--container-label=jobrun.job=%s", r->job);
 	for (i = 0; i < r->t->networks.n; i++)
 		arg(a, "--network=%s", r->t->networks.v[i]);
-	/* no network is a service's default: none is no swarm network */
-	if (pol.network && r->t->networks.n == 0 &&
-	    strcmp(pol.network, "none") != 0)
+	if (pol.network && r->t->networks.n == 0)	/* never none: daemon_args */
 		arg(a, "--network=%s", pol.network);
 	swarm_constraints(r, a);
 	if (r->main && r->t->limits.cpus)
@@ -5034,8 +5066,8 @@ swarm_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
 	docker_env(s, a, childenv);
 	for (i = 0; i < r->t->mounts.n; i++)	/* swarm_refuses: tmpfs only */
-		arg(a, "--mount=type=tmpfs,destination=%s",
-		    r->t->mounts.v[i].target);
+		strlist_add(a, swarm_csv("--mount=type=tmpfs,", "destination=",
+		    r->t->mounts.v[i].target, ""));
 	if (s->workdir)
 		arg(a, "--workdir=%s", s->workdir);
 	else if (s->run || (r->main && r->t->files.n))
@@ -5046,7 +5078,7 @@ swarm_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 		arg(a, "%s", s->image);
 		arg(a, "-c");
 		arg(a, "%s", swarm_wrap);
-		arg(a, "sh");
+		arg(a, "%s", mark);
 		for (i = 0; i < ep->n; i++)
 			arg(a, "%s", ep->v[i]);
 		arg(a, "/tork/entrypoint");
@@ -5104,7 +5136,7 @@ swarm_remove(const struct strlist *names, struct strlist *a)
 static void
 swarm_stop(const struct strlist *names, long long grace_s, struct strlist *a)
 {
-	(void)grace_s;		/* the service's: SWARM_GRACE */
+	(void)grace_s;		/* the service's: SWARM_GRACE_S */
 	swarm_remove(names, a);
 }
 
@@ -5591,22 +5623,25 @@ rt_remove1(const char *name, struct strlist *a)
 /* ---- swarm: the step helper */
 
 /*
- * `jobrun swarm-step MODE HOMEID ...`, a child of the daemon (or of stop)
- * in the place of a CLI: see swarm_run.  It dies with its parent, and its
- * children with it.
+ * `jobrun swarm-step MODE HOMEID CLI ...`, a child of the daemon (or of
+ * stop) in the place of a CLI: see swarm_run.  It reads nothing of its
+ * own from its environment, which holds the step's env: its CLI is an
+ * argument.  It dies with its parent, and its children with it.
  */
 
 /* Runs argv with stdout on out and stderr on errfd (-1: /dev/null). */
 static pid_t
 swarm_spawn(char *const argv[], int out, int errfd)
 {
-	pid_t pid;
+	pid_t parent = getpid(), pid;
 	int nul;
 
 	if ((pid = fork()) != 0)
 		return pid;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	nul = open("/dev/null", O_RDWR);
+	if (getppid() != parent)
+		_exit(127);
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	dup2(nul, STDIN_FILENO);
 	dup2(out >= 0 ? out : nul, STDOUT_FILENO);
 	dup2(errfd >= 0 ? errfd : nul, STDERR_FILENO);
@@ -5690,6 +5725,21 @@ swarm_parse(const char *st, char *state, int *code)
 	return st + n;
 }
 
+/* Whether a task's state is one it leaves no more. */
+static int
+swarm_final(const char *state)
+{
+	static const char *const final[] = { "complete", "failed", "rejected",
+		"shutdown", "orphaned", "remove", NULL };
+	size_t i;
+
+	for (i = 0; final[i]; i++)
+		if (strncmp(state, final[i], strlen(final[i])) == 0 &&
+		    state[strlen(final[i])] == ' ')
+			return 1;
+	return 0;
+}
+
 /* Writes what printf would to fd 1, the log: no stdio buffer between. */
 static void
 swarm_say(const char *fmt, ...)
@@ -5707,114 +5757,189 @@ swarm_say(const char *fmt, ...)
 	free(s);
 }
 
-/* Whether a task's state is one it leaves no more. */
-static int
-swarm_final(const char *state)
-{
-	static const char *const final[] = { "complete", "failed", "rejected",
-		"shutdown", "orphaned", "remove", NULL };
-	size_t i;
-
-	for (i = 0; final[i]; i++)
-		if (strncmp(state, final[i], strlen(final[i])) == 0 &&
-		    state[strlen(final[i])] == ' ')
-			return 1;
-	return 0;
-}
-
 /*
- * The log as it passes: lines between the mark's two lines are the
- * step's result (its stdout file), the rest goes on to fd 1; the empty
- * line the wrapper puts before the mark, to start it on a line of its
- * own, is dropped.
+ * The log as it passes, byte by byte: what lies between a line of the
+ * mark and a line of the mark, a dot and the step's exit status is the
+ * step's result (its stdout file, less the newline the wrapper puts
+ * before the second line); the rest goes on to fd 1 as it comes, less
+ * the empty line the wrapper puts before the first, to start it on a
+ * line of its own.  Only the start of a line that could still be a mark
+ * is held back: a task that prints no newline is logged all the same.
  */
 struct swarm_log {
-	const char *mark, *dir;
-	struct buf line;		/* not ended yet */
-	int held;			/* an empty line, held back */
+	const char *mark;		/* NULL: no result to look for */
+	const char *dir;
+	char pend[64];			/* the line so far, while it may be a mark */
+	size_t npend;
+	int plain;			/* the line so far is no mark */
+	int held;			/* outside: an empty line; inside: a newline */
 	int in;				/* between the marks */
-	int first;			/* ... at the first line */
-	int fd;				/* the stdout file */
+	int ended;			/* the second mark was seen */
+	int code;			/* ... with the step's exit status */
+	int fd;				/* the stdout file, or -1 */
+	int failed;			/* it could not be written */
 	size_t kept;			/* bytes written to it */
+	struct buf out;			/* for fd 1, flushed at each feed */
 };
 
 static void
-swarm_put(int fd, const char *s, size_t n)
+swarm_put_out(struct swarm_log *l)
 {
-	if (write_all(fd, s, n) < 0) {
+	if (l->out.len && write_all(STDOUT_FILENO, l->out.s, l->out.len) < 0) {
 		/* the daemon is gone: so is whoever would read it */
 	}
+	l->out.len = 0;
 }
 
+/* n bytes of the result: at most one past MAX_OUTPUT, which fails it. */
 static void
-swarm_line(struct swarm_log *l, const char *s, size_t n)
+swarm_keep(struct swarm_log *l, const char *s, size_t n)
 {
-	size_t m = strlen(l->mark);
-	char *p;
+	if (l->fd < 0 || l->kept > MAX_OUTPUT)
+		return;
+	if (n > MAX_OUTPUT + 1 - l->kept)
+		n = MAX_OUTPUT + 1 - l->kept;
+	if (write_all(l->fd, s, n) < 0)
+		l->failed = errno;
+	l->kept += n;
+}
 
-	if (!l->in && n == m && memcmp(s, l->mark, m) == 0) {
-		p = xasprintf("%s/stdout", l->dir);
-		l->fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		free(p);
-		l->in = l->first = 1;
+/* n bytes that are no mark, on the side of the marks that l is on. */
+static void
+swarm_text(struct swarm_log *l, const char *s, size_t n)
+{
+	if (l->in) {
+		if (l->held)
+			swarm_keep(l, "\n", 1);
 		l->held = 0;
-		return;
-	}
-	if (l->in && n == m + 1 && memcmp(s, l->mark, m) == 0 && s[m] == '.') {
-		if (l->fd >= 0)
-			close(l->fd);
-		l->fd = -1;
-		l->in = 0;
-		return;
-	}
-	if (l->in) {	/* a result past MAX_OUTPUT fails: one byte tells */
-		if (l->fd >= 0 && l->kept <= MAX_OUTPUT) {
-			if (!l->first)
-				swarm_put(l->fd, "\n", 1);
-			swarm_put(l->fd, s, n);
-			l->kept += n + !l->first;
-		}
-		l->first = 0;
+		swarm_keep(l, s, n);
 		return;
 	}
 	if (l->held)
-		swarm_put(STDOUT_FILENO, "\n", 1);
-	if ((l->held = n == 0))
+		buf_addn(&l->out, "\n", 1);
+	l->held = 0;
+	buf_addn(&l->out, s, n);
+}
+
+/* Whether the line so far (pend) may yet be a line of the mark. */
+static int
+swarm_maybe(const struct swarm_log *l)
+{
+	size_t m = l->mark ? strlen(l->mark) : 0, i;
+
+	if (l->mark == NULL || l->npend > m + 4)
+		return 0;
+	if (memcmp(l->pend, l->mark, l->npend < m ? l->npend : m) != 0)
+		return 0;
+	if (l->npend <= m)
+		return 1;
+	if (!l->in || l->pend[m] != '.')
+		return 0;
+	for (i = m + 1; i < l->npend; i++)
+		if (!isdigit((unsigned char)l->pend[i]))
+			return 0;
+	return 1;
+}
+
+/* A whole line held back (pend, without its newline). */
+static void
+swarm_line(struct swarm_log *l)
+{
+	size_t m = l->mark ? strlen(l->mark) : 0;
+	char *p;
+
+	if (!l->in && l->mark && l->npend == m &&
+	    memcmp(l->pend, l->mark, m) == 0) {
+		p = xasprintf("%s/stdout", l->dir);
+		if ((l->fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644)) < 0)
+			l->failed = errno;
+		free(p);
+		l->in = 1;
+		l->held = 0;
 		return;
-	swarm_put(STDOUT_FILENO, s, n);
-	swarm_put(STDOUT_FILENO, "\n", 1);
+	}
+	if (l->in && l->npend > m + 1 && swarm_maybe(l)) {
+		l->pend[l->npend] = '\0';
+		l->code = atoi(l->pend + m + 1);
+		if (l->fd >= 0 && close(l->fd) < 0 && !l->failed)
+			l->failed = errno;
+		l->fd = -1;
+		l->in = 0;
+		l->ended = 1;
+		l->held = 0;
+		return;
+	}
+	if (!l->in && l->npend == 0) {	/* an empty line: held back */
+		if (l->held)
+			buf_addn(&l->out, "\n", 1);
+		l->held = 1;
+		return;
+	}
+	swarm_text(l, l->pend, l->npend);
+	if (l->in)
+		l->held = 1;	/* this newline may be the wrapper's */
+	else
+		buf_addn(&l->out, "\n", 1);
 }
 
 static void
 swarm_feed(struct swarm_log *l, const char *s, size_t n)
 {
 	const char *nl;
+	size_t k;
 
-	while (n > 0 && (nl = memchr(s, '\n', n)) != NULL) {
-		if (l->line.len) {
-			buf_addn(&l->line, s, nl - s);
-			swarm_line(l, l->line.s, l->line.len);
-			l->line.len = 0;
-		} else
-			swarm_line(l, s, nl - s);
-		n -= nl - s + 1;
-		s = nl + 1;
+	while (n > 0) {
+		if (l->plain) {		/* up to the end of the line */
+			nl = memchr(s, '\n', n);
+			k = nl ? (size_t)(nl - s) : n;
+			swarm_text(l, s, k);
+			if (nl) {
+				if (l->in)
+					l->held = 1;
+				else
+					buf_addn(&l->out, "\n", 1);
+				l->plain = 0;
+				l->npend = 0;
+				k++;
+			}
+			s += k;
+			n -= k;
+			continue;
+		}
+		if (*s == '\n') {
+			swarm_line(l);
+			l->npend = 0;
+		} else {
+			l->pend[l->npend++] = *s;
+			if (!swarm_maybe(l)) {
+				swarm_text(l, l->pend, l->npend);
+				l->npend = 0;
+				l->plain = 1;
+			}
+		}
+		s++;
+		n--;
 	}
-	if (n > 0)
-		buf_addn(&l->line, s, n);
+	swarm_put_out(l);
 }
 
 /* The end of the log: what is held back goes. */
 static void
 swarm_flush(struct swarm_log *l)
 {
-	if (l->line.len)
-		swarm_line(l, l->line.s, l->line.len);
-	if (l->held)
-		swarm_put(STDOUT_FILENO, "\n", 1);
+	if (l->npend)		/* a line with no newline */
+		swarm_text(l, l->pend, l->npend);
+	l->npend = 0;
+	if (!l->in && l->held)
+		buf_addn(&l->out, "\n", 1);
+	l->held = 0;
+	swarm_put_out(l);
 	if (l->fd >= 0)
 		close(l->fd);
-	free(l->line.s);
+	l->fd = -1;
+	free(l->out.s);
+	l->out.s = NULL;
 }
 
 /* service logs NAME, --follow or not, into a pipe; returns its pid. */
@@ -5825,6 +5950,7 @@ swarm_logs(const char *name, const char *since, int follow, int *fd)
 	int p[2];
 	pid_t pid;
 
+	*fd = -1;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	docker_cmd(&a, "service");
@@ -5839,20 +5965,58 @@ swarm_logs(const char *name, const char *since, int follow, int *fd)
 	pid = swarm_spawn(a.v, p[1], p[1]);
 	strlist_free(&a);
 	close(p[1]);
-	*fd = p[0];
+	if (pid < 0)
+		close(p[0]);
+	else
+		*fd = p[0];
 	return pid;
 }
 
 /*
+ * Reads fd into l, past its first skip bytes, until EOF or, with a limit
+ * of ms (not -1), until then or until the result's last mark is in.
+ * Returns the bytes read.
+ */
+static long long
+swarm_drain(int fd, struct swarm_log *l, long long ms, long long skip)
+{
+	long long until = mono_ms() + ms, left, total = 0;
+	char chunk[8192];
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n;
+
+	for (;;) {
+		left = until - mono_ms();
+		if (ms >= 0 && (l->ended || left <= 0 ||
+		    poll(&pfd, 1, (int)left) <= 0))
+			return total;
+		if ((n = read(fd, chunk, sizeof(chunk))) == 0)
+			return total;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return total;
+		total += n;
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		swarm_feed(l, chunk + skip, (size_t)(n - skip));
+		skip = 0;
+	}
+}
+
+/*
  * Follows the service's log until its task is final, then reads the log
- * once more to its end, past the bytes already seen (the follower never
- * ends by itself, and may lag).  Returns the task's state, or NULL if the
- * service went away; caller frees.
+ * once more to its end, past the bytes already seen: the follower never
+ * ends by itself, and may lag.  (A run step's result ends with a mark:
+ * once that is in, there is nothing more to read.)  Returns the task's
+ * state, or NULL if the service went away; caller frees.
  */
 static char *
 swarm_watch(const char *name, const char *since, struct swarm_log *l)
 {
-	long long next = 0, step = 100, seen = 0;
+	long long next = 0, step = 100, seen = 0, now, wait_ms;
 	char chunk[8192], *id = NULL, *st = NULL, *said = NULL, state[32];
 	const char *why;
 	struct pollfd pfd;
@@ -5862,10 +6026,11 @@ swarm_watch(const char *name, const char *since, struct swarm_log *l)
 
 	pid = swarm_logs(name, since, 1, &fd);
 	for (;;) {
+		now = mono_ms();
+		wait_ms = next > now ? next - now : 0;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (fd >= 0 && poll(&pfd, 1, (int)(next > mono_ms() ? next -
-		    mono_ms() : 0)) > 0) {
+		if (fd >= 0 && poll(&pfd, 1, (int)wait_ms) > 0) {
 			if ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 				seen += n;
 				swarm_feed(l, chunk, (size_t)n);
@@ -5875,8 +6040,8 @@ swarm_watch(const char *name, const char *since, struct swarm_log *l)
 			}
 			continue;
 		}
-		if (fd < 0 && next > mono_ms())
-			usleep((useconds_t)(next - mono_ms()) * 1000);
+		if (fd < 0 && wait_ms > 0)
+			usleep((useconds_t)wait_ms * 1000);
 		free(st);
 		if ((got = swarm_task(name, &id, &st)) < 0 && ++misses >= 3)
 			break;	/* removed, or the engine is away */
@@ -5896,30 +6061,19 @@ swarm_watch(const char *name, const char *since, struct swarm_log *l)
 		next = mono_ms() + step;
 		step = step * 3 / 2 > 2000 ? 2000 : step * 3 / 2;
 	}
+	/* the result's last mark may be on its way: a moment for it */
+	if (fd >= 0 && st && l->mark && !l->ended)
+		seen += swarm_drain(fd, l, 3000, 0);
 	if (pid > 0)
 		kill(pid, SIGTERM);
-	while (fd >= 0 && (n = read(fd, chunk, sizeof(chunk))) != 0)
-		if (n > 0) {
-			seen += n;
-			swarm_feed(l, chunk, (size_t)n);
-		} else if (errno != EINTR)
-			break;
-	if (fd >= 0)
+	if (fd >= 0) {
+		seen += swarm_drain(fd, l, -1, 0);
 		close(fd);
+	}
 	swarm_wait(pid);
-	if (st && (pid = swarm_logs(name, since, 0, &fd)) > 0) {
-		while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				break;
-			if (seen >= n) {
-				seen -= n;
-				continue;
-			}
-			swarm_feed(l, chunk + seen, (size_t)(n - seen));
-			seen = 0;
-		}
+	if (st && !(l->mark && l->ended) &&
+	    (pid = swarm_logs(name, since, 0, &fd)) > 0) {
+		swarm_drain(fd, l, -1, seen);
 		close(fd);
 		swarm_wait(pid);
 	}
@@ -5929,9 +6083,12 @@ swarm_watch(const char *name, const char *since, struct swarm_log *l)
 	return st;
 }
 
-/* The step's exit status from its task's final "STATE EXIT ERR". */
+/*
+ * The step's exit status, from its task's final "STATE EXIT ERR" and,
+ * for a run step, the mark that closes its result.
+ */
 static int
-swarm_status(const char *name, const char *st)
+swarm_status(const char *name, const char *st, const struct swarm_log *l)
 {
 	char state[32];
 	const char *why;
@@ -5943,28 +6100,52 @@ swarm_status(const char *name, const char *st)
 		return 137;
 	}
 	why = swarm_parse(st, state, &code);
-	if (strcmp(state, "complete") == 0)
-		return 0;
-	if (code > 0)
-		return code;
-	/* it never ran: an image no node has, say */
-	swarm_say("jobrun: swarm: task %s: %s\n", state, *why ? why : "no reason "
-	    "given");
-	return 125;
+	if (strcmp(state, "complete") != 0 && code <= 0) {
+		/* it never ran: an image no node has, say */
+		swarm_say("jobrun: swarm: task %s: %s\n", state, *why ? why :
+		    "no reason given");
+		return 125;
+	}
+	if (l->failed) {
+		swarm_say("jobrun: swarm: %s/stdout: %s\n", l->dir,
+		    strerror(l->failed));
+		return 125;
+	}
+	if (l->mark && !l->ended && code == 0) {
+		swarm_say("jobrun: swarm: the log of service %s ended before the "
+		    "step's result did; is the engine's log driver one that "
+		    "'docker service logs' reads?\n", name);
+		return 125;
+	}
+	return code;
 }
-/* This step's configs: one per file of its /tork, made before it. */
+
+/* The value of the option --label=jobrun.job= among opts, or NULL. */
+static const char *
+swarm_job(char *opts[], int n)
+{
+	int i;
+
+	for (i = 0; i < n && strcmp(opts[i], "--") != 0; i++)
+		if (strncmp(opts[i], "--label=jobrun.job=", 19) == 0)
+			return opts[i] + 19;
+	return NULL;
+}
+
+/*
+ * This step's configs, one per file of its /tork, made before it:
+ * their --config options into opts.  Returns 0, or 125 having said why.
+ */
 static int
-swarm_configs(const char *home, const char *dir, const char *name,
-    struct strlist *opts)
+swarm_configs(const char *home, const char *job, const char *dir,
+    const char *name, struct strlist *opts)
 {
 	struct strlist a;
 	struct dirent *de;
 	struct stat sb;
-	struct buf b = { 0 };
-	char *path, *cfg;
+	char *path, *cfg, *src;
 	DIR *d = opendir(dir);
 	int rc = 0, k = 0;
-	const char *p;
 
 	if (d == NULL) {
 		swarm_say("jobrun: %s: %s\n", dir, strerror(errno));
@@ -5980,49 +6161,89 @@ swarm_configs(const char *home, const char *dir, const char *name,
 		docker_cmd(&a, "config");
 		arg(&a, "create");
 		arg(&a, "--label=jobrun.home=%s", home);
-		arg(&a, "--label=jobrun.service=%s", name);
+		if (job)
+			arg(&a, "--label=jobrun.job=%s", job);
 		arg(&a, "--");
 		arg(&a, "%s", cfg);
 		arg(&a, "%s", path);
 		rc = swarm_wait(swarm_spawn(a.v, -1, STDOUT_FILENO));
 		strlist_free(&a);
-		/* the target's field quoted, as the option is CSV */
-		b.len = 0;
-		buf_addf(&b, "--config=source=%s,\"target=/tork/", cfg);
-		for (p = de->d_name; *p; p++)
-			buf_add(&b, *p == '"' ? "\"\"" : (char[2]){ *p, 0 });
-		/* not secret (those go in the environment): any user reads */
-		buf_add(&b, sb.st_mode & S_IXUSR ? "\",mode=0755" : "\",mode=0644");
-		strlist_add(opts, xstrdup(b.s));
+		/* not secret (those go in the environment): any user reads it */
+		src = xasprintf("--config=source=%s,", cfg);
+		strlist_add(opts, swarm_csv(src, "target=/tork/", de->d_name,
+		    sb.st_mode & S_IXUSR ? ",mode=0755" : ",mode=0644"));
+		free(src);
 		free(cfg);
 		free(path);
 	}
 	closedir(d);
-	free(b.s);
 	return rc ? 125 : 0;
 }
 
-static int swarm_rm(const char *home, char *names[], int n);
+static int swarm_rm(const char *home, char *names[], int n, int configs_only);
+
+/* The mark label of service name into *mark ("" if none): 0, or -1. */
+static int
+swarm_service(const char *name, char **mark)
+{
+	struct strlist a;
+	int rc;
+
+	docker_on(&a, "service", name, "inspect",
+	    "--format={{index .Spec.Labels \"jobrun.mark\"}}", NULL);
+	rc = rt_capture(a.v, NULL, mark);
+	strlist_free(&a);
+	if (rc != 0 || *mark == NULL) {
+		free(*mark);
+		*mark = NULL;
+		return -1;
+	}
+	(*mark)[strcspn(*mark, "\n")] = '\0';
+	return 0;
+}
+
+/* Follows service name to its end: its exit status, as swarm_status. */
+static int
+swarm_follow_to_end(const char *dir, const char *name, const char *mark,
+    const char *since)
+{
+	struct swarm_log l = { 0 };
+	char *st;
+	int rc;
+
+	l.mark = mark && *mark ? mark : NULL;
+	l.dir = dir;
+	l.fd = -1;
+	st = swarm_watch(name, since, &l);
+	rc = swarm_status(name, st, &l);
+	free(st);
+	return rc;
+}
 
 /*
- * run HOMEID DIR NAME OPTION... -- IMAGE ARG...: creates the service,
- * then as docker run: its output, its exit status.
+ * run HOMEID CLI DIR NAME MARK OPTION... -- IMAGE ARG...: creates the
+ * service (its files as configs first), then as docker run: its output,
+ * its exit status.  MARK is "-" for a step that has no result.  A service
+ * of that name is one a helper killed with the last daemon created: it
+ * is followed, not made again (nor removed: it may run).
  */
 static int
 swarm_step_run(const char *home, const char *dir, const char *name,
-    char *rest[], int nrest)
+    const char *mark, char *rest[], int nrest)
 {
-	struct swarm_log l = { 0 };
 	struct strlist a, cfg = { 0 };
-	char mark[33], *st, *nm[1];
+	char *old = NULL, *nm[1] = { (char *)name };
 	int i, rc;
 
-	random_hex(mark, 32);
-	memmove(mark + 7, mark, 26);
-	memcpy(mark, "jobrun-", 7);
-	if ((rc = swarm_configs(home, dir, name, &cfg)) != 0) {
-		nm[0] = (char *)name;
-		swarm_rm(home, nm, 1);
+	if (swarm_service(name, &old) == 0) {
+		rc = swarm_follow_to_end(dir, name, old, NULL);
+		free(old);
+		return rc;
+	}
+	swarm_rm(home, nm, 1, 1);	/* configs such a helper left */
+	if ((rc = swarm_configs(home, swarm_job(rest, nrest), dir, name,
+	    &cfg)) != 0) {
+		swarm_rm(home, nm, 1, 1);
 		strlist_free(&cfg);
 		return rc;
 	}
@@ -6035,10 +6256,10 @@ swarm_step_run(const char *home, const char *dir, const char *name,
 	arg(&a, "--name=%s", name);
 	arg(&a, "--replicas=1");
 	arg(&a, "--restart-condition=none");
-	arg(&a, "--stop-grace-period=%s", SWARM_GRACE);
+	arg(&a, "--stop-grace-period=%ds", SWARM_GRACE_S);
 	arg(&a, "--label=jobrun.home=%s", home);
-	arg(&a, "--label=jobrun.mark=%s", mark);
-	arg(&a, "--env=JOBRUN_MARK=%s", mark);
+	if (strcmp(mark, "-") != 0)
+		arg(&a, "--label=jobrun.mark=%s", mark);
 	arg(&a, "--mount=type=tmpfs,destination=/tork");
 	for (i = 0; (size_t)i < cfg.n; i++)
 		arg(&a, "%s", cfg.v[i]);
@@ -6048,49 +6269,30 @@ swarm_step_run(const char *home, const char *dir, const char *name,
 	rc = swarm_wait(swarm_spawn(a.v, -1, STDOUT_FILENO));
 	strlist_free(&a);
 	if (rc != 0) {
-		nm[0] = (char *)name;
-		swarm_rm(home, nm, 1);
+		swarm_rm(home, nm, 1, 1);	/* what is in use stays */
 		return 125;
 	}
-	l.mark = mark;
-	l.dir = dir;
-	l.fd = -1;
-	st = swarm_watch(name, NULL, &l);
-	rc = swarm_status(name, st);
-	free(st);
-	return rc;
+	return swarm_follow_to_end(dir, name, strcmp(mark, "-") ? mark : NULL,
+	    NULL);
 }
 
-/* follow HOMEID DIR NAME SINCE: a service an earlier daemon created. */
+/* follow HOMEID CLI DIR NAME SINCE: a service an earlier daemon created. */
 static int
 swarm_step_follow(const char *dir, const char *name, const char *since)
 {
-	struct swarm_log l = { 0 };
-	struct strlist a;
-	char *mark = NULL, *st;
+	char *mark = NULL;
 
-	docker_on(&a, "service", name, "inspect",
-	    "--format={{index .Spec.Labels \"jobrun.mark\"}}", NULL);
-	/* docker_on puts "--" before the name: service inspect takes it */
-	if (rt_capture(a.v, NULL, &mark) != 0 || mark == NULL ||
-	    (mark[strcspn(mark, "\n")] = '\0', *mark == '\0')) {
-		strlist_free(&a);
-		free(mark);
+	if (swarm_service(name, &mark) < 0) {
 		swarm_say("jobrun: swarm: no service %s\n", name);
 		return 1;
 	}
-	strlist_free(&a);
-	l.mark = mark;
-	l.dir = dir;
-	l.fd = -1;
-	st = swarm_watch(name, strcmp(since, "0") ? since : NULL, &l);
-	free(st);
+	swarm_follow_to_end(dir, name, mark, strcmp(since, "0") ? since : NULL);
 	free(mark);
 	return 0;
 }
 
 /*
- * inspect HOMEID NAME: "STATE EXIT" as docker's would be: a task that
+ * inspect HOMEID CLI NAME: "STATE EXIT" as docker's would be: a task that
  * has not ended is running (it starts by itself), one that ended exited.
  */
 static int
@@ -6134,35 +6336,30 @@ swarm_names(const char *what, const char *home, const char *job,
 	return rc;
 }
 
-/*
- * list HOMEID [JOB]: "NAME STATE" per service, and per config (exited:
- * what is left of a step), of this home.
- */
+/* Lines of "NAME STATE" per service among svc (lines), from service ps. */
 static int
-swarm_step_list(const char *home, const char *job)
+swarm_states(char *svc)
 {
-	struct strlist a;
-	char *svc = NULL, *ps = NULL, *cfg = NULL, *line, *save, *dot, *sp;
-	int rc;
+	struct strlist a, names = { 0 };
+	char *ps = NULL, *line, *save, *dot, *sp;
+	size_t i;
+	int rc = 0;
 
-	if ((rc = swarm_names("service", home, job, &svc)) != 0 ||
-	    (rc = swarm_names("config", home, job, &cfg)) != 0) {
-		free(svc);
-		free(cfg);
-		return rc;
-	}
-	docker_cmd(&a, "service");
-	arg(&a, "ps");
-	arg(&a, "--no-trunc");
-	arg(&a, "--format={{.Name}} {{.CurrentState}}");
-	arg(&a, "--");
 	for (line = strtok_r(svc, "\n", &save); line;
 	    line = strtok_r(NULL, "\n", &save))
-		arg(&a, "%s", line);
-	if (a.n > 6)	/* a service removed meanwhile: the others print */
-		rt_capture(a.v, NULL, &ps);
-	strlist_free(&a);
-	for (line = strtok_r(ps, "\n", &save); line;
+		strlist_add(&names, xstrdup(line));
+	if (names.n) {
+		docker_cmd(&a, "service");
+		arg(&a, "ps");
+		arg(&a, "--no-trunc");
+		arg(&a, "--format={{.Name}} {{.CurrentState}}");
+		arg(&a, "--");
+		for (i = 0; i < names.n; i++)
+			arg(&a, "%s", names.v[i]);
+		rc = rt_capture(a.v, NULL, &ps);
+		strlist_free(&a);
+	}
+	for (line = ps ? strtok_r(ps, "\n", &save) : NULL; line;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if ((sp = strchr(line, ' ')) == NULL)
 			continue;
@@ -6172,22 +6369,64 @@ swarm_step_list(const char *home, const char *job)
 		sp[1] = (char)tolower((unsigned char)sp[1]);
 		printf("%s %s\n", line, swarm_final(sp + 1) ? "exited" :
 		    "running");
+		for (i = 0; i < names.n; i++)
+			if (strcmp(names.v[i], line) == 0)
+				names.v[i][0] = '\0';
+	}
+	for (i = 0; i < names.n; i++)	/* no task yet: it is on its way */
+		if (names.v[i][0])
+			printf("%s running\n", names.v[i]);
+	strlist_free(&names);
+	free(ps);
+	return rc;
+}
+
+/*
+ * list HOMEID CLI [JOB]: "NAME STATE" per service, and per config (exited:
+ * what is left of a step), of this home.  For one job's (stop), also the
+ * containers on this node that still run: a removed service's task is
+ * given its grace after the service is gone.
+ */
+static int
+swarm_step_list(const char *home, const char *job)
+{
+	struct strlist a;
+	char *svc = NULL, *cfg = NULL, *ctr = NULL, *line, *save;
+	int rc;
+
+	if ((rc = swarm_names("service", home, job, &svc)) != 0 ||
+	    (rc = swarm_names("config", home, job, &cfg)) != 0 ||
+	    (rc = swarm_states(svc)) != 0) {
+		free(svc);
+		free(cfg);
+		return rc ? rc : 1;
 	}
 	for (line = strtok_r(cfg, "\n", &save); line;
 	    line = strtok_r(NULL, "\n", &save))
 		printf("%s exited\n", line);
+	if (job) {
+		docker_cmd(&a, "ps");
+		arg(&a, "--filter=label=jobrun.home=%s", home);
+		arg(&a, "--filter=label=jobrun.job=%s", job);
+		arg(&a, "--format={{.Names}} running");
+		rc = rt_capture(a.v, NULL, &ctr);
+		strlist_free(&a);
+		if (ctr)
+			fputs(ctr, stdout);
+	}
 	free(svc);
-	free(ps);
 	free(cfg);
-	return 0;
+	free(ctr);
+	return rc;
 }
 
 /*
- * rm HOMEID NAME...: the services, and their configs (NAME.cK) or the
- * configs named.  Exits as service rm did (1 if one was missing).
+ * rm HOMEID CLI NAME...: the services, and their configs (NAME.cK) or
+ * the configs named; configs only, when configs_only.  Exits as service
+ * rm did (1 if one was missing).
  */
 static int
-swarm_rm(const char *home, char *names[], int n)
+swarm_rm(const char *home, char *names[], int n, int configs_only)
 {
 	struct strlist a, c;
 	char *cfg = NULL, *line, *save;
@@ -6197,7 +6436,7 @@ swarm_rm(const char *home, char *names[], int n)
 	docker_cmd(&a, "service");
 	arg(&a, "rm");
 	arg(&a, "--");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && !configs_only; i++)
 		if (strchr(names[i], '.') == NULL)
 			arg(&a, "%s", names[i]);
 	if (a.n > 4)
@@ -10302,6 +10541,9 @@ sched_stop(const char *id, long long grace_ms)
 	pid_t pid;
 	char *why;
 
+	if (rt->run == swarm_run)	/* a service's own grace */
+		g = SWARM_GRACE_S;
+
 	if (st < 0 || JSTATE_FINAL(st)) {
 		logf_("info", "job.stop", "job=%s ignored=%s", id,
 		    st < 0 ? "unknown" : jstate_name(st));
@@ -13610,6 +13852,11 @@ daemon_args(int argc, char *argv[])
 	if (network && *network && gram_netname(network, &why) < 0)
 		return usage_error("daemon", "--network: '%s' is not a network "
 		    "name: %s", network, why);
+	/* a service with no network is on a bridge, with a way out */
+	if (rt->run == swarm_run && network && strcmp(network, "none") == 0)
+		return usage_error("daemon", "--network none (or JOBRUN_NETWORK"
+		    "=none): a swarm service cannot have no network; name an "
+		    "overlay network, or none at all");
 	pol.network = network && *network ? xstrdup(network) : NULL;
 	pol.known = 1;
 	return 0;
@@ -16504,20 +16751,22 @@ struct opt {
 static int
 cmd_swarm_step(int argc, char *argv[])
 {
-	const char *m = argc > 2 ? argv[1] : "", *h = argc > 2 ? argv[2] : "";
+	const char *m = argc > 3 ? argv[1] : "", *h = argc > 3 ? argv[2] : "";
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);	/* the daemon's own children do */
 	rt_select("swarm");
-	if (strcmp(m, "run") == 0 && argc >= 6)
-		return swarm_step_run(h, argv[3], argv[4], argv + 5, argc - 5);
-	if (strcmp(m, "follow") == 0 && argc == 6)
-		return swarm_step_follow(argv[3], argv[4], argv[5]);
-	if (strcmp(m, "inspect") == 0 && argc == 4)
-		return swarm_step_inspect(argv[3]);
-	if (strcmp(m, "list") == 0 && argc <= 4)
-		return swarm_step_list(h, argc == 4 ? argv[3] : NULL);
+	docker_bin = argc > 3 ? argv[3] : docker_bin;	/* not JOBRUN_DOCKER */
+	if (strcmp(m, "run") == 0 && argc >= 8)
+		return swarm_step_run(h, argv[4], argv[5], argv[6], argv + 7,
+		    argc - 7);
+	if (strcmp(m, "follow") == 0 && argc == 7)
+		return swarm_step_follow(argv[4], argv[5], argv[6]);
+	if (strcmp(m, "inspect") == 0 && argc == 5)
+		return swarm_step_inspect(argv[4]);
+	if (strcmp(m, "list") == 0 && argc <= 5)
+		return swarm_step_list(h, argc == 5 ? argv[4] : NULL);
 	if (strcmp(m, "rm") == 0)
-		return swarm_rm(h, argv + 3, argc - 3);
+		return swarm_rm(h, argv + 4, argc - 4, 0);
 	warnx("swarm-step: the swarm runtime's helper; see jobrun(1), RUNTIMES");
 	return EX_USAGE_;
 }
@@ -16865,7 +17114,9 @@ main(int argc, char *argv[])
 		warnx("no verb '%s'; try 'jobrun --help'", argv[i]);
 		return EX_USAGE_;
 	}
-	home = find_home(opt_home);
+	/* the swarm helper has no home: its daemon's may be --home's */
+	if (v->fn != cmd_swarm_step)
+		home = find_home(opt_home);
 	verb = v;
 	return v->fn(argc - i, argv + i);
 }

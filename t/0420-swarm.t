@@ -22,6 +22,10 @@ for bad in gpu 'gpu:==x' 'node.role==manager' 'gpu:node role==x' 'gpu:node.role=
 	like "$RC/$ERR" "^2/jobrun: --constraint $bad: " "--constraint '$bad': exit 2, and why"
 done
 
+run "$JOBRUN" daemon --runtime swarm --network none
+like "$RC/$ERR" "^2/jobrun: --network none \(or JOBRUN_NETWORK=none\): a swarm service cannot have no network" \
+	"--network none under swarm: exit 2 (a service would be on a bridge)"
+unset JOBRUN_NETWORK	# lib.sh's none: refused, as above
 run "$JOBRUN" swarm-step nosuch 01234567
 like "$RC/$ERR" "^2/jobrun: swarm-step: the swarm runtime's helper" "swarm-step, the helper, run wrongly: exit 2"
 run "$JOBRUN" --help
@@ -129,6 +133,67 @@ is "$("$JOBRUN" logs "$id" 2)" "argv-form" "entrypoint and cmd: exec'd as they a
 wait_for -t 20 none_left
 ok $? "no service, config or container is left of a completed job"
 
+# ---------------------------------------------------------------- results, env
+printf '#!/bin/sh\ntouch %s/pwned\nexec docker "$@"\n' "$T" >"$T/evil"
+chmod +x "$T/evil"
+cat >edges.yaml <<EOF
+name: edges
+tasks:
+  - name: frames
+    image: jobrun-test:latest
+    env:
+      JOBRUN_DOCKER: $T/evil
+      JOBRUN_MARK: not-the-mark
+    run: |
+      printf 'no newline, '; sleep 1; printf 'then more\n'
+      echo
+      printf '\nfirst\n\n\nlast' > \$TORK_OUTPUT
+  - name: big
+    image: jobrun-test:latest
+    run: head -c 1100000 /dev/zero | tr '\\\\0' x > \$TORK_OUTPUT
+EOF
+cat >empty.yaml <<EOF
+name: empty file
+tasks:
+  - name: empty file
+    image: jobrun-test:latest
+    files:
+      empty.txt: ""
+    run: "true"
+EOF
+e=$(submit empty.yaml)
+id=$(submit edges.yaml)
+RUN_TIMEOUT=60 run "$JOBRUN" wait "$id" "$e"
+[ ! -e "$T/pwned" ]
+ok $? "a job's env JOBRUN_DOCKER is never the helper's CLI: nothing of the job ran on the host"
+is "$(task_field "$id" 1 state)/$("$JOBRUN" show --json "$id" | jq -j '.tasks[0].result' | od -c | tr -s ' ')" \
+	"COMPLETED/$(printf '\nfirst\n\n\nlast' | od -c | tr -s ' ')" \
+	"a result with empty lines and no newline at its end comes back byte for byte (a job's JOBRUN_MARK changes nothing)"
+is "$("$JOBRUN" logs "$id" 1 | od -c | tr -s ' ')" "$(printf 'no newline, then more\n\n' | od -c | tr -s ' ')" \
+	"... its log: a line printed in two parts whole, its empty line kept, the frame cut out"
+like "$(task_field "$id" 2 state)/$(task_field "$id" 2 error)" 'FAILED/the task wrote more than 1048576 bytes to \$TORK_OUTPUT' \
+	"a result over 1 MiB: FAILED, as under docker"
+like "$(task_field "$e" 1 state)/$(task_field "$e" 1 error)" \
+	"FAILED/the swarm runtime \(daemon --runtime swarm\) carries files of 1 byte to 1000 KiB, as swarm configs: not empty.txt \(0 bytes\)" \
+	"an empty file (no swarm config can hold it): FAILED, and why"
+
+# ---------------------------------------------------------------- the helper
+hid=$(home_id)
+mkdir -p "$T/w1"
+svc=jobrun-$hid-hand-1-1-0
+run "$JOBRUN" swarm-step run "$hid" docker "$T/w1" "$svc" - --label=jobrun.job=hand -- jobrun-test:latest echo first
+is "$RC/$OUT" "0/first" "swarm-step run: creates the service, prints its output, exits with its status"
+run "$JOBRUN" swarm-step run "$hid" docker "$T/w1" "$svc" - --label=jobrun.job=hand -- jobrun-test:latest echo second
+is "$RC/$OUT" "0/first" \
+	"... run again with the service there (a helper that died with its daemon made it): followed, not made again"
+run "$JOBRUN" swarm-step list "$hid" docker hand
+is "$RC/$OUT" "0/$svc exited" "swarm-step list JOB: NAME STATE"
+run "$JOBRUN" swarm-step inspect "$hid" docker "$svc"
+is "$RC/$OUT" "0/exited 0" "swarm-step inspect: STATE EXIT"
+run "$JOBRUN" swarm-step rm "$hid" docker "$svc"
+run "$JOBRUN" swarm-step inspect "$hid" docker "$svc"
+like "$RC/$ERR" "^1/jobrun: swarm: no service $svc" "swarm-step rm removes it; inspect then exits 1"
+
 # ---------------------------------------------------------------- failures
 cat >fails.yaml <<'EOF'
 name: fails
@@ -201,7 +266,9 @@ is "$RC/$(job_state "$a")" 0/CANCELLED "cancel: CANCELLED"
 wait_for -t 30 eval '[ -z "$(mine service | grep -- "-$a-")" ]'
 ok $? "... and its service is removed"
 run "$JOBRUN" stop "$b"
-is "$RC/$(job_state "$b")" 0/CANCELLED "stop: CANCELLED, once the service is gone"
+is "$RC/$(job_state "$b")" 0/CANCELLED "stop: CANCELLED"
+is "$(d2 ps --filter "label=jobrun.job=$b" --format '{{.Names}}')" "" \
+	"... and it returned once the task's container was gone, not only its service"
 wait_for -t 10 eval '[[ $("$JOBRUN" logs "$b") =~ "got TERM" ]]'
 ok $? "... the task got SIGTERM through the wrapper (its trap ran)"
 
