@@ -109,7 +109,10 @@
  * blocks it.  A queue may run on an engine of its own (-q Q:N@WHERE,
  * struct engine): each child is pointed at its task's engine through its
  * environment, and reconcile, sweep, batch rm and the down/up watch are
- * per engine, so that one engine's fault holds up its queues only.
+ * per engine, so that one engine's fault holds up its queues only.  The
+ * entries are docker, podman, shell (processes, no engine) and swarm,
+ * whose operations run a helper of jobrun's own (swarm-step) that speaks
+ * for a service in a container's words.
  *
  * Sections, in data-flow order, each behind a banner (grep -n '^/. --'),
  * the long ones with inner banners:
@@ -117,7 +120,7 @@
  *   job spec   nodes, marks, templates; fields; the host's policy;
  *              networks, mounts, sidecars, webhooks; references;
  *              freeing, scrubbing, parsing
- *   spool, store, records (a job as JSON), runtime
+ *   spool, store, records (a job as JSON), runtime (swarm: the step helper)
  *   daemon     children; the state machine; ingest; schedule; start; the
  *              engine answers; an attempt ends; cancel, stop, restart,
  *              timeouts; webhooks; retention; the loop
@@ -4869,10 +4872,10 @@ podman_stop(const struct strlist *names, long long grace_s, struct strlist *a)
  * The node may be another machine: nothing is bind-mounted.  The files
  * of /tork (the run script, the task's files) go as swarm configs onto a
  * tmpfs at /tork; a run step's script runs under a wrapper that prints
- * $TORK_OUTPUT at the end between two lines of a random mark, which the
- * helper cuts out of the log into the step's stdout file.  A service
- * cannot be stopped with a grace of the caller's choosing: stop, cancel
- * and timeouts remove it, and the engine gives it SWARM_GRACE_S.
+ * $TORK_OUTPUT and its exit status at the end, framed by a random mark,
+ * which the helper cuts out of the log into the step's stdout file.  A
+ * service cannot be stopped with a grace of the caller's choosing: stop,
+ * cancel and timeouts remove it, and the engine gives it SWARM_GRACE_S.
  */
 #define SWARM_GRACE_S	10
 
@@ -5257,13 +5260,16 @@ shell_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
  * of one child process.  What the daemon reads back:
  *   ping      exit 0 when the engine answers;
  *   run       the step's output, and its exit status as the container's;
- *   follow    the output of a container an earlier daemon started;
+ *   follow    the output of a container an earlier daemon started (the
+ *             step's directory given: swarm writes the result there);
  *   inspect   "STATE EXIT" of one container, nothing if there is none;
  *   list      "NAME STATE" per container of this home (of one job's);
  *   exec      exit 0 once a command in a running container succeeded;
  *   remove, stop, volumes_remove    nothing: they are fire and forget,
  *             or followed by a list; NULL when there is nothing to remove
  *             or stop (the shell runtime).
+ * refuses, when not NULL, fails a task or step the runtime cannot run as
+ * a container would (and a task it refuses starts no sidecars).
  * direct: run's exit status is the step's own, with no CLI in between
  * that could fail by itself, nor anything to ask about it.  An entry of
  * run's child environment with an empty name is the directory the child
