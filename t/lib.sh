@@ -405,6 +405,11 @@ _cleanup() {
 		diag "the daemon logged a bug:" "$(grep -E 'event=state\.illegal|event=store\.error|runtime error:|Sanitizer' "$T/daemon.log" | head -n 5)"
 		[ "$st" = 0 ] && st=1
 	fi
+	# a child of the daemon's own binary (the swarm helper) reports in a task's log
+	if [ -d "$JOBRUN_HOME/logs" ] && grep -rqE 'runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer' "$JOBRUN_HOME/logs"; then
+		diag "a task's log holds a sanitizer's report:" "$(grep -rhE 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$JOBRUN_HOME/logs" | head -n 5)"
+		[ "$st" = 0 ] && st=1
+	fi
 	if [ "$_tap_failed" -gt 0 ] || [ "$st" != 0 ]; then
 		[ -s "$T/daemon.log" ] && diag "last lines of daemon.log:" "$(tail -n 30 "$T/daemon.log")"
 		[ "$_tap_failed" -gt 0 ] && [ "$st" = 0 ] && st=1
