@@ -5283,6 +5283,9 @@ struct runtime {
 	const char *cli;		/* its command, unless JOBRUN_DOCKER */
 	const char *hostvar, *ctxvar;	/* the CLI's engine: a URL, a name */
 	int direct;
+	int grace_s;			/* stop's grace is its own, or 0 */
+	int netless;			/* a task may have no network (none) */
+	const char *unreachable;	/* why ping failed: CLI, exit status */
 	int (*refuses)(const struct task *, const struct step *);
 	void (*ping)(struct strlist *);
 	void (*run)(const struct rtstep *, struct strlist *, struct kvlist *);
@@ -5296,21 +5299,28 @@ struct runtime {
 	void (*volumes_remove)(const struct strlist *, struct strlist *);
 };
 
+#define RT_UNREACHABLE	"cannot reach the container engine with '%s version' " \
+	"(exit %d); is dockerd running, and may this user use it?"
+
 static const struct runtime runtimes[] = {
-	{ "docker", "docker", "DOCKER_HOST", "DOCKER_CONTEXT", 0, NULL,
-	  docker_ping, docker_run, docker_follow, docker_start, docker_inspect,
-	  docker_list, docker_exec, docker_remove, docker_stop,
-	  docker_volumes_remove },
-	{ "podman", "podman", "CONTAINER_HOST", "CONTAINER_CONNECTION", 0, NULL,
-	  docker_ping, docker_run, docker_follow, docker_start, docker_inspect,
-	  podman_list, docker_exec, podman_remove, podman_stop,
-	  docker_volumes_remove },
-	{ "shell", "shell", NULL, NULL, 1, shell_refuses, shell_ping, shell_run,
-	  shell_follow, shell_on, shell_on, shell_list, shell_exec, NULL, NULL,
-	  NULL },
-	{ "swarm", "docker", "DOCKER_HOST", "DOCKER_CONTEXT", 0, swarm_refuses,
-	  swarm_ping, swarm_run, swarm_follow, swarm_inspect, swarm_inspect,
-	  swarm_list, shell_exec, swarm_remove, swarm_stop, NULL },
+	{ "docker", "docker", "DOCKER_HOST", "DOCKER_CONTEXT", 0, 0, 1,
+	  RT_UNREACHABLE, NULL, docker_ping, docker_run, docker_follow,
+	  docker_start, docker_inspect, docker_list, docker_exec, docker_remove,
+	  docker_stop, docker_volumes_remove },
+	{ "podman", "podman", "CONTAINER_HOST", "CONTAINER_CONNECTION", 0, 0, 1,
+	  RT_UNREACHABLE, NULL, docker_ping, docker_run, docker_follow,
+	  docker_start, docker_inspect, podman_list, docker_exec, podman_remove,
+	  podman_stop, docker_volumes_remove },
+	{ "shell", "shell", NULL, NULL, 1, 0, 1, RT_UNREACHABLE, shell_refuses,
+	  shell_ping, shell_run, shell_follow, shell_on, shell_on, shell_list,
+	  shell_exec, NULL, NULL, NULL },
+	/* a service with no network is on a bridge: none is not for it */
+	{ "swarm", "docker", "DOCKER_HOST", "DOCKER_CONTEXT", 0, SWARM_GRACE_S,
+	  0, "cannot reach a swarm manager with '%s node ls' (exit %d); is "
+	  "dockerd running, a swarm manager ('docker swarm init' makes one), "
+	  "and may this user use it?", swarm_refuses, swarm_ping, swarm_run,
+	  swarm_follow, swarm_inspect, swarm_inspect, swarm_list, shell_exec,
+	  swarm_remove, swarm_stop, NULL },
 };
 static const struct runtime *rt = &runtimes[0];
 
@@ -5597,14 +5607,8 @@ rt_ping(void)
 	if (rc == 127)
 		fail("cannot run '%s' (exit 127); is it installed? "
 		    "JOBRUN_DOCKER names another", docker_bin);
-	else if (rc != 0 && rt->run == swarm_run)
-		fail("cannot reach a swarm manager with '%s node ls' (exit %d); "
-		    "is dockerd running, a swarm manager ('docker swarm init' "
-		    "makes one), and may this user use it?", docker_bin, rc);
 	else if (rc != 0)
-		fail("cannot reach the container engine with '%s version' "
-		    "(exit %d); is dockerd running, and may this user use it?",
-		    docker_bin, rc);
+		fail(rt->unreachable, docker_bin, rc);
 	return rc;
 }
 
@@ -10553,8 +10557,8 @@ sched_stop(const char *id, long long grace_ms)
 	pid_t pid;
 	char *why;
 
-	if (rt->run == swarm_run)	/* a service's own grace */
-		g = SWARM_GRACE_S;
+	if (rt->grace_s)	/* a service's own (swarm) */
+		g = rt->grace_s;
 
 	if (st < 0 || JSTATE_FINAL(st)) {
 		logf_("info", "job.stop", "job=%s ignored=%s", id,
@@ -13864,8 +13868,7 @@ daemon_args(int argc, char *argv[])
 	if (network && *network && gram_netname(network, &why) < 0)
 		return usage_error("daemon", "--network: '%s' is not a network "
 		    "name: %s", network, why);
-	/* a service with no network is on a bridge, with a way out */
-	if (rt->run == swarm_run && network && strcmp(network, "none") == 0)
+	if (!rt->netless && network && strcmp(network, "none") == 0)
 		return usage_error("daemon", "--network none (or JOBRUN_NETWORK"
 		    "=none): a swarm service cannot have no network; name an "
 		    "overlay network, or none at all");
@@ -13911,7 +13914,7 @@ cmd_daemon(int argc, char *argv[])
 	    hstate_names[H_PENDING], hstate_names[H_SENDING]);
 	snprintf(down, sizeof(down), "%s", rc ? errmsg : "");
 	logf_("info", "daemon.start", "home=%s home_id=%s pid=%d runtime=%s",
-	    home, homeid, (int)getpid(), rt->run == swarm_run ? "swarm" :
+	    home, homeid, (int)getpid(), strcmp(rt->cli, rt->name) ? rt->name :
 	    docker_bin);
 	if (httpd)
 		logf_("info", "http.listen", "url=%s", api_url);
@@ -14113,8 +14116,10 @@ cmd_status(int argc, char *argv[])
 		d.started = meta("started");
 		d.beat = meta("heartbeat");
 		d.runtime = meta("runtime");
-		if ((rtname = meta("rt")) && strcmp(rtname, "swarm") == 0) {
-			free(d.runtime);	/* its CLI is docker */
+		/* a runtime that is not its CLI by name (swarm, docker's) */
+		if ((rtname = meta("rt")) && rt_select(rtname) == 0 &&
+		    strcmp(rt->cli, rt->name) != 0) {
+			free(d.runtime);
 			d.runtime = rtname;
 		} else
 			free(rtname);

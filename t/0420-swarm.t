@@ -265,8 +265,10 @@ run "$JOBRUN" cancel "$a"
 is "$RC/$(job_state "$a")" 0/CANCELLED "cancel: CANCELLED"
 wait_for -t 30 eval '[ -z "$(mine service | grep -- "-$a-")" ]'
 ok $? "... and its service is removed"
-run "$JOBRUN" stop "$b"
+run "$JOBRUN" stop -t 1 "$b"
 is "$RC/$(job_state "$b")" 0/CANCELLED "stop: CANCELLED"
+is "$(job_json "$b" .error)" "stopped (SIGTERM, then SIGKILL after 10s)" \
+	"... with the service's own grace, 10 s, whatever -t says"
 is "$(d2 ps --filter "label=jobrun.job=$b" --format '{{.Names}}')" "" \
 	"... and it returned once the task's container was gone, not only its service"
 wait_for -t 10 eval '[[ $("$JOBRUN" logs "$b") =~ "got TERM" ]]'
