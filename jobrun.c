@@ -4609,9 +4609,10 @@ docker_names(struct strlist *a, const struct strlist *names)
 }
 
 /*
- * Values go to the CLI through its environment (`--env NAME`), not its
- * command line, which any user may read in /proc; except names the CLI
- * itself heeds.
+ * The container's env: where /tork's files are, then the step's.  Values
+ * go to the CLI through its environment (`--env NAME`), not its command
+ * line, which any user may read in /proc; except names the CLI itself
+ * heeds.
  */
 static void
 docker_env(const struct step *s, struct strlist *a, struct kvlist *childenv)
@@ -4619,6 +4620,10 @@ docker_env(const struct step *s, struct strlist *a, struct kvlist *childenv)
 	size_t i;
 
 	memset(childenv, 0, sizeof(*childenv));
+	arg(a, "--env=TORK_OUTPUT=/tork/stdout");
+	arg(a, "--env=TORK_PROGRESS=/tork/progress");
+	arg(a, "--env=JOBRUN_PROGRESS=/tork/progress");
+	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
 	for (i = 0; i < s->env.n; i++)
 		if (env_private(s->env.v[i].key)) {
 			arg(a, "--env=%s", s->env.v[i].key);
@@ -4699,10 +4704,6 @@ docker_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 	if (r->main && r->t->limits.memory)
 		arg(a, "--memory=%lld", r->t->limits.memory);
 	arg(a, "--volume=%s:/tork", r->workdir);
-	arg(a, "--env=TORK_OUTPUT=/tork/stdout");
-	arg(a, "--env=TORK_PROGRESS=/tork/progress");
-	arg(a, "--env=JOBRUN_PROGRESS=/tork/progress");
-	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
 	docker_env(s, a, childenv);
 	docker_mounts(r, a);
 	if (s->workdir)
@@ -5066,10 +5067,6 @@ swarm_run(const struct rtstep *r, struct strlist *a, struct kvlist *childenv)
 		arg(a, "--limit-cpu=%s", r->t->limits.cpus);
 	if (r->main && r->t->limits.memory)
 		arg(a, "--limit-memory=%lld", r->t->limits.memory);
-	arg(a, "--env=TORK_OUTPUT=/tork/stdout");
-	arg(a, "--env=TORK_PROGRESS=/tork/progress");
-	arg(a, "--env=JOBRUN_PROGRESS=/tork/progress");
-	arg(a, "--env=JOBRUN_OUTPUT=/tork/stdout");
 	docker_env(s, a, childenv);
 	for (i = 0; i < r->t->mounts.n; i++)	/* swarm_refuses: tmpfs only */
 		strlist_add(a, swarm_csv("--mount=type=tmpfs,", "destination=",
